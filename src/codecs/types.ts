@@ -1,0 +1,14 @@
+/**
+ * A chunk decoder: reads all of `input` and fills `output` exactly (output.length is the declared decoded size).
+ * Malformed input, producing more than output.length, or fewer, throws a CORRUPT_CHUNK DmgkitError (see
+ * codecs/errors.ts). Decoders never allocate memory sized by a field of the input beyond output.length.
+ */
+export type DecodeInto = (input: Uint8Array, output: Uint8Array) => void;
+
+export interface Codec {
+  /** Short name: 'zlib', 'bzip2', 'adc', 'lzfse', 'xz'. */
+  readonly name: string;
+  readonly decode: DecodeInto;
+  /** Optional off-thread variant (node:zlib on the libuv pool). */
+  readonly decodeAsync?: (input: Uint8Array, output: Uint8Array) => Promise<void>;
+}

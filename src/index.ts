@@ -1,0 +1,12 @@
+export { DmgkitError, isDmgkitError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { DEFAULT_LIMITS } from './limits.js';
+export type { Limits } from './limits.js';
+export type { ByteSource } from './io/source.js';
+export { SliceSource } from './io/source.js';
+export { BufferSource } from './io/buffer-source.js';
+export { BlobSource } from './io/blob-source.js';
+export { HttpSource } from './io/http-source.js';
+export { openSource } from './io/open-source.js';
+export type { SourceInput } from './io/open-source.js';
+export { crc32 } from './util/crc32.js';

@@ -1,0 +1,49 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { DmgkitError, at } from '../errors.js';
+import type { ByteSource } from './source.js';
+import { checkRange } from './source.js';
+
+/** A local file read with positional reads through a FileHandle; the file is never loaded whole. */
+export class FileSource implements ByteSource {
+  private constructor(
+    private readonly handle: FileHandle,
+    readonly size: number,
+    readonly name: string,
+  ) {}
+
+  static async open(path: string): Promise<FileSource> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new DmgkitError('IO_ERROR', `cannot open ${path}: ${err.code ?? err.message}`, { path }, { cause: e });
+    }
+    const st = await handle.stat();
+    if (st.isDirectory()) {
+      await handle.close();
+      throw new DmgkitError('IO_ERROR', `${path} is a directory`, { path });
+    }
+    return new FileSource(handle, st.size, path);
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this, offset, length);
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(out, done, length - done, offset + done);
+      if (bytesRead === 0) {
+        throw new DmgkitError('TRUNCATED', `${this.name} ended early while reading ${at(offset + done)}`, {
+          offset: offset + done,
+        });
+      }
+      done += bytesRead;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}

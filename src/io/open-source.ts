@@ -1,0 +1,23 @@
+import type { ByteSource } from './source.js';
+import { BufferSource } from './buffer-source.js';
+import { BlobSource } from './blob-source.js';
+import { HttpSource } from './http-source.js';
+
+export type SourceInput = ByteSource | Uint8Array | ArrayBuffer | Blob | string | URL;
+
+function isByteSource(x: unknown): x is ByteSource {
+  return typeof x === 'object' && x !== null && typeof (x as ByteSource).read === 'function' && typeof (x as ByteSource).size === 'number';
+}
+
+/** Turns any supported input into a ByteSource: bytes, a Blob, an http(s) URL, or a local path (Node). */
+export async function openSource(input: SourceInput): Promise<ByteSource> {
+  if (isByteSource(input)) return input;
+  if (input instanceof Uint8Array) return new BufferSource(input);
+  if (input instanceof ArrayBuffer) return new BufferSource(new Uint8Array(input));
+  if (typeof Blob !== 'undefined' && input instanceof Blob) return new BlobSource(input, (input as File).name || 'blob');
+  const s = input instanceof URL ? input.href : String(input);
+  if (/^https?:\/\//i.test(s)) return HttpSource.open(s);
+  const path = s.startsWith('file:') ? new URL(s).pathname : s;
+  const { FileSource } = await import('./file-source.js');
+  return FileSource.open(path);
+}

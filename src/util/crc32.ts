@@ -1,0 +1,55 @@
+/** CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), slicing-by-8, incremental. */
+
+const TABLES: Uint32Array = (() => {
+  const t = new Uint32Array(256 * 8);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  for (let n = 0; n < 256; n++) {
+    let c = t[n];
+    for (let k = 1; k < 8; k++) {
+      c = t[c & 0xff] ^ (c >>> 8);
+      t[k * 256 + n] = c >>> 0;
+    }
+  }
+  return t;
+})();
+
+/** Continues a CRC-32: pass the previous result (0 to start). Returns the unsigned CRC. */
+export function crc32(data: Uint8Array, previous = 0, start = 0, end = data.length): number {
+  const T = TABLES;
+  let c = ~previous >>> 0;
+  let i = start;
+  const end8 = start + ((end - start) & ~7);
+  while (i < end8) {
+    const a = (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24)) ^ c;
+    const b = data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) | (data[i + 7] << 24);
+    c =
+      T[1792 + (a & 0xff)] ^
+      T[1536 + ((a >>> 8) & 0xff)] ^
+      T[1280 + ((a >>> 16) & 0xff)] ^
+      T[1024 + (a >>> 24)] ^
+      T[768 + (b & 0xff)] ^
+      T[512 + ((b >>> 8) & 0xff)] ^
+      T[256 + ((b >>> 16) & 0xff)] ^
+      T[b >>> 24];
+    i += 8;
+  }
+  while (i < end) c = T[(c ^ data[i++]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+const ZERO_BLOCK = new Uint8Array(65536);
+
+/** CRC-32 continued over `count` zero bytes (used for zero-fill chunks, without allocating them). */
+export function crc32Zeros(count: number, previous = 0): number {
+  let c = previous;
+  while (count > 0) {
+    const n = Math.min(count, ZERO_BLOCK.length);
+    c = crc32(ZERO_BLOCK, c, 0, n);
+    count -= n;
+  }
+  return c;
+}
