@@ -1,0 +1,105 @@
+import { DmgkitError } from '../../errors.js';
+import { openDisk, type OpenedDisk } from '../../open.js';
+import { checksumHex, checksumTypeName, isPresent } from '../../udif/checksum.js';
+import type { UdifImage } from '../../udif/image.js';
+import type { ParsedArgs } from '../args.js';
+import { type CliIO, formatBytes, table, write } from '../context.js';
+
+function checksumJson(c: { type: number; bits: number; data: Uint8Array }) {
+  return isPresent(c) ? { type: checksumTypeName(c.type), bits: c.bits, value: checksumHex(c) } : { type: 'none' };
+}
+
+export function udifInfoJson(img: UdifImage) {
+  const k = img.koly;
+  return {
+    format: img.format,
+    sectorCount: img.size / 512,
+    size: img.size,
+    koly: {
+      position: img.kolyPosition,
+      offset: img.kolyOffset,
+      version: k.version,
+      flags: k.flags,
+      imageVariant: k.imageVariant,
+      sectorCount: k.sectorCount,
+      dataForkOffset: k.dataForkOffset,
+      dataForkLength: k.dataForkLength,
+      rsrcForkOffset: k.rsrcForkOffset,
+      rsrcForkLength: k.rsrcForkLength,
+      xmlOffset: k.xmlOffset,
+      xmlLength: k.xmlLength,
+      codeSignatureOffset: k.codeSignatureOffset,
+      codeSignatureLength: k.codeSignatureLength,
+      segmentNumber: k.segmentNumber,
+      segmentCount: k.segmentCount,
+    },
+    tableSource: img.layout.tableSource,
+    partitions: img.partitions.map((p) => ({
+      index: p.index,
+      name: p.name,
+      cfName: p.cfName,
+      id: p.id,
+      attributes: p.attributes,
+      firstSector: p.firstSector,
+      sectorCount: p.sectorCount,
+      checksum: checksumJson(p.checksum),
+      chunks: p.chunks,
+    })),
+    checksums: { dataFork: checksumJson(k.dataChecksum), master: checksumJson(k.masterChecksum) },
+    resources: Object.fromEntries(img.resourceTypes.map((t) => [t, img.resources(t).map((r) => ({ id: r.id, name: r.name, bytes: r.data.length }))])),
+    warnings: [...img.warnings],
+  };
+}
+
+export function infoJson(opened: OpenedDisk) {
+  const base = { container: opened.kind, size: opened.disk.size };
+  return opened.udif ? { ...base, ...udifInfoJson(opened.udif) } : { ...base, sectorCount: Math.floor(opened.disk.size / 512), warnings: [...opened.warnings] };
+}
+
+function udifText(img: UdifImage): string {
+  const j = udifInfoJson(img);
+  const lines = [
+    `Format:      ${j.format} (UDIF, koly v${j.koly.version} at the ${j.koly.position === 'start' ? 'start' : 'end'}, ${j.tableSource === 'xml' ? 'XML plist' : j.tableSource === 'rsrc' ? 'binary resource fork' : 'no block tables'})`,
+    `Disk size:   ${formatBytes(j.size)} (${j.sectorCount} sectors)`,
+    `Variant:     ${j.koly.imageVariant === 1 ? 'device image' : j.koly.imageVariant === 2 ? 'partition image' : j.koly.imageVariant}`,
+    `Checksums:   data fork ${j.checksums.dataFork.type}${'value' in j.checksums.dataFork ? ` ${j.checksums.dataFork.value}` : ''}, master ${j.checksums.master.type}${'value' in j.checksums.master ? ` ${j.checksums.master.value}` : ''}`,
+    '',
+    'Block tables:',
+    table(
+      ['#', 'first sector', 'sectors', 'size', 'checksum', 'chunks', 'name'],
+      j.partitions.map((p) => [
+        p.index,
+        p.firstSector,
+        p.sectorCount,
+        formatBytes(p.sectorCount * 512),
+        'value' in p.checksum ? `${p.checksum.type} ${p.checksum.value}` : 'none',
+        Object.entries(p.chunks).filter(([t]) => t !== 'terminator' && t !== 'comment').map(([t, n]) => `${t}×${n}`).join(' '),
+        p.name,
+      ]),
+    ),
+  ];
+  const side = Object.entries(j.resources).filter(([t]) => t !== 'blkx');
+  if (side.length) {
+    lines.push('', `Resources:   ${side.map(([t, l]) => `${t}×${l.length}`).join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+export async function infoCommand(args: ParsedArgs, io: CliIO): Promise<number> {
+  const [image] = args.positional;
+  if (!image) throw new DmgkitError('INVALID_ARGUMENT', 'usage: dmgkit info IMAGE [--json]');
+  const opened = await openDisk(image);
+  try {
+    if (args.flags.has('json')) {
+      await write(io.out, JSON.stringify(infoJson(opened), null, 2) + '\n');
+      return 0;
+    }
+    let text = `Image:       ${image}\nContainer:   ${opened.kind}\n`;
+    text += opened.udif ? udifText(opened.udif) : `Disk size:   ${formatBytes(opened.disk.size)}`;
+    for (const w of opened.warnings) text += `\nwarning: ${w}`;
+    await write(io.out, text + '\n');
+    return 0;
+  } finally {
+    await opened.close();
+  }
+}

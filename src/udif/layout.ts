@@ -1,0 +1,265 @@
+import { DmgkitError, at } from '../errors.js';
+import type { Limits } from '../limits.js';
+import type { ByteSource } from '../io/source.js';
+import type { Koly } from './koly.js';
+import { KOLY_SIZE } from './koly.js';
+import { type MishTable, parseMish } from './mish.js';
+import { type Resource, type ResourceFork } from './resources.js';
+import { looksLikeXml, parseXmlPlist } from './xml-plist.js';
+import { parseResourceFork } from './rsrc-fork.js';
+import { CHUNK_RAW, chunkTypeName, isMarker, isZeroFill } from './chunk-types.js';
+import { isCompressedType } from './chunk-codecs.js';
+import type { UdifChecksum } from './checksum.js';
+
+export const SECTOR = 512;
+
+/** One blkx table: a "partition" in UDIF terms (DDM, partition map, a file system, free space, …). */
+export interface UdifPartition {
+  /** Position in the blkx table. */
+  index: number;
+  name: string;
+  cfName?: string;
+  id: number;
+  attributes: number;
+  firstSector: number;
+  sectorCount: number;
+  /** Byte offset and length in the decoded disk. */
+  offset: number;
+  size: number;
+  dataStart: number;
+  blocksDescriptor: number;
+  decompressBufferRequested: number;
+  checksum: UdifChecksum;
+  /** Chunk counts by type name (zero, raw, ignore, zlib, …; comment and terminator included). */
+  chunks: Record<string, number>;
+  /** Index range of this table's chunks in UdifLayout.chunks. */
+  firstChunk: number;
+  chunkCount: number;
+}
+
+/** A data-bearing chunk placed in the decoded disk and in the file. */
+export interface ChunkRef {
+  partition: number;
+  /** Index of the chunk in its blkx table. */
+  index: number;
+  type: number;
+  /** Byte offset and length in the decoded disk. */
+  outOffset: number;
+  outLength: number;
+  /** Absolute byte offset and length of the stored bytes in the file. */
+  inOffset: number;
+  inLength: number;
+}
+
+export interface UdifLayout {
+  partitions: UdifPartition[];
+  /** All non-marker chunks of all tables, sorted by outOffset. */
+  chunks: ChunkRef[];
+  /** Decoded disk size in bytes. */
+  size: number;
+  resources: ResourceFork;
+  /** Where the block tables came from. */
+  tableSource: 'xml' | 'rsrc' | 'none';
+  warnings: string[];
+}
+
+function overlapsTrailer(inOffset: number, inLength: number, kolyOffset: number): boolean {
+  return inOffset < kolyOffset + KOLY_SIZE && inOffset + inLength > kolyOffset;
+}
+
+async function readXml(src: ByteSource, koly: Koly, kolyOffset: number, limits: Limits, warnings: string[]): Promise<ResourceFork | null> {
+  if (koly.xmlLength === 0) return null;
+  if (koly.xmlLength > limits.maxPlistBytes) {
+    throw new DmgkitError('LIMIT_EXCEEDED', `XML plist of ${koly.xmlLength} bytes exceeds the ${limits.maxPlistBytes}-byte limit, ${at(kolyOffset + 224)}`, {
+      offset: kolyOffset + 224,
+    });
+  }
+  if (koly.xmlOffset + koly.xmlLength <= src.size) {
+    const bytes = await src.read(koly.xmlOffset, koly.xmlLength);
+    if (looksLikeXml(bytes)) return parseXmlPlist(bytes, koly.xmlOffset);
+  }
+  // hdiutil tolerates a wrong xmlOffset: look for the plist just before the trailer.
+  const end = kolyOffset > koly.xmlLength ? kolyOffset : src.size;
+  const start = end - koly.xmlLength;
+  if (start >= 0) {
+    const bytes = await src.read(start, koly.xmlLength);
+    if (looksLikeXml(bytes)) {
+      warnings.push(`koly xmlOffset ${koly.xmlOffset} is wrong; the plist was found ${at(start)}`);
+      return parseXmlPlist(bytes, start);
+    }
+  }
+  throw new DmgkitError(
+    'CORRUPT_HEADER',
+    `the XML plist [${koly.xmlOffset}, +${koly.xmlLength}) named by the koly trailer is not there (file is ${src.size} bytes)`,
+    { offset: koly.xmlOffset },
+  );
+}
+
+async function readRsrc(src: ByteSource, koly: Koly, limits: Limits): Promise<ResourceFork | null> {
+  if (koly.rsrcForkLength === 0) return null;
+  if (koly.rsrcForkLength > limits.maxPlistBytes) {
+    throw new DmgkitError('LIMIT_EXCEEDED', `resource fork of ${koly.rsrcForkLength} bytes exceeds the ${limits.maxPlistBytes}-byte limit`, {
+      offset: koly.rsrcForkOffset,
+    });
+  }
+  if (koly.rsrcForkOffset + koly.rsrcForkLength > src.size) {
+    throw new DmgkitError('TRUNCATED', `resource fork [${koly.rsrcForkOffset}, +${koly.rsrcForkLength}) lies past the end of the file`, {
+      offset: koly.rsrcForkOffset,
+    });
+  }
+  const bytes = await src.read(koly.rsrcForkOffset, koly.rsrcForkLength);
+  return parseResourceFork(bytes, koly.rsrcForkOffset);
+}
+
+function describe(r: Resource, i: number): string {
+  return `partition ${i}${r.name ? ` (${r.name})` : ''}`;
+}
+
+/** Reads the resource fork(s) and block tables and places every chunk. */
+export async function readLayout(src: ByteSource, koly: Koly, kolyOffset: number, limits: Limits): Promise<UdifLayout> {
+  const warnings: string[] = [];
+  const xml = await readXml(src, koly, kolyOffset, limits, warnings);
+  let rsrc: ResourceFork | null = null;
+  try {
+    rsrc = await readRsrc(src, koly, limits);
+  } catch (e) {
+    if (!xml) throw e;
+    warnings.push(`binary resource fork ignored: ${(e as Error).message}`);
+  }
+  const resources: ResourceFork = new Map(rsrc ?? []);
+  for (const [type, list] of xml ?? []) resources.set(type, list);
+  let blkx = xml?.get('blkx');
+  let tableSource: UdifLayout['tableSource'] = 'xml';
+  if (!blkx?.length) {
+    blkx = rsrc?.get('blkx');
+    tableSource = 'rsrc';
+  }
+  const partitions: UdifPartition[] = [];
+  const chunks: ChunkRef[] = [];
+  if (!blkx?.length) {
+    if (!xml && !rsrc && koly.dataForkLength > 0) {
+      // A stub UDIF: the data fork is the raw disk.
+      const sectors = Math.ceil(koly.dataForkLength / SECTOR);
+      partitions.push({
+        index: 0, name: 'data fork', id: 0, attributes: 0, firstSector: 0, sectorCount: sectors,
+        offset: 0, size: sectors * SECTOR, dataStart: 0, blocksDescriptor: 0, decompressBufferRequested: 0,
+        checksum: koly.dataChecksum, chunks: { raw: 1 }, firstChunk: 0, chunkCount: 1,
+      });
+      if (koly.dataForkLength % SECTOR !== 0) warnings.push(`data fork length ${koly.dataForkLength} is not a whole number of sectors`);
+      chunks.push({ partition: 0, index: 0, type: CHUNK_RAW, outOffset: 0, outLength: koly.dataForkLength, inOffset: koly.dataForkOffset, inLength: koly.dataForkLength });
+      return { partitions, chunks, size: koly.dataForkLength, resources, tableSource: 'none', warnings };
+    }
+    throw new DmgkitError('CORRUPT_HEADER', `no blkx block tables in the image's resource fork`, { offset: koly.xmlOffset || koly.rsrcForkOffset });
+  }
+
+  let totalChunks = 0;
+  const dataEnd = src.size;
+  blkx.forEach((res, pi) => {
+    const where = describe(res, pi);
+    const t: MishTable = parseMish(res.data, where, limits.maxChunks - totalChunks);
+    totalChunks += t.chunks.length;
+    if (t.version !== 1) warnings.push(`${where}: mish version ${t.version} (expected 1)`);
+    const counts: Record<string, number> = {};
+    let running = 0;
+    t.chunks.forEach((c, ci) => {
+      const name = chunkTypeName(c.type);
+      counts[name] = (counts[name] ?? 0) + 1;
+      if (isMarker(c.type)) return;
+      const cw = `${where}, chunk ${ci} (${name})`;
+      if (c.sectorStart < running) {
+        throw new DmgkitError('CORRUPT_TABLE', `${cw}: starts at sector ${c.sectorStart}, inside the previous chunk (which ends at ${running})`, {
+          partition: pi, chunk: ci,
+        });
+      }
+      if (c.sectorStart > running) warnings.push(`${cw}: gap of ${c.sectorStart - running} sectors before it (read as zeros)`);
+      const end = c.sectorStart + c.sectorCount;
+      if (end > t.sectorCount) {
+        throw new DmgkitError('CORRUPT_TABLE', `${cw}: ends at sector ${end}, past the table's ${t.sectorCount} sectors`, { partition: pi, chunk: ci });
+      }
+      running = end;
+      if (c.sectorCount === 0) return;
+      const outOffset = (t.firstSector + c.sectorStart) * SECTOR;
+      const outLength = c.sectorCount * SECTOR;
+      if (!Number.isSafeInteger(outOffset + outLength)) {
+        throw new DmgkitError('CORRUPT_TABLE', `${cw}: sector range beyond 2^53 bytes`, { partition: pi, chunk: ci });
+      }
+      let inOffset = 0;
+      let inLength = 0;
+      if (!isZeroFill(c.type)) {
+        inOffset = koly.dataForkOffset + t.dataStart + c.compressedOffset;
+        inLength = c.compressedLength;
+        if (outLength > limits.maxChunkBytes || inLength > limits.maxChunkBytes) {
+          throw new DmgkitError('LIMIT_EXCEEDED', `${cw}: ${Math.max(outLength, inLength)} bytes exceed the ${limits.maxChunkBytes}-byte chunk limit`, {
+            partition: pi, chunk: ci, offset: inOffset,
+          });
+        }
+        if (!Number.isSafeInteger(inOffset + inLength) || inOffset + inLength > dataEnd) {
+          throw new DmgkitError('CORRUPT_TABLE', `${cw}: stored bytes [${inOffset}, +${inLength}) lie past the end of the file (${dataEnd} bytes)`, {
+            partition: pi, chunk: ci, offset: inOffset,
+          });
+        }
+        if (overlapsTrailer(inOffset, inLength, kolyOffset)) {
+          throw new DmgkitError('CORRUPT_TABLE', `${cw}: stored bytes [${inOffset}, +${inLength}) overlap the koly trailer ${at(kolyOffset)}`, {
+            partition: pi, chunk: ci, offset: inOffset,
+          });
+        }
+        if (c.type === CHUNK_RAW && inLength < outLength) {
+          throw new DmgkitError('CORRUPT_TABLE', `${cw}: raw chunk stores ${inLength} bytes for ${outLength} bytes of sectors`, {
+            partition: pi, chunk: ci, offset: inOffset,
+          });
+        }
+        if (isCompressedType(c.type) && (inLength === 0 || outLength / inLength > limits.maxCompressionRatio)) {
+          throw new DmgkitError('LIMIT_EXCEEDED', `${cw}: ${inLength} stored bytes for ${outLength} decoded bytes exceeds the compression-ratio limit ${limits.maxCompressionRatio}`, {
+            partition: pi, chunk: ci, offset: inOffset,
+          });
+        }
+      }
+      chunks.push({ partition: pi, index: ci, type: c.type, outOffset, outLength, inOffset, inLength });
+    });
+    if (running < t.sectorCount) warnings.push(`${where}: chunks cover ${running} of ${t.sectorCount} sectors (the rest reads as zeros)`);
+    partitions.push({
+      index: pi,
+      name: res.name,
+      cfName: res.cfName,
+      id: res.id,
+      attributes: res.attributes,
+      firstSector: t.firstSector,
+      sectorCount: t.sectorCount,
+      offset: t.firstSector * SECTOR,
+      size: t.sectorCount * SECTOR,
+      dataStart: t.dataStart,
+      blocksDescriptor: t.blocksDescriptor,
+      decompressBufferRequested: t.decompressBufferRequested,
+      checksum: t.checksum,
+      chunks: counts,
+      firstChunk: 0,
+      chunkCount: 0,
+    });
+  });
+
+  // The disk: partitions must not overlap; gaps read as zeros.
+  const sorted = [...partitions].sort((a, b) => a.firstSector - b.firstSector);
+  let diskEnd = 0;
+  for (const p of sorted) {
+    if (p.sectorCount === 0) continue;
+    if (p.firstSector * SECTOR < diskEnd) {
+      throw new DmgkitError('CORRUPT_TABLE', `partition ${p.index} (${p.name}) starts at sector ${p.firstSector}, inside the previous partition`, {
+        partition: p.index,
+      });
+    }
+    if (p.firstSector * SECTOR > diskEnd) warnings.push(`sectors ${diskEnd / SECTOR}..${p.firstSector - 1} belong to no partition (read as zeros)`);
+    diskEnd = (p.firstSector + p.sectorCount) * SECTOR;
+  }
+  if (koly.sectorCount !== 0 && koly.sectorCount * SECTOR !== diskEnd) {
+    warnings.push(`koly sector count ${koly.sectorCount} differs from the ${diskEnd / SECTOR} sectors the block tables cover`);
+  }
+  const size = Math.max(diskEnd, koly.sectorCount * SECTOR);
+  chunks.sort((a, b) => a.outOffset - b.outOffset);
+  for (const p of partitions) p.chunkCount = 0;
+  chunks.forEach((c, i) => {
+    const p = partitions[c.partition];
+    if (p.chunkCount === 0) p.firstChunk = i;
+    p.chunkCount++;
+  });
+  return { partitions, chunks, size, resources, tableSource, warnings };
+}

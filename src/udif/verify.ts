@@ -1,0 +1,107 @@
+import { DmgkitError } from '../errors.js';
+import { crc32, crc32Zeros } from '../util/crc32.js';
+import { type UdifChecksum, checksumHex, checksumTypeName, crc32Value, isPresent, CHECKSUM_CRC32 } from './checksum.js';
+import { CHUNK_IGNORE } from './chunk-types.js';
+import type { UdifImage, PieceOptions } from './image.js';
+
+export type ChecksumStatus = 'ok' | 'mismatch' | 'absent' | 'unsupported' | 'unreadable';
+
+export interface ChecksumResult {
+  /** 'data fork', 'master', or 'partition N (name)'. */
+  what: string;
+  partition?: number;
+  status: ChecksumStatus;
+  type: string;
+  expected?: string;
+  actual?: string;
+  /** For 'unreadable': why the covered data could not be read. */
+  error?: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  results: ChecksumResult[];
+}
+
+const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+
+function judge(what: string, c: UdifChecksum, actual: () => number | undefined): ChecksumResult {
+  const type = checksumTypeName(c.type);
+  if (!isPresent(c)) return { what, status: 'absent', type };
+  const expected = crc32Value(c);
+  if (c.type !== CHECKSUM_CRC32 || expected === null) return { what, status: 'unsupported', type, expected: checksumHex(c) };
+  const a = actual();
+  if (a === undefined) return { what, status: 'unreadable', type, expected: hex8(expected) };
+  return { what, status: a === expected ? 'ok' : 'mismatch', type, expected: hex8(expected), actual: hex8(a) };
+}
+
+/** CRC32 of the stored data fork [dataForkOffset, +dataForkLength). */
+export async function dataForkCrc(img: UdifImage): Promise<number> {
+  const { dataForkOffset, dataForkLength } = img.koly;
+  if (dataForkOffset + dataForkLength > img.source.size) {
+    throw new DmgkitError('TRUNCATED', `data fork [${dataForkOffset}, +${dataForkLength}) runs past the end of the file`, { offset: dataForkOffset });
+  }
+  let crc = 0;
+  const step = 4 << 20;
+  for (let o = 0; o < dataForkLength; o += step) {
+    crc = crc32(await img.source.read(dataForkOffset + o, Math.min(step, dataForkLength - o)), crc);
+  }
+  return crc;
+}
+
+/**
+ * Verifies the data-fork CRC32, every partition's CRC32 (over decoded sectors of all chunks except type 2) and the
+ * master CRC32 (over the partitions' stored checksums in table order). Partition data is decoded in one pass.
+ */
+export async function verifyImage(img: UdifImage, opts: PieceOptions = {}): Promise<VerifyReport> {
+  const results: ChecksumResult[] = [];
+  const k = img.koly;
+
+  let dataCrc: number | undefined;
+  let dataErr: string | undefined;
+  if (isPresent(k.dataChecksum) && k.dataChecksum.type === CHECKSUM_CRC32) {
+    try {
+      dataCrc = await dataForkCrc(img);
+    } catch (e) {
+      dataErr = (e as Error).message;
+    }
+  }
+  const dr = judge('data fork', k.dataChecksum, () => dataCrc);
+  if (dataErr) dr.error = dataErr;
+  results.push(dr);
+
+  const parts = img.partitions;
+  const crcs = new Array<number>(parts.length).fill(0);
+  const failed = new Map<number, string>();
+  const wanted = parts.map((p) => isPresent(p.checksum) && p.checksum.type === CHECKSUM_CRC32);
+  if (wanted.some(Boolean)) {
+    // Decode everything once, in disk order; a failing chunk marks its partition unreadable and goes on.
+    for await (const piece of img.pieces(0, img.size, {
+      ...opts,
+      keepGoing: true,
+      onLost: ({ error }) => {
+        const pi = error.details.partition as number | undefined;
+        if (pi !== undefined && !failed.has(pi)) failed.set(pi, error.message);
+      },
+    })) {
+      const c = piece.chunk;
+      if (!c || c.type === CHUNK_IGNORE || !wanted[c.partition] || failed.has(c.partition)) continue;
+      crcs[c.partition] = piece.data ? crc32(piece.data, crcs[c.partition]) : crc32Zeros(piece.length, crcs[c.partition]);
+    }
+  }
+  parts.forEach((p, i) => {
+    const r = judge(`partition ${i}${p.name ? ` (${p.name})` : ''}`, p.checksum, () => (failed.has(i) ? undefined : crcs[i]));
+    r.partition = i;
+    if (failed.has(i)) r.error = failed.get(i);
+    results.push(r);
+  });
+
+  results.push(
+    judge('master', k.masterChecksum, () => {
+      let m = 0;
+      for (const p of parts) m = crc32(p.checksum.data.subarray(0, Math.ceil(p.checksum.bits / 8)), m);
+      return m;
+    }),
+  );
+  return { ok: results.every((r) => r.status === 'ok' || r.status === 'absent'), results };
+}

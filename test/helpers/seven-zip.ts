@@ -1,0 +1,26 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+/** Runs `7zz x -tdmg` on an image and returns the partitions it writes, in table order (names start with the index). */
+export function sevenZipPartitions(bin: string, image: string): { name: string; data: Buffer }[] {
+  const dir = mkdtempSync(join(tmpdir(), 'dmgkit-7z-'));
+  try {
+    const r = spawnSync(bin, ['x', '-tdmg', '-y', `-o${dir}`, image], { encoding: 'utf8' });
+    if (r.status !== 0 && r.status !== 1) throw new Error(`7zz failed on ${image}: ${r.stdout}${r.stderr}`);
+    return readdirSync(dir)
+      .map((name) => ({ name, idx: parseInt(name, 10) }))
+      .sort((a, b) => a.idx - b.idx)
+      .map(({ name }) => ({ name, data: readFileSync(join(dir, name)) }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** 7-Zip's test verdict: exit code and whether it reported CRC / data errors. */
+export function sevenZipTest(bin: string, image: string): { status: number; crcError: boolean; output: string } {
+  const r = spawnSync(bin, ['t', '-tdmg', image], { encoding: 'utf8' });
+  const output = `${r.stdout}${r.stderr}`;
+  return { status: r.status ?? -1, crcError: /CRC|Data Error|checksum/i.test(output) && r.status !== 0, output };
+}
