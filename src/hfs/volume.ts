@@ -1,0 +1,688 @@
+import { DmgkitError, at } from '../errors.js';
+import { SliceSource, type ByteSource } from '../io/source.js';
+import { resolveLimits, type Limits } from '../limits.js';
+import { u16be } from '../util/bytes.js';
+import { attrCompare, encodeAttrName, readFileAttrs, type AttrKey, type AttrValue } from './attributes.js';
+import { BTree, type BTreeHeader } from './btree.js';
+import {
+  CNID_ATTRIBUTES,
+  CNID_CATALOG,
+  CNID_EXTENTS,
+  CNID_ROOT,
+  catalogCompare,
+  parseCatalogKey,
+  parseCatalogRecord,
+  type CatalogEntry,
+  type CatalogKey,
+  type FileRecord,
+  type FolderRecord,
+} from './catalog.js';
+import { DECMPFS_XATTR, UF_COMPRESSED, decmpfsChunks, parseDecmpfs, type DecmpfsHeader } from './decmpfs.js';
+import { extentCompare, lookupOverflow, type ExtentKey } from './extents-overflow.js';
+import { FORK_TYPE_DATA, FORK_TYPE_RSRC, Fork, type VolumeGeometry } from './fork.js';
+import { readJournalState } from './journal.js';
+import type { HfsEntryType, HfsStat, HfsVolumeInfo } from './types.js';
+import { encodeCatalogName, hfsDecompose, looseNameKey } from './unicode.js';
+import {
+  SIG_HFS,
+  SIG_HFSPLUS,
+  SIG_HFSX,
+  VOLUME_HEADER_OFFSET,
+  VOLUME_HEADER_SIZE,
+  VOL_JOURNALED,
+  parseClassicMdb,
+  parseVolumeHeader,
+  type VolumeHeader,
+} from './volume-header.js';
+
+export type { HfsStat, HfsVolumeInfo, HfsEntryType } from './types.js';
+
+/** Seconds between 1904-01-01 and 1970-01-01. */
+const HFS_EPOCH_OFFSET = 2082844800;
+export function hfsDate(s: number): Date {
+  return new Date((s - HFS_EPOCH_OFFSET) * 1000);
+}
+/** The volume header's createDate is local time (TN1150). */
+function hfsLocalDate(s: number): Date {
+  return new Date(1904, 0, 1, 0, 0, s);
+}
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+const S_IFIFO = 0o010000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFSOCK = 0o140000;
+
+/** Private folders and journal files hidden from listings, as macOS does. */
+export const PRIVATE_DATA_NAME = '\0\0\0\0HFS+ Private Data';
+export const PRIVATE_DIR_DATA_NAME = '.HFS+ Private Directory Data\r';
+const HIDDEN_ROOT_NAMES = new Set([PRIVATE_DATA_NAME, PRIVATE_DIR_DATA_NAME, '.journal', '.journal_info_block']);
+const MAX_SYMLINK_BYTES = 4096;
+/** Chunk size of streamed uncompressed forks. */
+const STREAM_CHUNK = 1 << 20;
+
+const NODE = Symbol('hfsNode');
+
+/** An entry from readdir/walk; can be passed back to readFile/iterateFile/listXattrs/getXattr. */
+export interface HfsEntry extends HfsStat {
+  readonly [NODE]?: ResolvedNode;
+}
+
+interface ResolvedNode {
+  /** The record found in the directory (the link record for hard links). */
+  rec: CatalogEntry;
+  /** The record holding content and metadata (the iNode / dir_N for hard links). */
+  target: CatalogEntry;
+  path: string;
+  type: HfsEntryType;
+  hardLink?: { kind: 'file' | 'dir'; id: number };
+}
+
+export interface OpenHfsOptions {
+  limits?: Partial<Limits>;
+}
+export interface ReadOptions {
+  fork?: 'data' | 'rsrc';
+}
+
+export class HfsVolume {
+  readonly info: HfsVolumeInfo;
+  private privateDataID = 0;
+  private privateDirID = 0;
+  private rootRec!: FolderRecord;
+  private readonly attrCache = new Map<number, Map<string, AttrValue>>();
+
+  private constructor(
+    readonly source: ByteSource,
+    private readonly vh: VolumeHeader,
+    private readonly geo: VolumeGeometry,
+    private readonly catalog: BTree<CatalogKey>,
+    private readonly extents: BTree<ExtentKey> | null,
+    private readonly attributes: BTree<AttrKey> | null,
+    readonly limits: Limits,
+    info: HfsVolumeInfo,
+  ) {
+    this.info = info;
+  }
+
+  /** @internal */
+  static async create(source: ByteSource, opts: OpenHfsOptions = {}, embeddedOffset?: number, depth = 0): Promise<HfsVolume> {
+    const limits = resolveLimits(opts.limits);
+    const warnings: string[] = [];
+    if (source.size < VOLUME_HEADER_OFFSET + VOLUME_HEADER_SIZE) {
+      throw new DmgkitError('NOT_AN_IMAGE', `${source.size} bytes is too small for an HFS+ volume`, { size: source.size });
+    }
+    const primary = await source.read(VOLUME_HEADER_OFFSET, VOLUME_HEADER_SIZE);
+    const sig = u16be(primary, 0);
+    if (sig === SIG_HFS) {
+      const mdb = parseClassicMdb(primary);
+      if (mdb.embedSignature === SIG_HFSPLUS && depth === 0) {
+        const off = mdb.allocBlockStart * 512 + mdb.embedStartBlock * mdb.allocBlockSize;
+        const size = mdb.embedBlockCount * mdb.allocBlockSize;
+        if (mdb.allocBlockSize === 0 || off + size > source.size || size < 2048) {
+          throw new DmgkitError('CORRUPT_FS', `HFS wrapper: embedded HFS+ volume [${off}, +${size}) lies outside the ${source.size}-byte source`, {
+            offset: VOLUME_HEADER_OFFSET,
+          });
+        }
+        return HfsVolume.create(new SliceSource(source, off, size, source.name), opts, off, depth + 1);
+      }
+      throw new DmgkitError(
+        'UNSUPPORTED',
+        `classic HFS (Mac OS Standard, 'BD') volume${mdb.volumeName ? ` "${mdb.volumeName}"` : ''} ${at(VOLUME_HEADER_OFFSET)}: only HFS+ and HFSX are supported`,
+        { offset: VOLUME_HEADER_OFFSET, filesystem: 'hfs' },
+      );
+    }
+    let vh: VolumeHeader;
+    let usedAlternate = false;
+    try {
+      vh = parseVolumeHeader(primary, VOLUME_HEADER_OFFSET);
+    } catch (e) {
+      const altOff = source.size - 1024;
+      const alt = altOff >= 2048 ? await source.read(altOff, VOLUME_HEADER_SIZE) : null;
+      const altSig = alt ? u16be(alt, 0) : 0;
+      if (!alt || (altSig !== SIG_HFSPLUS && altSig !== SIG_HFSX)) {
+        if (sig === SIG_HFSPLUS || sig === SIG_HFSX) throw e;
+        throw new DmgkitError('NOT_AN_IMAGE', `no HFS+ volume header ${at(VOLUME_HEADER_OFFSET)} (signature 0x${sig.toString(16)}) nor at the end`, {
+          offset: VOLUME_HEADER_OFFSET,
+        });
+      }
+      vh = parseVolumeHeader(alt, altOff);
+      usedAlternate = true;
+      warnings.push(`primary volume header unusable (${(e as Error).message}); using the alternate header ${at(altOff)}`);
+    }
+    const volBytes = vh.totalBlocks * vh.blockSize;
+    if (volBytes > source.size) {
+      warnings.push(`volume declares ${vh.totalBlocks} blocks of ${vh.blockSize} (${volBytes} bytes) but the source holds ${source.size}`);
+    }
+    const geo: VolumeGeometry = { source, blockSize: vh.blockSize, totalBlocks: vh.totalBlocks, limits };
+    let extents: BTree<ExtentKey> | null = null;
+    if (vh.extentsFile.logicalSize > 0) {
+      const f = new Fork(geo, CNID_EXTENTS, FORK_TYPE_DATA, vh.extentsFile, 'extents overflow file', null);
+      extents = await BTree.open<ExtentKey>('extents', f, extentCompare, limits);
+    }
+    const overflow = extents
+      ? (fileID: number, forkType: number, startBlock: number) => lookupOverflow(extents!, fileID, forkType, startBlock)
+      : null;
+    const catFork = new Fork(geo, CNID_CATALOG, FORK_TYPE_DATA, vh.catalogFile, 'catalog file', overflow);
+    const caseFoldFor = (h: BTreeHeader) => (vh.signature === 'H+' ? true : h.keyCompareType === 0xcf);
+    let caseFold = true;
+    const catalog = await BTree.open<CatalogKey>(
+      'catalog',
+      catFork,
+      (h: BTreeHeader) => {
+        caseFold = caseFoldFor(h);
+        return catalogCompare(caseFold);
+      },
+      limits,
+      true,
+    );
+    let attributes: BTree<AttrKey> | null = null;
+    if (vh.attributesFile.logicalSize > 0) {
+      const f = new Fork(geo, CNID_ATTRIBUTES, FORK_TYPE_DATA, vh.attributesFile, 'attributes file', overflow);
+      attributes = await BTree.open<AttrKey>('attributes', f, attrCompare, limits);
+    }
+    const journaled = (vh.attributes & VOL_JOURNALED) !== 0;
+    let journalEmpty: boolean | undefined;
+    if (journaled) {
+      const st = await readJournalState(source, vh.journalInfoBlock, vh.blockSize);
+      if (st.problem) warnings.push(`journal: ${st.problem}`);
+      journalEmpty = st.empty;
+      if (st.empty === false) {
+        warnings.push('the journal is not empty (start != end): metadata on disk may be stale until the journal is replayed');
+      }
+    }
+    const info: HfsVolumeInfo = {
+      signature: vh.signature,
+      version: vh.version,
+      volumeName: '',
+      caseSensitive: !caseFold,
+      blockSize: vh.blockSize,
+      totalBlocks: vh.totalBlocks,
+      freeBlocks: vh.freeBlocks,
+      fileCount: vh.fileCount,
+      folderCount: vh.folderCount,
+      createDate: hfsLocalDate(vh.createDate),
+      modifyDate: hfsDate(vh.modifyDate),
+      backupDate: hfsDate(vh.backupDate),
+      checkedDate: hfsDate(vh.checkedDate),
+      attributes: vh.attributes,
+      lastMountedVersion: vh.lastMountedVersion,
+      journaled,
+      journalEmpty,
+      embeddedOffset,
+      usedAlternateHeader: usedAlternate,
+      hasAttributesTree: attributes !== null,
+      warnings,
+    };
+    const vol = new HfsVolume(source, vh, geo, catalog, extents, attributes, limits, info);
+    await vol.init();
+    return vol;
+  }
+
+  private caseFold(): boolean {
+    return !this.info.caseSensitive;
+  }
+
+  private async init(): Promise<void> {
+    const thread = await this.catalog.find({ parentID: CNID_ROOT, name: new Uint16Array(0) });
+    if (!thread) throw new DmgkitError('CORRUPT_FS', 'catalog: the root folder (CNID 2) has no thread record', { tree: 'catalog' });
+    const t = parseCatalogRecord(thread);
+    if (t.kind !== 'thread' || t.threadOf !== 'folder') {
+      throw new DmgkitError('CORRUPT_FS', `catalog: the record keyed (2, "") is not a folder thread`, { tree: 'catalog', node: thread.node.num });
+    }
+    const root = await this.lookupExact(t.parentID, encodeCatalogName(t.name));
+    if (!root || root.kind !== 'folder' || root.cnid !== CNID_ROOT) {
+      throw new DmgkitError('CORRUPT_FS', `catalog: the root folder record (${t.parentID}, "${t.name}") is missing or not CNID 2`, {
+        tree: 'catalog',
+      });
+    }
+    this.rootRec = root;
+    this.info.volumeName = t.name;
+    const pd = await this.lookupExact(CNID_ROOT, encodeCatalogName(PRIVATE_DATA_NAME));
+    if (pd && pd.kind === 'folder') this.privateDataID = pd.cnid;
+    const pdd = await this.lookupExact(CNID_ROOT, encodeCatalogName(PRIVATE_DIR_DATA_NAME));
+    if (pdd && pdd.kind === 'folder') this.privateDirID = pdd.cnid;
+  }
+
+  // ---------------------------------------------------------------- catalog access
+
+  private async lookupExact(parentID: number, name: Uint16Array): Promise<CatalogEntry | null> {
+    const r = await this.catalog.find({ parentID, name });
+    if (!r) return null;
+    const rec = parseCatalogRecord(r);
+    return rec.kind === 'thread' ? null : rec;
+  }
+
+  /** Children of a folder, in catalog order (thread records skipped). */
+  async *children(parentID: number): AsyncGenerator<CatalogEntry> {
+    for await (const r of this.catalog.from({ parentID, name: new Uint16Array(0) })) {
+      const key = parseCatalogKey(r);
+      if (key.parentID !== parentID) break;
+      const rec = parseCatalogRecord(r);
+      if (rec.kind !== 'thread') yield rec;
+    }
+  }
+
+  /** Finds a child by POSIX name: the B-tree key (HFS+ decomposition, case folding per volume), then a loose scan. */
+  private async lookupChild(parentID: number, name: string): Promise<CatalogEntry | null> {
+    const units = encodeCatalogName(hfsDecompose(name));
+    if (units.length <= 255) {
+      const hit = await this.lookupExact(parentID, units);
+      if (hit) return hit;
+    }
+    const want = looseNameKey(name, this.caseFold());
+    for await (const c of this.children(parentID)) {
+      if (looseNameKey(c.name, this.caseFold()) === want) return c;
+    }
+    return null;
+  }
+
+  /** Looks up a record by CNID through its thread record. */
+  async recordByCnid(cnid: number): Promise<CatalogEntry | null> {
+    const r = await this.catalog.find({ parentID: cnid, name: new Uint16Array(0) });
+    if (!r) return null;
+    const t = parseCatalogRecord(r);
+    if (t.kind !== 'thread') return null;
+    return this.lookupExact(t.parentID, encodeCatalogName(t.name));
+  }
+
+  // ---------------------------------------------------------------- node resolution
+
+  private async resolveRecord(rec: CatalogEntry, path: string): Promise<ResolvedNode> {
+    if (rec.kind === 'folder') return { rec, target: rec, path, type: 'dir' };
+    if (rec.fileType === 'hlnk' && rec.creator === 'hfs+') {
+      const id = rec.bsd.special;
+      const inode = this.privateDataID ? await this.lookupExact(this.privateDataID, encodeCatalogName(`iNode${id}`)) : null;
+      if (!inode || inode.kind !== 'file') {
+        throw new DmgkitError('CORRUPT_FS', `hard link /${path} points to iNode${id}, which is missing from the private data folder`, {
+          cnid: rec.cnid,
+        });
+      }
+      return { rec, target: inode, path, type: typeOfFile(inode), hardLink: { kind: 'file', id } };
+    }
+    if (rec.fileType === 'fdrp' && rec.creator === 'MACS') {
+      const id = rec.bsd.special;
+      const dir = this.privateDirID ? await this.lookupExact(this.privateDirID, encodeCatalogName(`dir_${id}`)) : null;
+      if (!dir || dir.kind !== 'folder') {
+        throw new DmgkitError('CORRUPT_FS', `directory hard link /${path} points to dir_${id}, which is missing`, { cnid: rec.cnid });
+      }
+      return { rec, target: dir, path, type: 'dir', hardLink: { kind: 'dir', id } };
+    }
+    return { rec, target: rec, path, type: typeOfFile(rec) };
+  }
+
+  private rootNode(): ResolvedNode {
+    return { rec: this.rootRec, target: this.rootRec, path: '', type: 'dir' };
+  }
+
+  /** Resolves a POSIX path; symlinks in the middle are followed (inside the volume), the last one if `follow`. */
+  private async resolve(path: string, follow: boolean): Promise<ResolvedNode> {
+    if (typeof path !== 'string') throw new DmgkitError('INVALID_ARGUMENT', 'path must be a string');
+    let hops = 0;
+    let pending = splitPath(path);
+    let stack: ResolvedNode[] = [this.rootNode()];
+    while (pending.length) {
+      const comp = pending.shift()!;
+      if (comp === '..') {
+        if (stack.length > 1) stack.pop();
+        continue;
+      }
+      const cur = stack[stack.length - 1];
+      if (cur.type !== 'dir') throw new DmgkitError('NOT_A_DIRECTORY', `/${cur.path} is not a directory`, { path: cur.path });
+      const child = await this.lookupChild(cur.target.cnid, comp);
+      const childPath = cur.path ? `${cur.path}/${comp}` : comp;
+      if (!child) throw new DmgkitError('NOT_FOUND', `no such file or directory: /${childPath}`, { path: childPath });
+      const node = await this.resolveRecord(child, cur.path ? `${cur.path}/${child.name}` : child.name);
+      if (node.type === 'symlink' && (pending.length > 0 || follow)) {
+        if (++hops > this.limits.maxSymlinkHops) {
+          throw new DmgkitError('LIMIT_EXCEEDED', `more than ${this.limits.maxSymlinkHops} symlinks followed resolving /${path}`, { path });
+        }
+        const target = await this.readLinkNode(node);
+        if (target.startsWith('/')) {
+          throw new DmgkitError('NOT_FOUND', `symlink /${node.path} points to the absolute path ${target}, outside the volume`, { path: node.path });
+        }
+        const parts = splitPath(target);
+        let depth = stack.length - 1;
+        for (const p of parts) {
+          depth += p === '..' ? -1 : 1;
+          if (depth < 0) {
+            throw new DmgkitError('NOT_FOUND', `symlink /${node.path} -> ${target} leads outside the volume`, { path: node.path });
+          }
+        }
+        pending = [...parts, ...pending];
+        continue;
+      }
+      stack.push(node);
+    }
+    return stack[stack.length - 1];
+  }
+
+  private nodeOf(p: string | HfsEntry, follow: boolean): Promise<ResolvedNode> {
+    if (typeof p === 'object' && p !== null && p[NODE]) {
+      const n = p[NODE]!;
+      if (follow && n.type === 'symlink') return this.resolve(n.path, true);
+      return Promise.resolve(n);
+    }
+    return this.resolve(p as string, follow);
+  }
+
+  // ---------------------------------------------------------------- attributes and content
+
+  private async attrsOf(cnid: number): Promise<Map<string, AttrValue>> {
+    if (!this.attributes) return new Map();
+    const hit = this.attrCache.get(cnid);
+    if (hit) return hit;
+    const m = await readFileAttrs(this.attributes, cnid, this.limits.maxAttributeBytes);
+    if (this.attrCache.size >= 1024) this.attrCache.delete(this.attrCache.keys().next().value as number);
+    this.attrCache.set(cnid, m);
+    return m;
+  }
+
+  private async attrValue(cnid: number, v: AttrValue, name: string): Promise<Uint8Array> {
+    if (v.kind === 'inline') return v.data;
+    const f = new Fork(this.geo, cnid, FORK_TYPE_DATA, v.fork, `attribute ${name} of CNID ${cnid}`, null, v.moreExtents);
+    return (await f.readAll(this.limits.maxAttributeBytes)).slice();
+  }
+
+  private async decmpfsOf(rec: CatalogEntry): Promise<DecmpfsHeader | null> {
+    if (rec.kind !== 'file' || (rec.bsd.ownerFlags & UF_COMPRESSED) === 0) return null;
+    const attrs = await this.attrsOf(rec.cnid);
+    const v = attrs.get(DECMPFS_XATTR);
+    if (!v) return null;
+    return parseDecmpfs(await this.attrValue(rec.cnid, v, DECMPFS_XATTR), `file CNID ${rec.cnid}`);
+  }
+
+  private fork(rec: FileRecord, which: 'data' | 'rsrc'): Fork {
+    return new Fork(
+      this.geo,
+      rec.cnid,
+      which === 'data' ? FORK_TYPE_DATA : FORK_TYPE_RSRC,
+      which === 'data' ? rec.dataFork : rec.rsrcFork,
+      `${which} fork of CNID ${rec.cnid}`,
+      this.extents ? (id, ft, sb) => lookupOverflow(this.extents!, id, ft, sb) : null,
+    );
+  }
+
+  private async *contentChunks(node: ResolvedNode, which: 'data' | 'rsrc'): AsyncGenerator<Uint8Array> {
+    if (node.type === 'dir') throw new DmgkitError('IS_A_DIRECTORY', `/${node.path} is a directory`, { path: node.path });
+    const rec = node.target as FileRecord;
+    const dc = await this.decmpfsOf(rec);
+    if (which === 'rsrc') {
+      if (dc && isRsrcType(dc.type)) return;
+      yield* this.fork(rec, 'rsrc').chunks(STREAM_CHUNK);
+      return;
+    }
+    if (dc) {
+      let total = 0;
+      for await (const c of decmpfsChunks(dc, rec.rsrcFork.logicalSize > 0 ? this.fork(rec, 'rsrc') : null, this.limits, `/${node.path}`)) {
+        total += c.length;
+        yield c;
+      }
+      if (total !== dc.size) {
+        throw new DmgkitError('CORRUPT_FS', `/${node.path}: decompressed ${total} bytes, ${dc.size} declared`, { path: node.path });
+      }
+      return;
+    }
+    yield* this.fork(rec, 'data').chunks(STREAM_CHUNK);
+  }
+
+  private async readLinkNode(node: ResolvedNode): Promise<string> {
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    for await (const c of this.contentChunks(node, 'data')) {
+      n += c.length;
+      if (n > MAX_SYMLINK_BYTES) {
+        throw new DmgkitError('CORRUPT_FS', `symlink /${node.path}: target longer than ${MAX_SYMLINK_BYTES} bytes`, { path: node.path });
+      }
+      parts.push(c);
+    }
+    const all = new Uint8Array(n);
+    let o = 0;
+    for (const p of parts) {
+      all.set(p, o);
+      o += p.length;
+    }
+    return new TextDecoder('utf-8').decode(all);
+  }
+
+  private async statNode(node: ResolvedNode): Promise<HfsEntry> {
+    const t = node.target;
+    const name = node.path === '' ? '' : node.path.slice(node.path.lastIndexOf('/') + 1);
+    let size = 0;
+    let rsrcSize = 0;
+    let compressed: { type: number; size: number } | undefined;
+    let linkTarget: string | undefined;
+    let fileType = '';
+    let creator = '';
+    if (t.kind === 'file') {
+      fileType = t.fileType;
+      creator = t.creator;
+      const dc = await this.decmpfsOf(t);
+      if (dc) {
+        compressed = { type: dc.type, size: dc.size };
+        size = dc.size;
+        rsrcSize = isRsrcType(dc.type) ? 0 : t.rsrcFork.logicalSize;
+      } else {
+        size = t.dataFork.logicalSize;
+        rsrcSize = t.rsrcFork.logicalSize;
+      }
+      if (node.type === 'symlink') linkTarget = await this.readLinkNode(node);
+    }
+    let mode = t.bsd.fileMode;
+    if ((mode & S_IFMT) === 0) {
+      mode = node.type === 'dir' ? S_IFDIR | 0o755 : node.type === 'symlink' ? S_IFLNK | 0o755 : S_IFREG | 0o644;
+    }
+    let nlink = 1;
+    if (t.kind === 'folder') nlink = 2 + (t.valence >>> 0);
+    else if (node.hardLink?.kind === 'file') nlink = Math.max(1, t.bsd.special);
+    const entry: HfsEntry = {
+      path: node.path,
+      name,
+      type: node.type,
+      size,
+      rsrcSize,
+      mode,
+      uid: t.bsd.ownerID,
+      gid: t.bsd.groupID,
+      flags: (t.bsd.adminFlags << 16) | t.bsd.ownerFlags,
+      nlink,
+      cnid: t.cnid,
+      createTime: hfsDate(t.createDate),
+      modifyTime: hfsDate(t.contentModDate),
+      changeTime: hfsDate(t.attributeModDate),
+      accessTime: hfsDate(t.accessDate),
+      backupTime: hfsDate(t.backupDate),
+      fileType,
+      creator,
+      finderInfo: t.kind === 'file' ? t.finderInfo : new Uint8Array(32),
+      ...(compressed ? { compressed } : {}),
+      ...(linkTarget !== undefined ? { linkTarget } : {}),
+      ...(node.hardLink ? { hardLink: node.hardLink } : {}),
+    };
+    Object.defineProperty(entry, NODE, { value: node, enumerable: false });
+    return entry;
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  /** stat: follows a final symlink (inside the volume only). */
+  async stat(path: string | HfsEntry): Promise<HfsEntry> {
+    return this.statNode(await this.nodeOf(path, true));
+  }
+  /** lstat: describes a final symlink itself. */
+  async lstat(path: string | HfsEntry): Promise<HfsEntry> {
+    return this.statNode(await this.nodeOf(path, false));
+  }
+  async readlink(path: string | HfsEntry): Promise<string> {
+    const node = await this.nodeOf(path, false);
+    if (node.type !== 'symlink') throw new DmgkitError('INVALID_ARGUMENT', `/${node.path} is not a symbolic link`, { path: node.path });
+    return this.readLinkNode(node);
+  }
+
+  /** The entries of a directory, in catalog order, private folders and journal files hidden in the root. */
+  async readdir(path: string | HfsEntry = ''): Promise<HfsEntry[]> {
+    const dir = await this.nodeOf(path, true);
+    if (dir.type !== 'dir') throw new DmgkitError('NOT_A_DIRECTORY', `/${dir.path} is not a directory`, { path: dir.path });
+    const out: HfsEntry[] = [];
+    for await (const c of this.children(dir.target.cnid)) {
+      if (dir.target.cnid === CNID_ROOT && HIDDEN_ROOT_NAMES.has(c.name)) continue;
+      const node = await this.resolveRecord(c, dir.path ? `${dir.path}/${c.name}` : c.name);
+      out.push(await this.statNode(node));
+    }
+    return out;
+  }
+
+  /** Depth-first walk below `path` (default: the root), yielding each entry before its children. */
+  async *walk(path: string | HfsEntry = ''): AsyncGenerator<HfsEntry> {
+    const start = await this.nodeOf(path, true);
+    if (start.type !== 'dir') {
+      yield await this.statNode(start);
+      return;
+    }
+    const onStack = new Set<number>();
+    const self = this;
+    async function* rec(dir: ResolvedNode): AsyncGenerator<HfsEntry> {
+      if (onStack.has(dir.target.cnid)) return; // directory hard-link cycle
+      onStack.add(dir.target.cnid);
+      for (const e of await self.readdir(hfsEntryFor(dir))) {
+        yield e;
+        if (e.type === 'dir') yield* rec(e[NODE]!);
+      }
+      onStack.delete(dir.target.cnid);
+    }
+    yield* rec(start);
+  }
+
+  /** Streams a fork's content in chunks (constant memory for resource-fork-compressed and plain files). */
+  async *iterateFile(path: string | HfsEntry, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+    const node = await this.nodeOf(path, true);
+    yield* this.contentChunks(node, opts.fork ?? 'data');
+  }
+
+  /** A web ReadableStream over iterateFile. */
+  createReadStream(path: string | HfsEntry, opts: ReadOptions = {}): ReadableStream<Uint8Array> {
+    const it = this.iterateFile(path, opts);
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const r = await it.next();
+          if (r.done) controller.close();
+          else controller.enqueue(r.value);
+        } catch (e) {
+          controller.error(e);
+        }
+      },
+      async cancel() {
+        await it.return(undefined);
+      },
+    });
+  }
+
+  /** Reads a whole fork, bounded by Limits.maxFileBytes. */
+  async readFile(path: string | HfsEntry, opts: ReadOptions = {}): Promise<Uint8Array> {
+    const node = await this.nodeOf(path, true);
+    const st = await this.statNode(node);
+    const which = opts.fork ?? 'data';
+    const expect = which === 'data' ? st.size : st.rsrcSize;
+    if (expect > this.limits.maxFileBytes) {
+      throw new DmgkitError('LIMIT_EXCEEDED', `/${node.path}: ${expect} bytes exceed maxFileBytes (${this.limits.maxFileBytes})`, {
+        path: node.path,
+      });
+    }
+    const out = new Uint8Array(expect);
+    let o = 0;
+    for await (const c of this.contentChunks(node, which)) {
+      if (o + c.length > expect) {
+        throw new DmgkitError('CORRUPT_FS', `/${node.path}: content longer than the declared ${expect} bytes`, { path: node.path });
+      }
+      out.set(c, o);
+      o += c.length;
+    }
+    if (o !== expect) throw new DmgkitError('CORRUPT_FS', `/${node.path}: read ${o} bytes, ${expect} declared`, { path: node.path });
+    return out;
+  }
+
+  /** Extended attribute names (com.apple.decmpfs of compressed files and internal hard-link bookkeeping hidden). */
+  async listXattrs(path: string | HfsEntry): Promise<string[]> {
+    const node = await this.nodeOf(path, false);
+    const attrs = await this.attrsOf(node.target.cnid);
+    const compressed = (await this.decmpfsOf(node.target)) !== null;
+    return [...attrs.keys()].filter((n) => !(compressed && n === DECMPFS_XATTR) && n !== 'com.apple.system.hfs.firstlink');
+  }
+
+  async getXattr(path: string | HfsEntry, name: string): Promise<Uint8Array> {
+    const node = await this.nodeOf(path, false);
+    const attrs = await this.attrsOf(node.target.cnid);
+    const v = attrs.get(name);
+    if (!v) throw new DmgkitError('NOT_FOUND', `/${node.path} has no extended attribute ${name}`, { path: node.path, name });
+    const data = await this.attrValue(node.target.cnid, v, name);
+    return v.kind === 'inline' ? data.slice() : data;
+  }
+
+  /** Raw catalog access for tools: the record of a CNID. */
+  async statCnid(cnid: number): Promise<HfsEntry | null> {
+    const rec = await this.recordByCnid(cnid);
+    if (!rec) return null;
+    return this.statNode(await this.resolveRecord(rec, rec.name));
+  }
+
+  async close(): Promise<void> {
+    await this.source.close?.();
+  }
+}
+
+function isRsrcType(t: number): boolean {
+  return t === 4 || t === 8 || t === 10 || t === 12 || t === 14;
+}
+
+function typeOfFile(rec: CatalogEntry): HfsEntryType {
+  if (rec.kind === 'folder') return 'dir';
+  switch (rec.bsd.fileMode & S_IFMT) {
+    case S_IFLNK:
+      return 'symlink';
+    case S_IFIFO:
+      return 'fifo';
+    case S_IFCHR:
+      return 'char';
+    case S_IFBLK:
+      return 'block';
+    case S_IFSOCK:
+      return 'socket';
+    case S_IFDIR:
+    case S_IFREG:
+      return 'file';
+    default:
+      return rec.fileType === 'slnk' && rec.creator === 'rhap' ? 'symlink' : 'file';
+  }
+}
+
+function splitPath(p: string): string[] {
+  return p.split('/').filter((s) => s !== '' && s !== '.');
+}
+
+function hfsEntryFor(n: ResolvedNode): HfsEntry {
+  const e = { path: n.path } as HfsEntry;
+  Object.defineProperty(e, NODE, { value: n, enumerable: false });
+  return e;
+}
+
+/**
+ * Opens an HFS+ or HFSX volume (raw volume bytes, a partition slice, or a decoded disk partition). An HFS
+ * wrapper's embedded HFS+ volume is opened; classic HFS is refused with UNSUPPORTED.
+ */
+export async function openHfs(source: ByteSource, opts: OpenHfsOptions = {}): Promise<HfsVolume> {
+  try {
+    return await HfsVolume.create(source, opts);
+  } catch (e) {
+    throw asDmgkitError(e);
+  }
+}
+
+/** Any non-DmgkitError escaping the parser is a bug on hostile input: report it as CORRUPT_FS. */
+export function asDmgkitError(e: unknown): DmgkitError {
+  if (e instanceof DmgkitError) return e;
+  return new DmgkitError('CORRUPT_FS', `HFS+: unexpected failure: ${(e as Error)?.message ?? String(e)}`, {}, { cause: e });
+}
