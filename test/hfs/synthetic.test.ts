@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { openHfs, type HfsVolume } from '../../src/hfs/volume.js';
 import { FileSource } from '../../src/io/file-source.js';
 import { haveFixtures, synthetic } from '../helpers/fixtures.js';
+import { openImageVolumes } from './open-image.js';
 
 /**
  * Ground truth: the synthetic volumes' *.expected.tsv, written from the source trees the volumes were built from
@@ -52,6 +53,27 @@ describe.runIf(haveFixtures())('synthetic HFS+/HFSX volumes vs ground-truth TSV'
         expect([...got].sort()).toEqual([...expected(tsv)].sort());
       } finally {
         await src.close?.();
+      }
+    });
+  }
+
+  // The same trees inside partitioned containers (APM/GPT/MBR through src/disk, UDIF through src/udif).
+  const containers: [string, string][] = [
+    ['features-apm-zlib.dmg', 'small.expected.tsv'],
+    ['xorriso-apm512.iso', 'small.expected.tsv'],
+    ['xorriso-apm2048.iso', 'small.expected.tsv'],
+    ['lzfse-mbr.img', 'lzfse.expected.tsv'],
+    ['deep-hfsx-gpt-bzip2.dmg', 'deep.expected.tsv'],
+  ];
+  for (const [img, tsv] of containers) {
+    it(`${img}: the HFS+ partition's walk + readFile equals ${tsv}`, async () => {
+      const opened = await openImageVolumes(synthetic(img));
+      try {
+        expect(opened.volumes.length).toBe(1);
+        const got = await listing(opened.volumes[0]);
+        expect([...got].sort()).toEqual([...expected(tsv)].sort());
+      } finally {
+        await opened.close();
       }
     });
   }
