@@ -41,15 +41,46 @@ export function crc32(data: Uint8Array, previous = 0, start = 0, end = data.leng
   return ~c >>> 0;
 }
 
-const ZERO_BLOCK = new Uint8Array(65536);
+const POLY = 0xedb88320;
 
-/** CRC-32 continued over `count` zero bytes (used for zero-fill chunks, without allocating them). */
-export function crc32Zeros(count: number, previous = 0): number {
-  let c = previous;
-  while (count > 0) {
-    const n = Math.min(count, ZERO_BLOCK.length);
-    c = crc32(ZERO_BLOCK, c, 0, n);
-    count -= n;
+/** a(x)·b(x) mod P over GF(2), in the reflected bit order CRC-32 uses. */
+function multModP(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
   }
-  return c;
+  return p >>> 0;
+}
+
+/** X2N[k] = x^(2^k) mod P. */
+const X2N: Uint32Array = (() => {
+  const t = new Uint32Array(64);
+  let p = 0x40000000; // x^1
+  t[0] = p;
+  for (let k = 1; k < 64; k++) t[k] = p = multModP(p, p);
+  return t;
+})();
+
+/** x^(8·n) mod P: the operator that appends n zero bytes. */
+function zeroOperator(n: number): number {
+  let p = 0x80000000; // x^0
+  let k = 3;
+  while (n > 0) {
+    if (n % 2 === 1) p = multModP(X2N[k & 63], p);
+    n = Math.floor(n / 2);
+    k++;
+  }
+  return p;
+}
+
+/** CRC-32 continued over `count` zero bytes, in O(log count) (zero-fill chunks of any size cost nothing). */
+export function crc32Zeros(count: number, previous = 0): number {
+  if (count <= 0) return previous >>> 0;
+  return ~multModP(zeroOperator(count), ~previous >>> 0) >>> 0;
 }
