@@ -29,8 +29,10 @@ export const ADC_SHORT_MAX_DISTANCE = 1024;
 export const ADC_LONG_MAX_LENGTH = 67;
 export const ADC_LONG_MAX_DISTANCE = 65536;
 
-/** Matches at least this long, and not overlapping their source, are copied with copyWithin. */
+/** Matches at least this long are copied with copyWithin (not overlapping) or fill (distance 1). */
 const BULK_COPY_MIN = 32;
+/** Literal runs up to this long are copied byte by byte (cheaper than subarray + set). */
+const LITERAL_LOOP_MAX = 32;
 
 /**
  * Decode one ADC chunk into `output`, which must be filled exactly. Every failure (truncated opcode, match
@@ -48,8 +50,10 @@ export function decodeAdc(input: Uint8Array, output: Uint8Array): void {
       const len = (b & ADC_LITERAL_MASK) + 1;
       if (ip + 1 + len > inEnd) throw corrupt('adc', `literal run of ${len} bytes truncated`, ip);
       if (op + len > outEnd) throw corrupt('adc', `literal run of ${len} bytes overruns the ${outEnd}-byte output`, ip);
-      if (len < 16) {
-        for (let i = 1; i <= len; i++) output[op++] = input[ip + i]!;
+      if (len <= LITERAL_LOOP_MAX) {
+        let s = ip + 1;
+        const e = s + len;
+        while (s < e) output[op++] = input[s++]!;
       } else {
         output.set(input.subarray(ip + 1, ip + 1 + len), op);
         op += len;
@@ -76,7 +80,7 @@ export function decodeAdc(input: Uint8Array, output: Uint8Array): void {
     if (dist >= len && len >= BULK_COPY_MIN) {
       output.copyWithin(op, src, src + len);
       op += len;
-    } else if (dist === 1) {
+    } else if (dist === 1 && len >= BULK_COPY_MIN) {
       output.fill(output[src]!, op, op + len);
       op += len;
     } else {
