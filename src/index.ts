@@ -1,12 +1,50 @@
 export { DmgkitError, isDmgkitError } from './errors.js';
-export type { ErrorCode } from './errors.js';
-export { DEFAULT_LIMITS } from './limits.js';
+export type { ErrorCode, ErrorDetails } from './errors.js';
+export { DEFAULT_LIMITS, resolveLimits } from './limits.js';
 export type { Limits } from './limits.js';
+
+// io: byte sources
 export type { ByteSource } from './io/source.js';
 export { SliceSource } from './io/source.js';
 export { BufferSource } from './io/buffer-source.js';
 export { BlobSource } from './io/blob-source.js';
 export { HttpSource } from './io/http-source.js';
+export type { HttpSourceOptions } from './io/http-source.js';
 export { openSource } from './io/open-source.js';
 export type { SourceInput } from './io/open-source.js';
-export { crc32 } from './util/crc32.js';
+export { crc32, crc32Zeros } from './util/crc32.js';
+
+// codecs
+export type { Codec, DecodeInto } from './codecs/types.js';
+export { inflateInto } from './codecs/zlib.js';
+export { deflateZlib } from './codecs/deflate.js';
+export { decodeAdc } from './codecs/adc.js';
+export { decodeBzip2 } from './codecs/bzip2.js';
+export { decodeLzfse } from './codecs/lzfse.js';
+export { decodeLzvn } from './codecs/lzvn.js';
+
+// udif: the container
+export { UdifImage, openUdif } from './udif/image.js';
+export type { UdifOpenOptions, Piece, PieceOptions } from './udif/image.js';
+export type { UdifPartition, ChunkRef } from './udif/layout.js';
+export type { Koly } from './udif/koly.js';
+export { parseKoly, serializeKoly } from './udif/koly.js';
+export type { MishTable, MishChunk } from './udif/mish.js';
+export { parseMish, serializeMish } from './udif/mish.js';
+export type { Resource, ResourceFork } from './udif/resources.js';
+export * from './udif/chunk-types.js';
+export { registerChunkCodec } from './udif/chunk-codecs.js';
+export { verifyImage } from './udif/verify.js';
+export type { VerifyReport, ChecksumResult, ChecksumStatus } from './udif/verify.js';
+export { writeUdif, rawEncoder } from './udif/writer.js';
+export type { ChunkEncoder, WriteOptions, WritePartition } from './udif/writer.js';
+
+// any container
+export { openDisk } from './open.js';
+export type { OpenedDisk, OpenOptions, ContainerKind } from './open.js';
+
+// disk: partition maps and file-system sniffing
+export { readPartitionMap, openPartition } from './disk/partition-map.js';
+export type { PartitionMap, PartitionEntry, PartitionScheme } from './disk/partition-map.js';
+export { sniffFilesystem } from './disk/filesystem.js';
+export type { FilesystemInfo, FilesystemType } from './disk/filesystem.js';

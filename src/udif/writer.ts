@@ -33,6 +33,8 @@ export interface WriteOptions {
   chunkSectors?: number;
   /** Block tables; default: one table for the whole disk. */
   partitions?: WritePartition[];
+  /** The 16-byte segment ID (a UUID); random by default. */
+  segmentId?: Uint8Array;
   /** Extra side resources (plst, …). */
   resources?: ResourceFork;
 }
@@ -111,7 +113,7 @@ export async function* writeUdif(disk: ByteSource, opts: WriteOptions = {}): Asy
     rsrcForkLength: 0,
     segmentNumber: 1,
     segmentCount: 1,
-    segmentId: crypto.getRandomValues(new Uint8Array(16)),
+    segmentId: opts.segmentId ?? crypto.getRandomValues(new Uint8Array(16)),
     dataChecksum: crc32Checksum(dataCrc),
     xmlOffset: pos,
     xmlLength: xml.length,
