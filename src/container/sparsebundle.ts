@@ -1,0 +1,256 @@
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import plist from 'plist';
+import { DmgkitError, at } from '../errors.js';
+import type { ByteSource } from '../io/source.js';
+import { checkRange } from '../io/source.js';
+
+/**
+ * Apple sparse bundle (`.sparsebundle` directory, hdiutil UDSB, Mac OS X 10.5+). Sources: libyal libmodi
+ * "Mac OS disk image types" (sparse bundle section), keramics sparsebundle reader.
+ *
+ * ```
+ * name.sparsebundle/
+ *   Info.plist     XML plist: CFBundleInfoDictionaryVersion "6.0", band-size (bytes, usually 8 MiB),
+ *                  bundle-backingstore-version 1 or 2, diskimage-bundle-type "com.apple.diskimage.sparsebundle",
+ *                  size (virtual disk bytes)
+ *   Info.bckup     copy of Info.plist
+ *   token          empty, or the encryption header of an encrypted bundle
+ *   bands/<n>      band n (lower-case hex, no leading zeros) = virtual bytes [n × band-size, (n+1) × band-size)
+ * ```
+ * A band file that is absent reads as zeros; a short band file reads as zeros past its end.
+ */
+
+export const SPARSEBUNDLE_TYPE = 'com.apple.diskimage.sparsebundle';
+export const INFO_PLIST = 'Info.plist';
+export const INFO_BACKUP = 'Info.bckup';
+export const BANDS_DIR = 'bands';
+export const MAX_INFO_PLIST_BYTES = 1 << 20;
+/** Largest band accepted (hdiutil uses 8 MiB; `-imagekey sparse-band-size` allows up to 1 GiB or so). */
+export const MAX_BAND_SIZE = 1 << 30;
+
+export interface SparseBundleOptions {
+  /**
+   * Most band files kept open once reads settle (least recently used closed first); concurrent reads may hold
+   * one more each until they finish. Default 16.
+   */
+  maxOpenBands?: number;
+}
+
+export interface SparseBundleInfo {
+  bandSize: number;
+  size: number;
+  bundleType: string;
+  backingStoreVersion?: number;
+  /** Info.plist could not be read or parsed and Info.bckup was used. */
+  usedBackup: boolean;
+}
+
+export interface SparseBundle extends ByteSource {
+  readonly dir: string;
+  readonly info: SparseBundleInfo;
+  readonly warnings: readonly string[];
+  /** Band files currently open (for tests of the bound). */
+  readonly openBandCount: number;
+}
+
+/** The file name of band `index`: lower-case hexadecimal without leading zeros. */
+export function bandFileName(index: number): string {
+  return index.toString(16);
+}
+
+interface BandHandle {
+  handle: FileHandle | null; // null: the band file does not exist
+  size: number;
+}
+
+interface BandEntry {
+  band: Promise<BandHandle>;
+  /** Reads in progress on this band; counted synchronously so eviction never closes a handle in use. */
+  users: number;
+}
+
+function parseInfo(text: string, where: string): SparseBundleInfo {
+  let doc: unknown;
+  try {
+    doc = plist.parse(text);
+  } catch (e) {
+    throw new DmgkitError('CORRUPT_HEADER', `${where} is not a valid XML property list: ${(e as Error).message}`, { path: where }, { cause: e });
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new DmgkitError('CORRUPT_HEADER', `${where} does not hold a dictionary`, { path: where });
+  }
+  const d = doc as Record<string, unknown>;
+  const bundleType = d['diskimage-bundle-type'];
+  if (bundleType !== SPARSEBUNDLE_TYPE) {
+    throw new DmgkitError(
+      'NOT_AN_IMAGE',
+      `${where}: diskimage-bundle-type is ${JSON.stringify(bundleType)}, not ${SPARSEBUNDLE_TYPE}`,
+      { path: where },
+    );
+  }
+  const bandSize = d['band-size'];
+  const size = d['size'];
+  if (typeof bandSize !== 'number' || !Number.isSafeInteger(bandSize) || bandSize <= 0 || bandSize > MAX_BAND_SIZE) {
+    throw new DmgkitError('CORRUPT_HEADER', `${where}: band-size ${JSON.stringify(bandSize)} is not an integer in 1..${MAX_BAND_SIZE}`, { path: where });
+  }
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+    throw new DmgkitError('CORRUPT_HEADER', `${where}: size ${JSON.stringify(size)} is not a non-negative integer`, { path: where });
+  }
+  const info: SparseBundleInfo = { bandSize, size, bundleType, usedBackup: false };
+  const v = d['bundle-backingstore-version'];
+  if (typeof v === 'number') info.backingStoreVersion = v;
+  return info;
+}
+
+async function readInfoFile(path: string): Promise<string> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new DmgkitError(err.code === 'ENOENT' ? 'NOT_AN_IMAGE' : 'IO_ERROR', `cannot read ${path}: ${err.code ?? err.message}`, { path }, { cause: e });
+  }
+  if (st.size > MAX_INFO_PLIST_BYTES) {
+    throw new DmgkitError('LIMIT_EXCEEDED', `${path} is ${st.size} bytes, more than ${MAX_INFO_PLIST_BYTES}`, { path });
+  }
+  return readFile(path, 'utf8');
+}
+
+class SparseBundleSource implements SparseBundle {
+  readonly size: number;
+  readonly name: string;
+  private readonly bands = new Map<number, BandEntry>();
+  private closed = false;
+
+  constructor(
+    readonly dir: string,
+    readonly info: SparseBundleInfo,
+    readonly warnings: readonly string[],
+    private readonly maxOpen: number,
+  ) {
+    this.size = info.size;
+    this.name = dir;
+  }
+
+  get openBandCount(): number {
+    return this.bands.size;
+  }
+
+  private async openBand(index: number): Promise<BandHandle> {
+    const path = join(this.dir, BANDS_DIR, bandFileName(index));
+    try {
+      const handle = await open(path, 'r');
+      const st = await handle.stat();
+      return { handle, size: st.size };
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'ENOENT') return { handle: null, size: 0 };
+      throw new DmgkitError('IO_ERROR', `cannot open band ${path}: ${err.code ?? err.message}`, { path }, { cause: e });
+    }
+  }
+
+  /** Returns the band entry (users already counted), opening the file lazily; evicts idle bands beyond the bound. */
+  private async acquire(index: number): Promise<BandEntry> {
+    let entry = this.bands.get(index);
+    if (entry) {
+      // Move to the most-recently-used end.
+      this.bands.delete(index);
+      this.bands.set(index, entry);
+    } else {
+      entry = { band: this.openBand(index), users: 0 };
+      this.bands.set(index, entry);
+      const e = entry;
+      e.band.catch(() => {
+        if (this.bands.get(index) === e) this.bands.delete(index);
+      });
+    }
+    entry.users++;
+    this.evict();
+    return entry;
+  }
+
+  /** Closes least-recently-used bands that no read is using until at most maxOpen remain. */
+  private evict(): void {
+    if (this.bands.size <= this.maxOpen) return;
+    for (const [k, e] of this.bands) {
+      if (this.bands.size <= this.maxOpen) break;
+      if (e.users > 0) continue;
+      this.bands.delete(k);
+      e.band.then((b) => b.handle?.close()).catch(() => undefined);
+    }
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (this.closed) throw new DmgkitError('IO_ERROR', `${this.dir} is closed`, {});
+    checkRange(this, offset, length);
+    const out = new Uint8Array(length);
+    const bs = this.info.bandSize;
+    let done = 0;
+    while (done < length) {
+      const pos = offset + done;
+      const index = Math.floor(pos / bs);
+      const inBand = pos - index * bs;
+      const n = Math.min(length - done, bs - inBand);
+      const entry = await this.acquire(index);
+      try {
+        const band = await entry.band;
+        const avail = Math.min(n, band.size - inBand);
+        if (band.handle && avail > 0) {
+          let got = 0;
+          while (got < avail) {
+            const { bytesRead } = await band.handle.read(out, done + got, avail - got, inBand + got);
+            if (bytesRead === 0) break; // the band file shrank: the rest stays zero
+            got += bytesRead;
+          }
+        }
+      } catch (e) {
+        if (e instanceof DmgkitError) throw e;
+        const err = e as NodeJS.ErrnoException;
+        throw new DmgkitError('IO_ERROR', `reading band ${bandFileName(index)} of ${this.dir} ${at(inBand)}: ${err.code ?? err.message}`, { offset: pos }, { cause: e });
+      } finally {
+        entry.users--;
+        this.evict();
+      }
+      done += n;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.bands.values()];
+    this.bands.clear();
+    for (const e of all) {
+      const b = await e.band.catch(() => null);
+      if (b?.handle) await b.handle.close().catch(() => undefined);
+    }
+  }
+}
+
+/** Opens a sparse bundle directory. Info.bckup is used when Info.plist is missing or damaged (with a warning). */
+export async function openSparseBundle(dir: string, opts: SparseBundleOptions = {}): Promise<SparseBundle> {
+  let st;
+  try {
+    st = await stat(dir);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new DmgkitError(err.code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR', `cannot open ${dir}: ${err.code ?? err.message}`, { path: dir }, { cause: e });
+  }
+  if (!st.isDirectory()) throw new DmgkitError('NOT_A_DIRECTORY', `${dir} is not a sparse bundle directory`, { path: dir });
+  const warnings: string[] = [];
+  let info: SparseBundleInfo;
+  try {
+    info = parseInfo(await readInfoFile(join(dir, INFO_PLIST)), join(dir, INFO_PLIST));
+  } catch (first) {
+    try {
+      info = parseInfo(await readInfoFile(join(dir, INFO_BACKUP)), join(dir, INFO_BACKUP));
+      info.usedBackup = true;
+      warnings.push(`${INFO_PLIST}: ${(first as Error).message}; using ${INFO_BACKUP}`);
+    } catch {
+      throw first;
+    }
+  }
+  const maxOpen = Math.max(1, opts.maxOpenBands ?? 16);
+  return new SparseBundleSource(dir, info, warnings, maxOpen);
+}
