@@ -37,7 +37,8 @@ const LEN_LOW = 2; // [posState * 8 + tree]
 const LEN_MID = 130;
 const LEN_HIGH = 258; // 256-entry tree
 
-const TOP = 0x1000000;
+/** Sign bit as int32: x ^ SIGN maps unsigned order onto signed order. */
+const SIGN = -0x80000000;
 const PROB_INIT = 1024;
 const MATCH_MIN = 2;
 /** lc <= 8, lp <= 4 for LZMA1; LZMA2 requires lc + lp <= 4. */
@@ -134,8 +135,10 @@ export function decodeLzmaChunk(
 
   if (inEnd - inPos < 5) throw corrupt(codec, 'LZMA data shorter than the 5-byte range coder header', inPos);
   if (input[inPos] !== 0) throw corrupt(codec, 'LZMA range coder does not start with a 0 byte', inPos);
-  let code = ((input[inPos + 1] << 24) | (input[inPos + 2] << 16) | (input[inPos + 3] << 8) | input[inPos + 4]) >>> 0;
-  let range = 0xffffffff;
+  // range and code are kept as int32 bit patterns of the unsigned 32-bit registers; unsigned comparisons flip
+  // the sign bit (x ^ SIGN) so everything stays in int32 arithmetic.
+  let code = (input[inPos + 1] << 24) | (input[inPos + 2] << 16) | (input[inPos + 3] << 8) | input[inPos + 4];
+  let range = -1;
   inPos += 5;
   if (code === range) throw corrupt(codec, 'invalid LZMA range coder start', chunkIn);
 
@@ -148,9 +151,9 @@ export function decodeLzmaChunk(
     if (outPos >= outEnd) {
       if (marker === EndMarker.Forbid) break;
       if (marker === EndMarker.Allow) {
-        if (range < TOP) {
-          range = (range << 8) >>> 0;
-          code = ((code << 8) | input[inPos++]) >>> 0;
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
         }
         if (code === 0) break;
       }
@@ -161,12 +164,12 @@ export function decodeLzmaChunk(
     // isMatch
     let pi = IS_MATCH + (state << 4) + posState;
     p = probs[pi];
-    if (range < TOP) {
-      range = (range << 8) >>> 0;
-      code = ((code << 8) | input[inPos++]) >>> 0;
+    if (range >>> 24 === 0) {
+      range <<= 8;
+      code = (code << 8) | input[inPos++];
     }
-    bound = (range >>> 11) * p;
-    if (code < bound) {
+    bound = Math.imul(range >>> 11, p);
+    if ((code ^ SIGN) < (bound ^ SIGN)) {
       range = bound;
       probs[pi] = p + ((2048 - p) >>> 5);
       // ---- literal ----
@@ -178,18 +181,18 @@ export function decodeLzmaChunk(
         do {
           pi = base + sym;
           p = probs[pi];
-          if (range < TOP) {
-            range = (range << 8) >>> 0;
-            code = ((code << 8) | input[inPos++]) >>> 0;
+          if (range >>> 24 === 0) {
+            range <<= 8;
+            code = (code << 8) | input[inPos++];
           }
-          bound = (range >>> 11) * p;
-          if (code < bound) {
+          bound = Math.imul(range >>> 11, p);
+          if ((code ^ SIGN) < (bound ^ SIGN)) {
             range = bound;
             probs[pi] = p + ((2048 - p) >>> 5);
             sym <<= 1;
           } else {
-            range -= bound;
-            code -= bound;
+            range = (range - bound) | 0;
+            code = (code - bound) | 0;
             probs[pi] = p - (p >>> 5);
             sym = (sym << 1) | 1;
           }
@@ -206,19 +209,19 @@ export function decodeLzmaChunk(
           offs &= matchByte;
           pi = base + offs + bit + sym;
           p = probs[pi];
-          if (range < TOP) {
-            range = (range << 8) >>> 0;
-            code = ((code << 8) | input[inPos++]) >>> 0;
+          if (range >>> 24 === 0) {
+            range <<= 8;
+            code = (code << 8) | input[inPos++];
           }
-          bound = (range >>> 11) * p;
-          if (code < bound) {
+          bound = Math.imul(range >>> 11, p);
+          if ((code ^ SIGN) < (bound ^ SIGN)) {
             range = bound;
             probs[pi] = p + ((2048 - p) >>> 5);
             sym <<= 1;
             offs ^= bit;
           } else {
-            range -= bound;
-            code -= bound;
+            range = (range - bound) | 0;
+            code = (code - bound) | 0;
             probs[pi] = p - (p >>> 5);
             sym = (sym << 1) | 1;
           }
@@ -228,20 +231,20 @@ export function decodeLzmaChunk(
       output[outPos++] = sym & 0xff;
       continue;
     }
-    range -= bound;
-    code -= bound;
+    range = (range - bound) | 0;
+    code = (code - bound) | 0;
     probs[pi] = p - (p >>> 5);
 
     // isRep
     pi = IS_REP + state;
     p = probs[pi];
-    if (range < TOP) {
-      range = (range << 8) >>> 0;
-      code = ((code << 8) | input[inPos++]) >>> 0;
+    if (range >>> 24 === 0) {
+      range <<= 8;
+      code = (code << 8) | input[inPos++];
     }
-    bound = (range >>> 11) * p;
+    bound = Math.imul(range >>> 11, p);
     let lenBase: number;
-    if (code < bound) {
+    if ((code ^ SIGN) < (bound ^ SIGN)) {
       range = bound;
       probs[pi] = p + ((2048 - p) >>> 5);
       // simple match: distance follows the length
@@ -251,8 +254,8 @@ export function decodeLzmaChunk(
       rep2 = rep1;
       rep1 = rep0;
     } else {
-      range -= bound;
-      code -= bound;
+      range = (range - bound) | 0;
+      code = (code - bound) | 0;
       probs[pi] = p - (p >>> 5);
       if (atEnd) throw corrupt(codec, `data continues past the declared ${outEnd - dictStart} bytes`, inPos);
       if (rel === 0) throw corrupt(codec, 'repeated match before any data', inPos);
@@ -260,23 +263,23 @@ export function decodeLzmaChunk(
       // isRepG0
       pi = IS_REP_G0 + state;
       p = probs[pi];
-      if (range < TOP) {
-        range = (range << 8) >>> 0;
-        code = ((code << 8) | input[inPos++]) >>> 0;
+      if (range >>> 24 === 0) {
+        range <<= 8;
+        code = (code << 8) | input[inPos++];
       }
-      bound = (range >>> 11) * p;
-      if (code < bound) {
+      bound = Math.imul(range >>> 11, p);
+      if ((code ^ SIGN) < (bound ^ SIGN)) {
         range = bound;
         probs[pi] = p + ((2048 - p) >>> 5);
         // isRep0Long
         pi = IS_REP0_LONG + (state << 4) + posState;
         p = probs[pi];
-        if (range < TOP) {
-          range = (range << 8) >>> 0;
-          code = ((code << 8) | input[inPos++]) >>> 0;
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
         }
-        bound = (range >>> 11) * p;
-        if (code < bound) {
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
           range = bound;
           probs[pi] = p + ((2048 - p) >>> 5);
           // short rep: one byte at rep0
@@ -286,45 +289,45 @@ export function decodeLzmaChunk(
           outPos++;
           continue;
         }
-        range -= bound;
-        code -= bound;
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
         probs[pi] = p - (p >>> 5);
       } else {
-        range -= bound;
-        code -= bound;
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
         probs[pi] = p - (p >>> 5);
         // isRepG1
         pi = IS_REP_G1 + state;
         p = probs[pi];
-        if (range < TOP) {
-          range = (range << 8) >>> 0;
-          code = ((code << 8) | input[inPos++]) >>> 0;
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
         }
-        bound = (range >>> 11) * p;
+        bound = Math.imul(range >>> 11, p);
         let dist: number;
-        if (code < bound) {
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
           range = bound;
           probs[pi] = p + ((2048 - p) >>> 5);
           dist = rep1;
         } else {
-          range -= bound;
-          code -= bound;
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
           probs[pi] = p - (p >>> 5);
           // isRepG2
           pi = IS_REP_G2 + state;
           p = probs[pi];
-          if (range < TOP) {
-            range = (range << 8) >>> 0;
-            code = ((code << 8) | input[inPos++]) >>> 0;
+          if (range >>> 24 === 0) {
+            range <<= 8;
+            code = (code << 8) | input[inPos++];
           }
-          bound = (range >>> 11) * p;
-          if (code < bound) {
+          bound = Math.imul(range >>> 11, p);
+          if ((code ^ SIGN) < (bound ^ SIGN)) {
             range = bound;
             probs[pi] = p + ((2048 - p) >>> 5);
             dist = rep2;
           } else {
-            range -= bound;
-            code -= bound;
+            range = (range - bound) | 0;
+            code = (code - bound) | 0;
             probs[pi] = p - (p >>> 5);
             dist = rep3;
             rep3 = rep2;
@@ -344,37 +347,37 @@ export function decodeLzmaChunk(
       let nbits: number;
       pi = lenBase + LEN_CHOICE;
       p = probs[pi];
-      if (range < TOP) {
-        range = (range << 8) >>> 0;
-        code = ((code << 8) | input[inPos++]) >>> 0;
+      if (range >>> 24 === 0) {
+        range <<= 8;
+        code = (code << 8) | input[inPos++];
       }
-      bound = (range >>> 11) * p;
-      if (code < bound) {
+      bound = Math.imul(range >>> 11, p);
+      if ((code ^ SIGN) < (bound ^ SIGN)) {
         range = bound;
         probs[pi] = p + ((2048 - p) >>> 5);
         treeBase = lenBase + LEN_LOW + (posState << 3);
         nbits = 3;
         len = 0;
       } else {
-        range -= bound;
-        code -= bound;
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
         probs[pi] = p - (p >>> 5);
         pi = lenBase + LEN_CHOICE2;
         p = probs[pi];
-        if (range < TOP) {
-          range = (range << 8) >>> 0;
-          code = ((code << 8) | input[inPos++]) >>> 0;
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
         }
-        bound = (range >>> 11) * p;
-        if (code < bound) {
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
           range = bound;
           probs[pi] = p + ((2048 - p) >>> 5);
           treeBase = lenBase + LEN_MID + (posState << 3);
           nbits = 3;
           len = 8;
         } else {
-          range -= bound;
-          code -= bound;
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
           probs[pi] = p - (p >>> 5);
           treeBase = lenBase + LEN_HIGH;
           nbits = 8;
@@ -386,18 +389,18 @@ export function decodeLzmaChunk(
       do {
         pi = treeBase + m;
         p = probs[pi];
-        if (range < TOP) {
-          range = (range << 8) >>> 0;
-          code = ((code << 8) | input[inPos++]) >>> 0;
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
         }
-        bound = (range >>> 11) * p;
-        if (code < bound) {
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
           range = bound;
           probs[pi] = p + ((2048 - p) >>> 5);
           m <<= 1;
         } else {
-          range -= bound;
-          code -= bound;
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
           probs[pi] = p - (p >>> 5);
           m = (m << 1) | 1;
         }
@@ -413,18 +416,18 @@ export function decodeLzmaChunk(
       do {
         pi = slotBase + slot;
         p = probs[pi];
-        if (range < TOP) {
-          range = (range << 8) >>> 0;
-          code = ((code << 8) | input[inPos++]) >>> 0;
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
         }
-        bound = (range >>> 11) * p;
-        if (code < bound) {
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
           range = bound;
           probs[pi] = p + ((2048 - p) >>> 5);
           slot <<= 1;
         } else {
-          range -= bound;
-          code -= bound;
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
           probs[pi] = p - (p >>> 5);
           slot = (slot << 1) | 1;
         }
@@ -442,18 +445,18 @@ export function decodeLzmaChunk(
           for (let i = 0; i < nd; i++) {
             pi = rb + m;
             p = probs[pi];
-            if (range < TOP) {
-              range = (range << 8) >>> 0;
-              code = ((code << 8) | input[inPos++]) >>> 0;
+            if (range >>> 24 === 0) {
+              range <<= 8;
+              code = (code << 8) | input[inPos++];
             }
-            bound = (range >>> 11) * p;
-            if (code < bound) {
+            bound = Math.imul(range >>> 11, p);
+            if ((code ^ SIGN) < (bound ^ SIGN)) {
               range = bound;
               probs[pi] = p + ((2048 - p) >>> 5);
               m <<= 1;
             } else {
-              range -= bound;
-              code -= bound;
+              range = (range - bound) | 0;
+              code = (code - bound) | 0;
               probs[pi] = p - (p >>> 5);
               m = (m << 1) | 1;
               dist |= 1 << i;
@@ -463,13 +466,13 @@ export function decodeLzmaChunk(
           // nd - 4 direct bits, then 4 reverse-coded align bits. Built as a float to stay exact past 2^31.
           let direct = 2 | (slot & 1);
           for (let i = nd - 4; i > 0; i--) {
-            if (range < TOP) {
-              range = (range << 8) >>> 0;
-              code = ((code << 8) | input[inPos++]) >>> 0;
+            if (range >>> 24 === 0) {
+              range <<= 8;
+              code = (code << 8) | input[inPos++];
             }
-            range >>>= 1;
-            if (code >= range) {
-              code -= range;
+            range = range >>> 1;
+            if ((code ^ SIGN) >= (range ^ SIGN)) {
+              code = (code - range) | 0;
               direct = direct * 2 + 1;
             } else {
               direct = direct * 2;
@@ -480,18 +483,18 @@ export function decodeLzmaChunk(
           for (let i = 0; i < 4; i++) {
             pi = ALIGN + m;
             p = probs[pi];
-            if (range < TOP) {
-              range = (range << 8) >>> 0;
-              code = ((code << 8) | input[inPos++]) >>> 0;
+            if (range >>> 24 === 0) {
+              range <<= 8;
+              code = (code << 8) | input[inPos++];
             }
-            bound = (range >>> 11) * p;
-            if (code < bound) {
+            bound = Math.imul(range >>> 11, p);
+            if ((code ^ SIGN) < (bound ^ SIGN)) {
               range = bound;
               probs[pi] = p + ((2048 - p) >>> 5);
               m <<= 1;
             } else {
-              range -= bound;
-              code -= bound;
+              range = (range - bound) | 0;
+              code = (code - bound) | 0;
               probs[pi] = p - (p >>> 5);
               m = (m << 1) | 1;
               align |= 1 << i;
@@ -529,9 +532,9 @@ export function decodeLzmaChunk(
     }
   }
 
-  if (range < TOP) {
-    range = (range << 8) >>> 0;
-    code = ((code << 8) | input[inPos++]) >>> 0;
+  if (range >>> 24 === 0) {
+    range <<= 8;
+    code = (code << 8) | input[inPos++];
   }
   if (inPos > inEnd) throw corrupt(codec, 'truncated LZMA data', inEnd);
   if (code !== 0) throw corrupt(codec, 'LZMA range coder did not finish cleanly (trailing garbage in the chunk)', inPos);
