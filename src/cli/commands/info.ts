@@ -4,6 +4,7 @@ import { checksumHex, checksumTypeName, isPresent } from '../../udif/checksum.js
 import type { UdifImage } from '../../udif/image.js';
 import type { ParsedArgs } from '../args.js';
 import { type CliIO, formatBytes, table, write } from '../context.js';
+import { describeDisk, type DiskDescription } from '../inspect.js';
 
 function checksumJson(c: { type: number; bits: number; data: Uint8Array }) {
   return isPresent(c) ? { type: checksumTypeName(c.type), bits: c.bits, value: checksumHex(c) } : { type: 'none' };
@@ -51,9 +52,35 @@ export function udifInfoJson(img: UdifImage) {
   };
 }
 
-export function infoJson(opened: OpenedDisk) {
+export async function infoJson(opened: OpenedDisk) {
   const base = { container: opened.kind, size: opened.disk.size };
-  return opened.udif ? { ...base, ...udifInfoJson(opened.udif) } : { ...base, sectorCount: Math.floor(opened.disk.size / 512), warnings: [...opened.warnings] };
+  const inner = opened.udif ? udifInfoJson(opened.udif) : { sectorCount: Math.floor(opened.disk.size / 512), warnings: [...opened.warnings] };
+  return { ...base, ...inner, ...(await describeDisk(opened)) };
+}
+
+function diskText(d: DiskDescription): string {
+  const m = d.partitionMap;
+  const lines: string[] = [];
+  if (m.scheme === 'none') {
+    lines.push(`Partition map: none`, `File system:   ${d.filesystem?.name ?? 'unknown'}${d.filesystem && 'label' in d.filesystem && d.filesystem.label ? ` "${d.filesystem.label}"` : ''}`);
+  } else {
+    lines.push(`Partition map: ${m.scheme.toUpperCase()} (${m.entries.length} entries, ${m.blockSize}-byte blocks)`);
+    lines.push(
+      table(
+        ['#', 'start', 'size', 'type', 'name', 'file system'],
+        m.entries.map((e) => [
+          e.index,
+          e.offset,
+          formatBytes(e.size),
+          e.typeName === e.type ? e.type : `${e.typeName} (${e.type})`,
+          e.name,
+          `${e.filesystem.name}${'label' in e.filesystem && e.filesystem.label ? ` "${e.filesystem.label}"` : ''}`,
+        ]),
+      ),
+    );
+  }
+  for (const w of m.warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n');
 }
 
 function udifText(img: UdifImage): string {
@@ -91,12 +118,13 @@ export async function infoCommand(args: ParsedArgs, io: CliIO): Promise<number> 
   const opened = await openDisk(image);
   try {
     if (args.flags.has('json')) {
-      await write(io.out, JSON.stringify(infoJson(opened), null, 2) + '\n');
+      await write(io.out, JSON.stringify(await infoJson(opened), null, 2) + '\n');
       return 0;
     }
     let text = `Image:       ${image}\nContainer:   ${opened.kind}\n`;
     text += opened.udif ? udifText(opened.udif) : `Disk size:   ${formatBytes(opened.disk.size)}`;
     for (const w of opened.warnings) text += `\nwarning: ${w}`;
+    text += '\n\n' + diskText(await describeDisk(opened));
     await write(io.out, text + '\n');
     return 0;
   } finally {
