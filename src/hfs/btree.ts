@@ -272,6 +272,9 @@ export class BTree<K> {
     if (seen.size > this.header.totalNodes) throw this.fail(next, 'leaf chain longer than the tree');
     const n = await this.node(next, visits);
     if (n.kind !== KIND_LEAF) throw this.fail(next, `kind ${n.kind} in the leaf chain (expected leaf, −1)`);
+    if (n.bLink !== leaf.num) {
+      throw this.fail(next, `bLink ${n.bLink} does not point back to node ${leaf.num}, whose fLink leads here (broken or looping leaf chain)`);
+    }
     return n;
   }
 
