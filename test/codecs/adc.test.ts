@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeAdc } from '../../src/codecs/adc.js';
 import { encodeAdc } from '../../src/codecs/adc-encode.js';
 import { DmgkitError } from '../../src/errors.js';
-import { buildDmg, SECTOR, sevenZipPartitions } from '../helpers/build-dmg.js';
+import { openUdif } from '../../src/udif/image.js';
+import { buildDmg, sevenZipPartitions } from '../helpers/build-dmg.js';
 import { expectedDisks, fixture, haveFixtures, listFixtures, sevenZip } from '../helpers/fixtures.js';
 import { mixedData, padToSector, repetitiveData, textData } from './data.js';
 
@@ -103,44 +104,6 @@ describe('decodeAdc rejects malformed input with CORRUPT_CHUNK', () => {
   });
 });
 
-/** Test-only UDIF reading (koly → XML plist → blkx mish tables), enough to pull the chunks out of fixtures. */
-interface Run {
-  type: number;
-  sectorStart: number;
-  sectorCount: number;
-  offset: number;
-  length: number;
-}
-function readPartitions(file: Uint8Array): { name: string; firstSector: number; dataStart: number; runs: Run[] }[] {
-  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const k = file.length - 512;
-  expect(Buffer.from(file.subarray(k, k + 4)).toString('latin1')).toBe('koly');
-  const u64 = (o: number): number => dv.getUint32(o) * 2 ** 32 + dv.getUint32(o + 4);
-  const dataFork = u64(k + 24);
-  const xml = Buffer.from(file.subarray(u64(k + 216), u64(k + 216) + u64(k + 224))).toString('utf8');
-  const from = xml.indexOf('<key>blkx</key>');
-  const blkx = xml.slice(from, xml.indexOf('</array>', from));
-  const parts = [];
-  const dictRe = /<dict>([\s\S]*?)<\/dict>/g;
-  for (let m = dictRe.exec(blkx); m; m = dictRe.exec(blkx)) {
-    const body = m[1]!;
-    const data = /<key>Data<\/key>\s*<data>([\s\S]*?)<\/data>/.exec(body);
-    const name = /<key>Name<\/key>\s*<string>([\s\S]*?)<\/string>/.exec(body);
-    if (!data || !name) break;
-    const mish = Buffer.from(data[1]!.replace(/\s+/g, ''), 'base64');
-    const md = new DataView(mish.buffer, mish.byteOffset, mish.byteLength);
-    const m64 = (o: number): number => md.getUint32(o) * 2 ** 32 + md.getUint32(o + 4);
-    const runs: Run[] = [];
-    const count = md.getUint32(200);
-    for (let i = 0; i < count; i++) {
-      const o = 204 + i * 40;
-      runs.push({ type: md.getUint32(o), sectorStart: m64(o + 8), sectorCount: m64(o + 16), offset: m64(o + 24), length: m64(o + 32) });
-    }
-    parts.push({ name: name[1]!, firstSector: m64(8), dataStart: dataFork + m64(24), runs });
-  }
-  return parts;
-}
-
 describe.runIf(haveFixtures())('decodeAdc on the real UDCO fixtures, against 7-Zip', () => {
   const expected = new Map(expectedDisks().map((d) => [d.file, d]));
   const files = listFixtures((n) => n.startsWith('udco_'));
@@ -148,27 +111,28 @@ describe.runIf(haveFixtures())('decodeAdc on the real UDCO fixtures, against 7-Z
     expect(files.length).toBeGreaterThanOrEqual(2);
   });
   for (const name of files) {
-    it(`${name}: every partition matches the sha256 7-Zip decodes`, () => {
+    it(`${name}: every partition matches the sha256 7-Zip decodes`, async () => {
       const file = new Uint8Array(readFileSync(fixture(name)));
       const want = expected.get(name)!.partitions!;
-      const parts = readPartitions(file);
-      expect(parts.length).toBe(want.length);
+      // The block tables come from the UDIF reader; every ADC chunk is decoded here with decodeAdc.
+      const image = await openUdif(file);
+      expect(image.partitions.length).toBe(want.length);
+      const disk = new Uint8Array(image.size);
       let adcChunks = 0;
-      parts.forEach((p, i) => {
-        const total = p.runs.reduce((a, r) => Math.max(a, r.sectorStart + r.sectorCount), 0);
-        const out = new Uint8Array(total * SECTOR);
-        for (const r of p.runs) {
-          const dst = out.subarray(r.sectorStart * SECTOR, (r.sectorStart + r.sectorCount) * SECTOR);
-          const src = file.subarray(p.dataStart + r.offset, p.dataStart + r.offset + r.length);
-          if (r.type === ADC) {
-            decodeAdc(src, dst);
-            adcChunks++;
-          } else if (r.type === 1) dst.set(src);
-          else expect([0, 2, 0x7ffffffe, 0xffffffff]).toContain(r.type);
-        }
-        expect({ bytes: out.length, sha256: sha256(out) }).toEqual({ bytes: want[i]!.bytes, sha256: want[i]!.sha256 });
-      });
+      for (const c of image.chunks) {
+        const dst = disk.subarray(c.outOffset, c.outOffset + c.outLength);
+        const src = file.subarray(c.inOffset, c.inOffset + c.inLength);
+        if (c.type === ADC) {
+          decodeAdc(src, dst);
+          adcChunks++;
+        } else if (c.type === 1) dst.set(src);
+        else expect([0, 2, 0x7ffffffe, 0xffffffff]).toContain(c.type);
+      }
       expect(adcChunks).toBeGreaterThan(0);
+      image.partitions.forEach((p, i) => {
+        const part = disk.subarray(p.offset, p.offset + p.size);
+        expect({ bytes: part.length, sha256: sha256(part) }).toEqual({ bytes: want[i]!.bytes, sha256: want[i]!.sha256 });
+      });
     });
   }
 });
