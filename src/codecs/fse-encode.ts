@@ -1,3 +1,5 @@
+import { DmgkitError } from '../errors.js';
+
 /**
  * Encoder side of LZFSE's finite-state entropy coder (tANS), after the format of Apple's reference
  * lzfse_fse.h/.c (see docs/formats/adc.md § LZFSE): normalized frequency tables, per-symbol encoder entries,
@@ -59,7 +61,7 @@ export class BitWriter {
 export function normalizeFreq(counts: Uint32Array, nstates: number, freq: Uint16Array): void {
   let total = 0;
   for (let i = 0; i < counts.length; i++) total += counts[i]!;
-  if (total === 0) throw new Error('normalizeFreq: no symbols');
+  if (total === 0) throw new DmgkitError('INVALID_ARGUMENT', 'FSE normalization: no symbols to encode');
   let sum = 0;
   let largest = 0;
   for (let i = 0; i < counts.length; i++) {
@@ -81,7 +83,7 @@ export function normalizeFreq(counts: Uint32Array, nstates: number, freq: Uint16
     let j = 0;
     for (let i = 1; i < freq.length; i++) if (freq[i]! > freq[j]!) j = i;
     const take = Math.min(sum - nstates, freq[j]! - 1);
-    if (take <= 0) throw new Error('normalizeFreq: too many symbols for the state count');
+    if (take <= 0) throw new DmgkitError('INVALID_ARGUMENT', `FSE normalization: more symbols than ${nstates} states`);
     freq[j] = freq[j]! - take;
     sum -= take;
   }
