@@ -22,6 +22,7 @@ export { decodeAdc } from './codecs/adc.js';
 export { decodeBzip2 } from './codecs/bzip2.js';
 export { decodeLzfse } from './codecs/lzfse.js';
 export { decodeLzvn } from './codecs/lzvn.js';
+export { decodeXz } from './codecs/xz.js';
 
 // udif: the container
 export { UdifImage, openUdif } from './udif/image.js';

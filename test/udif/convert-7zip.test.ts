@@ -116,6 +116,15 @@ describe.runIf(haveFixtures())('convert', () => {
     }
   });
 
+  it('decodes the TypeScript codecs on worker threads with --threads 2, output in order', async () => {
+    for (const name of ['udbz_apm_hfsplus_sla__sparkle_SparkleTestCodeSignApp.dmg', 'ulmo_gpt_hfsplus__keramics_hfsplus_lzma.dmg', 'ulfo_gpt_hfsplus__keramics_hfsplus_lzfse.dmg']) {
+      const exp = udifFixtures.find((e) => e.file === name)!;
+      const io = memoryIO();
+      expect(await main(['convert', fixture(name), '-o', '-', '--threads', '2'], io)).toBe(0);
+      expect(sha(collect(io.out, true)), name).toBe(exp.disk_sha256);
+    }
+  });
+
   it('writes to standard output with -o -', async () => {
     const name = 'udzo_mbr_fat16__node-udif_compression-zlib.dmg';
     const exp = udifFixtures.find((e) => e.file === name)!;

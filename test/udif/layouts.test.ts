@@ -97,6 +97,25 @@ describe.runIf(haveFixtures())('odd UDIF layouts decode to what 7-Zip decodes fr
     });
   }
 
+  it('refuses the old KenCode/RLE/LZH chunk types by name with UNSUPPORTED_CODEC', async () => {
+    const file = readFileSync(fixture(NAME));
+    const k = parseKoly(file.subarray(file.length - KOLY_SIZE));
+    const fork = parseXmlPlist(file.subarray(k.xmlOffset, k.xmlOffset + k.xmlLength), k.xmlOffset);
+    const blkx = fork.get('blkx')!;
+    const t = parseMish(blkx[2].data);
+    t.chunks[0].type = 0x80000002;
+    blkx[2] = { ...blkx[2], data: serializeMish(t) };
+    const xml = buildXmlPlist(fork);
+    const data = file.subarray(0, k.dataForkLength);
+    const koly = serializeKoly({ ...k, xmlOffset: data.length, xmlLength: xml.length });
+    const img = await openUdif(new BufferSource(Buffer.concat([data, xml, koly])));
+    const p = img.partitions[2];
+    const err = await img.read(p.offset, 512).catch((e) => e);
+    expect(err).toBeInstanceOf(DmgkitError);
+    expect(err.code).toBe('UNSUPPORTED_CODEC');
+    expect(err.message).toMatch(/partition 2 .*chunk 0 \(rle\).*RLE \(0x80000002\)/);
+  });
+
   it('names the partition and chunk whose stored bytes lie past the end of the file', async () => {
     const file = readFileSync(fixture(NAME));
     await expect(openUdif(new BufferSource(file.subarray(0, file.length - 600)))).rejects.toMatchObject({ code: 'NOT_AN_IMAGE' });
