@@ -10,6 +10,7 @@ import { sevenZip } from '../helpers/fixtures.js';
 import { BufferSource } from '../../src/io/buffer-source.js';
 import { writeUdif } from '../../src/udif/writer.js';
 import { encodeAdc } from '../../src/codecs/adc-encode.js';
+import { normalizeFreq } from '../../src/codecs/fse-encode.js';
 import { mixedData, padToSector, repetitiveData, rng, textData } from './data.js';
 
 const LZFSE_CHUNK = 0x80000007;
@@ -198,6 +199,26 @@ describe('encodeLzfse', () => {
     const payload = encodeLzfse(decoded);
     payload[payload.length - 100]! ^= 0x10;
     expect(() => sevenZipAgrees([{ type: LZFSE_CHUNK, payload, decoded }])).toThrow();
+  });
+});
+
+describe('normalizeFreq (7-Zip accepts only tables summing exactly to the state count)', () => {
+  it('property: sums to nstates, every used symbol ≥ 1, unused symbols 0', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom([20, 64], [64, 256], [256, 1024]),
+        fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 1_000_000 })), { minLength: 256, maxLength: 256 }),
+        ([nsym, nstates], raw) => {
+          const counts = Uint32Array.from(raw.slice(0, nsym!));
+          if (counts.every((c) => c === 0)) counts[0] = 1;
+          const freq = new Uint16Array(nsym!);
+          normalizeFreq(counts, nstates!, freq);
+          expect(freq.reduce((a, f) => a + f, 0)).toBe(nstates);
+          counts.forEach((c, i) => (c === 0 ? expect(freq[i]).toBe(0) : expect(freq[i]).toBeGreaterThanOrEqual(1)));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
