@@ -100,6 +100,8 @@ interface CommonRecord {
 export interface FolderRecord extends CommonRecord {
   kind: 'folder';
   valence: number;
+  /** FndrDirInfo (16) + FndrOpaqueInfo (16). */
+  finderInfo: Uint8Array;
 }
 export interface FileRecord extends CommonRecord {
   kind: 'file';
@@ -190,7 +192,14 @@ export function parseCatalogRecord(r: RecordRef): CatalogEntry | ThreadRecord {
       special: u32be(b, o + REC.special),
     },
   };
-  if (type === REC_FOLDER) return { ...common, kind: 'folder', valence: u32be(b, o + REC.valenceOrReserved1) };
+  if (type === REC_FOLDER) {
+    return {
+      ...common,
+      kind: 'folder',
+      valence: u32be(b, o + REC.valenceOrReserved1),
+      finderInfo: b.slice(o + REC.userInfo, o + REC.userInfo + 32),
+    };
+  }
   return {
     ...common,
     kind: 'file',

@@ -497,7 +497,7 @@ export class HfsVolume {
       backupTime: hfsDate(t.backupDate),
       fileType,
       creator,
-      finderInfo: t.kind === 'file' ? t.finderInfo : new Uint8Array(32),
+      finderInfo: t.finderInfo,
       ...(compressed ? { compressed } : {}),
       ...(linkTarget !== undefined ? { linkTarget } : {}),
       ...(node.hardLink ? { hardLink: node.hardLink } : {}),
