@@ -105,7 +105,8 @@ const mTable = new Int32Array(M_STATES);
 const mBase = new Int32Array(M_STATES);
 const dTable = new Int32Array(D_STATES);
 const dBase = new Int32Array(D_STATES);
-const literals = new Uint8Array(LITERALS_PER_BLOCK + 4);
+const literals = new Uint8Array(LITERALS_PER_BLOCK + 64); // + slop for 8-byte copies
+const literalsView = new DataView(literals.buffer);
 
 // The decoded compressed-block header (v1 and v2 both land here).
 let hNLiterals = 0;
@@ -207,7 +208,11 @@ function decodeCompressedBlock(
   const litStart = pos + headerSize;
   const lmdStart = litStart + hNLiteralPayload;
   const lmdEnd = lmdStart + hNLmdPayload;
-  if (lmdEnd > input.length) throw corrupt(CODEC, `compressed block payload truncated (needs ${lmdEnd - pos} bytes)`, pos);
+  // + 4: the bvx$ (or next block) that must follow; the bit readers load 32-bit words that may reach into it.
+  if (lmdEnd + 4 > input.length) {
+    throw corrupt(CODEC, `compressed block payload truncated (needs ${lmdEnd + 4 - pos} bytes with the next block magic)`, pos);
+  }
+  const view = new DataView(input.buffer, input.byteOffset, input.length);
 
   // Literals come in 4 interleaved FSE streams, so their count is rounded up to a multiple of 4.
   const nLiterals = (hNLiterals + 3) & ~3;
@@ -215,7 +220,7 @@ function decodeCompressedBlock(
     if (!buildSymbolTable(LITERAL_STATES, freq, FREQ_LITERAL, LITERAL_SYMBOLS, literalTable)) {
       throw corrupt(CODEC, 'literal frequency table does not sum to 1024', pos);
     }
-    decodeLiterals(input, litStart, lmdStart, nLiterals);
+    decodeLiterals(input, view, litStart, lmdStart, nLiterals);
   }
   if (hNMatches !== 0) {
     if (
@@ -226,7 +231,7 @@ function decodeCompressedBlock(
       throw corrupt(CODEC, 'L/M/D frequency table does not sum to its state count', pos);
     }
   }
-  const end = decodeLmd(input, lmdStart, lmdEnd, nLiterals, output, o, o + nRaw);
+  const end = decodeLmd(input, view, lmdStart, lmdEnd, nLiterals, output, o, o + nRaw);
   if (end !== o + nRaw) throw corrupt(CODEC, `block decoded to ${end - o} bytes, header says ${nRaw}`, pos);
   return lmdEnd;
 }
@@ -315,28 +320,31 @@ function readV1Header(input: Uint8Array, pos: number): number {
 /*
  * The FSE bit streams are read backwards: the payload [start, end) is one little-endian bit string whose top
  * (-initialBits) bits (0..8, all zero) are padding; values are pulled from the most significant end down.
- * The reader keeps `nbits` (25..32 after a refill) valid bits at the bottom of the 32-bit `acc`, refilling a byte
- * at a time from the end. Past `start` it shifts in zero bytes and counts them in `virt`; consuming any of them
- * (nbits < virt at the end) means the payload was too short: corrupt.
+ * The reader keeps only a bit position `pos` (relative to `start`): pulling n <= 23 bits moves pos down by n and
+ * reads them from the 32-bit little-endian word at byte start + (pos >> 3) (n + (pos & 7) <= 30 bits).
+ *  - The word may extend up to 3 bytes past `end`: the caller guarantees 4 more input bytes (a valid stream has at
+ *    least the 4-byte bvx$ after every block).
+ *  - pos < 0 means bits before the payload were consumed: the payload is too short, corrupt. It is checked after
+ *    each group of pulls (4 literals: <= 40 bits, one L/M/D triplet: <= 54 bits), so reads never start more than
+ *    7 bytes before `start`, which is inside the block header.
  */
 
+/** The initial bit position of a backward stream over [start, end) whose top -initialBits bits are padding. */
+function initialBitPos(src: Uint8Array, start: number, end: number, initialBits: number, what: string): number {
+  const pad = -initialBits;
+  if (end > start) {
+    if (src[end - 1] >>> (8 - pad) !== 0) throw corrupt(CODEC, `${what} stream padding bits are not zero`, end - 1);
+  } else if (pad !== 0) {
+    throw corrupt(CODEC, `${what} stream is empty`, start);
+  }
+  return (end - start) * 8 - pad;
+}
+
 /** Decodes `n` literals (a multiple of 4) from 4 interleaved FSE states into `literals`. */
-function decodeLiterals(src: Uint8Array, start: number, end: number, n: number): void {
+function decodeLiterals(src: Uint8Array, view: DataView, start: number, end: number, n: number): void {
   const table = literalTable;
   const out = literals;
-  let p = end;
-  let acc = 0;
-  let nbits = 0;
-  let virt = 0;
-  const pad = -hLiteralBits;
-  if (p > start) {
-    const last = src[--p];
-    if (last >>> (8 - pad) !== 0) throw corrupt(CODEC, 'literal stream padding bits are not zero', p);
-    acc = last;
-    nbits = 8 - pad;
-  } else if (pad !== 0) {
-    throw corrupt(CODEC, 'literal stream is empty', start);
-  }
+  let pos = initialBitPos(src, start, end, hLiteralBits, 'literal');
   let s0 = hLitState0;
   let s1 = hLitState1;
   let s2 = hLitState2;
@@ -344,63 +352,28 @@ function decodeLiterals(src: Uint8Array, start: number, end: number, n: number):
   let e = 0;
   let k = 0;
   for (let i = 0; i < n; i += 4) {
-    // Refill to >= 25 bits: enough for two 10-bit states.
-    if (nbits <= 24) {
-      if (p - start >= 4) {
-        do {
-          acc = (acc << 8) | src[--p];
-          nbits += 8;
-        } while (nbits <= 24);
-      } else {
-        do {
-          if (p > start) acc = (acc << 8) | src[--p];
-          else {
-            acc <<= 8;
-            virt += 8;
-          }
-          nbits += 8;
-        } while (nbits <= 24);
-      }
-    }
     e = table[s0];
     k = e & 0xff;
-    nbits -= k;
-    s0 = (e >>> 16) + ((acc >>> nbits) & ((1 << k) - 1));
+    pos -= k;
+    s0 = (e >>> 16) + ((view.getUint32(start + (pos >> 3), true) >>> (pos & 7)) & ((1 << k) - 1));
     out[i] = e >>> 8;
     e = table[s1];
     k = e & 0xff;
-    nbits -= k;
-    s1 = (e >>> 16) + ((acc >>> nbits) & ((1 << k) - 1));
+    pos -= k;
+    s1 = (e >>> 16) + ((view.getUint32(start + (pos >> 3), true) >>> (pos & 7)) & ((1 << k) - 1));
     out[i + 1] = e >>> 8;
-    if (nbits <= 24) {
-      if (p - start >= 4) {
-        do {
-          acc = (acc << 8) | src[--p];
-          nbits += 8;
-        } while (nbits <= 24);
-      } else {
-        do {
-          if (p > start) acc = (acc << 8) | src[--p];
-          else {
-            acc <<= 8;
-            virt += 8;
-          }
-          nbits += 8;
-        } while (nbits <= 24);
-      }
-    }
     e = table[s2];
     k = e & 0xff;
-    nbits -= k;
-    s2 = (e >>> 16) + ((acc >>> nbits) & ((1 << k) - 1));
+    pos -= k;
+    s2 = (e >>> 16) + ((view.getUint32(start + (pos >> 3), true) >>> (pos & 7)) & ((1 << k) - 1));
     out[i + 2] = e >>> 8;
     e = table[s3];
     k = e & 0xff;
-    nbits -= k;
-    s3 = (e >>> 16) + ((acc >>> nbits) & ((1 << k) - 1));
+    pos -= k;
+    s3 = (e >>> 16) + ((view.getUint32(start + (pos >> 3), true) >>> (pos & 7)) & ((1 << k) - 1));
     out[i + 3] = e >>> 8;
+    if (pos < 0) throw corrupt(CODEC, 'literal stream truncated', start);
   }
-  if (nbits < virt) throw corrupt(CODEC, 'literal stream truncated', start);
 }
 
 /**
@@ -409,6 +382,7 @@ function decodeLiterals(src: Uint8Array, start: number, end: number, n: number):
  */
 function decodeLmd(
   src: Uint8Array,
+  view: DataView,
   start: number,
   end: number,
   nLiterals: number,
@@ -423,19 +397,10 @@ function decodeLmd(
   const dt = dTable;
   const db = dBase;
   const lits = literals;
-  let p = end;
-  let acc = 0;
-  let nbits = 0;
-  let virt = 0;
-  const pad = -hLmdBits;
-  if (p > start) {
-    const last = src[--p];
-    if (last >>> (8 - pad) !== 0) throw corrupt(CODEC, 'L/M/D stream padding bits are not zero', p);
-    acc = last;
-    nbits = 8 - pad;
-  } else if (pad !== 0) {
-    throw corrupt(CODEC, 'L/M/D stream is empty', start);
-  }
+  const lv = literalsView;
+  const ov = new DataView(out.buffer, out.byteOffset, out.length);
+  const outLen = out.length;
+  let pos = initialBitPos(src, start, end, hLmdBits, 'L/M/D');
   let ls = hLState;
   let ms = hMState;
   let ds = hDState;
@@ -446,100 +411,71 @@ function decodeLmd(
   let vb = 0;
   let bits = 0;
   for (let n = hNMatches; n > 0; n--) {
-    // L: at most 14 bits.
-    if (nbits <= 24) {
-      if (p - start >= 4) {
-        do {
-          acc = (acc << 8) | src[--p];
-          nbits += 8;
-        } while (nbits <= 24);
-      } else {
-        do {
-          if (p > start) acc = (acc << 8) | src[--p];
-          else {
-            acc <<= 8;
-            virt += 8;
-          }
-          nbits += 8;
-        } while (nbits <= 24);
-      }
-    }
+    // L (<= 14 bits), M (<= 17 bits), D (<= 23 bits): state bits above extra bits in one pull each.
     e = lt[ls];
     tb = e & 0xff;
     vb = (e >>> 8) & 0xff;
-    nbits -= tb;
-    bits = (acc >>> nbits) & ((1 << tb) - 1);
+    pos -= tb;
+    bits = (view.getUint32(start + (pos >> 3), true) >>> (pos & 7)) & ((1 << tb) - 1);
     const L = lb[ls] + (bits & ((1 << vb) - 1));
     ls = (e >>> 16) + (bits >>> vb);
-    // M: at most 17 bits.
-    if (nbits <= 24) {
-      if (p - start >= 4) {
-        do {
-          acc = (acc << 8) | src[--p];
-          nbits += 8;
-        } while (nbits <= 24);
-      } else {
-        do {
-          if (p > start) acc = (acc << 8) | src[--p];
-          else {
-            acc <<= 8;
-            virt += 8;
-          }
-          nbits += 8;
-        } while (nbits <= 24);
-      }
-    }
     e = mt[ms];
     tb = e & 0xff;
     vb = (e >>> 8) & 0xff;
-    nbits -= tb;
-    bits = (acc >>> nbits) & ((1 << tb) - 1);
+    pos -= tb;
+    bits = (view.getUint32(start + (pos >> 3), true) >>> (pos & 7)) & ((1 << tb) - 1);
     const M = mb[ms] + (bits & ((1 << vb) - 1));
     ms = (e >>> 16) + (bits >>> vb);
-    // D: at most 23 bits.
-    if (nbits <= 24) {
-      if (p - start >= 4) {
-        do {
-          acc = (acc << 8) | src[--p];
-          nbits += 8;
-        } while (nbits <= 24);
-      } else {
-        do {
-          if (p > start) acc = (acc << 8) | src[--p];
-          else {
-            acc <<= 8;
-            virt += 8;
-          }
-          nbits += 8;
-        } while (nbits <= 24);
-      }
-    }
     e = dt[ds];
     tb = e & 0xff;
     vb = (e >>> 8) & 0xff;
-    nbits -= tb;
-    bits = (acc >>> nbits) & ((1 << tb) - 1);
+    pos -= tb;
+    bits = (view.getUint32(start + (pos >> 3), true) >>> (pos & 7)) & ((1 << tb) - 1);
     const newD = db[ds] + (bits & ((1 << vb) - 1));
     ds = (e >>> 16) + (bits >>> vb);
+    if (pos < 0) throw corrupt(CODEC, 'L/M/D stream truncated', start);
     if (newD !== 0) D = newD;
 
-    if (L > nLiterals - lp) throw corrupt(CODEC, `literal run of ${L} bytes runs past the block's literals`, p);
-    if (L + M > blockEnd - o) throw corrupt(CODEC, `literal + match of ${L + M} bytes run past the block end`, p);
-    if (L <= 16) {
-      for (let i = 0; i < L; i++) out[o + i] = lits[lp + i];
-    } else {
-      out.set(lits.subarray(lp, lp + L), o);
-    }
-    o += L;
-    lp += L;
-    if (M !== 0) {
-      if (D <= 0 || D > o) {
-        throw corrupt(CODEC, `match distance ${D} points before the start of the output (${o} bytes written)`, p);
+    if (L > nLiterals - lp) throw corrupt(CODEC, `literal run of ${L} bytes runs past the block's literals`, start);
+    if (L + M > blockEnd - o) throw corrupt(CODEC, `literal + match of ${L + M} bytes run past the block end`, start);
+    if (o + L + M + 16 <= outLen) {
+      // Plenty of room: copy 8 bytes at a time; the last step may write up to 7 bytes past the literal or match,
+      // into output that a later triplet or block overwrites.
+      for (let i = 0; i < L; i += 8) {
+        ov.setUint32(o + i, lv.getUint32(lp + i, true), true);
+        ov.setUint32(o + i + 4, lv.getUint32(lp + i + 4, true), true);
       }
-      copyMatch(out, o, D, M);
-      o += M;
+      o += L;
+      lp += L;
+      if (M !== 0) {
+        if (D <= 0 || D > o) throw badDistance(D, o, start);
+        const from = o - D;
+        if (D >= 8) {
+          for (let i = 0; i < M; i += 8) {
+            ov.setUint32(o + i, ov.getUint32(from + i, true), true);
+            ov.setUint32(o + i + 4, ov.getUint32(from + i + 4, true), true);
+          }
+        } else if (M <= 64) {
+          for (let i = 0; i < M; i++) out[o + i] = out[from + i];
+        } else {
+          copyMatch(out, o, D, M);
+        }
+        o += M;
+      }
+    } else {
+      for (let i = 0; i < L; i++) out[o + i] = lits[lp + i];
+      o += L;
+      lp += L;
+      if (M !== 0) {
+        if (D <= 0 || D > o) throw badDistance(D, o, start);
+        copyMatch(out, o, D, M);
+        o += M;
+      }
     }
   }
-  if (nbits < virt) throw corrupt(CODEC, 'L/M/D stream truncated', start);
   return o;
+}
+
+function badDistance(D: number, o: number, pos: number): Error {
+  return corrupt(CODEC, `match distance ${D} points before the start of the output (${o} bytes written)`, pos);
 }

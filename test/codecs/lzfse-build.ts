@@ -41,7 +41,7 @@ function symbolOf(v: number, base: number[], extra: number[]): number {
 
 /** Random-ish valid normalized table: every symbol in `used` gets >= 1 state, the rest split at random. */
 function normalize(counts: number[], nstates: number, rand: () => number): number[] {
-  const f = counts.map((c) => (c > 0 ? 1 : 0));
+  const f = counts.map((c): number => (c > 0 ? 1 : 0));
   let left = nstates - f.reduce((a, b) => a + b, 0);
   if (left < 0) throw new Error('too many symbols');
   const total = counts.reduce((a, b) => a + b, 0);

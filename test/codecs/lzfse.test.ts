@@ -236,7 +236,8 @@ describe('LZFSE malformed headers throw CORRUPT_CHUNK', () => {
   it('bad magic, truncated header, missing bvx$', () => {
     expectCorrupt(() => decode(te('bvx3\0\0\0\0'), 0), /bad block magic/);
     expectCorrupt(() => decode(good.subarray(0, 20), 47), /truncated/);
-    expectCorrupt(() => decode(good.subarray(0, good.length - 4), 47), /end-of-stream/);
+    expectCorrupt(() => decode(good.subarray(0, good.length - 4), 47), /next block magic/);
+    expectCorrupt(() => decode(concat(rawBlock([1, 2]), [0x62, 0x76]), 2), /end-of-stream/);
     expectCorrupt(() => decode(new Uint8Array(0), 0), /end-of-stream/);
   });
   it('a block larger than the output, or a stream ending short of it', () => {
