@@ -52,6 +52,8 @@ export interface SparseBundle extends ByteSource {
   readonly warnings: readonly string[];
   /** Band files currently open (for tests of the bound). */
   readonly openBandCount: number;
+  /** Closes every open band file. */
+  close(): Promise<void>;
 }
 
 /** The file name of band `index`: lower-case hexadecimal without leading zeros. */

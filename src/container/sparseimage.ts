@@ -60,6 +60,8 @@ export interface SparseImage extends ByteSource {
   /** Logical bands stored in the file. */
   readonly storedBands: number;
   readonly warnings: readonly string[];
+  /** Closes the underlying source. */
+  close(): Promise<void>;
 }
 
 class SparseImageSource implements SparseImage {
