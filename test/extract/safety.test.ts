@@ -1,0 +1,202 @@
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DmgkitError } from '../../src/errors.js';
+import { extractVolume } from '../../src/extract/extract.js';
+import { safeComponent, safeMode } from '../../src/extract/sanitize.js';
+import type { HfsEntry, HfsEntryType, HfsVolume } from '../../src/hfs/volume.js';
+
+/**
+ * A hand-made volume (the subset of HfsVolume that extraction uses), with hostile names, link targets and modes.
+ * `children` maps a directory path key to its entries.
+ */
+interface MockFile {
+  name: string;
+  type: HfsEntryType;
+  mode?: number;
+  data?: string;
+  target?: string;
+  children?: MockFile[];
+  inode?: number;
+}
+
+let nextCnid = 100;
+function mockVolume(rootChildren: MockFile[]): HfsVolume {
+  const byEntry = new Map<HfsEntry, MockFile>();
+  const entryOf = (f: MockFile, parentPath: string): HfsEntry => {
+    const e: HfsEntry = {
+      path: parentPath ? `${parentPath}/${f.name}` : f.name,
+      name: f.name,
+      type: f.type,
+      size: f.data?.length ?? 0,
+      rsrcSize: 0,
+      mode: f.mode ?? (f.type === 'dir' ? 0o40755 : f.type === 'symlink' ? 0o120755 : 0o100644),
+      uid: 0,
+      gid: 0,
+      flags: 0,
+      nlink: 1,
+      cnid: f.inode ?? nextCnid++,
+      createTime: new Date(0),
+      modifyTime: new Date(1_600_000_000_000),
+      changeTime: new Date(0),
+      accessTime: new Date(1_600_000_000_000),
+      backupTime: new Date(0),
+      fileType: '',
+      creator: '',
+      finderInfo: new Uint8Array(32),
+      ...(f.target !== undefined ? { linkTarget: f.target } : {}),
+      ...(f.inode ? { hardLink: { kind: 'file' as const, id: f.inode } } : {}),
+    };
+    byEntry.set(e, f);
+    return e;
+  };
+  const vol = {
+    async readdir(p: string | HfsEntry) {
+      if (p === '') return rootChildren.map((c) => entryOf(c, ''));
+      const e = p as HfsEntry;
+      return (byEntry.get(e)!.children ?? []).map((c) => entryOf(c, e.path));
+    },
+    async *iterateFile(e: HfsEntry) {
+      yield new TextEncoder().encode(byEntry.get(e)!.data ?? '');
+    },
+    async readFile(e: HfsEntry) {
+      return new TextEncoder().encode(byEntry.get(e)!.data ?? '');
+    },
+    async listXattrs() {
+      return [];
+    },
+    async getXattr() {
+      throw new DmgkitError('NOT_FOUND', 'none');
+    },
+    async readlink(e: HfsEntry) {
+      return byEntry.get(e)!.target!;
+    },
+    async lstat() {
+      throw new DmgkitError('NOT_FOUND', 'not used');
+    },
+  };
+  return vol as unknown as HfsVolume;
+}
+
+let base = '';
+function setup(): { dest: string; outside: string } {
+  base = mkdtempSync(join(tmpdir(), 'dmgkit-safety-'));
+  const dest = join(base, 'dest');
+  const outside = join(base, 'outside');
+  mkdirSync(outside);
+  return { dest, outside };
+}
+afterEach(() => {
+  if (base) rmSync(base, { recursive: true, force: true });
+});
+
+/** Every path under base, to prove nothing was written outside dest. */
+function allPaths(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const n of readdirSync(dir)) {
+    const r = rel ? `${rel}/${n}` : n;
+    out.push(r);
+    const st = lstatSync(join(dir, n));
+    if (st.isDirectory()) out.push(...allPaths(join(dir, n), r));
+  }
+  return out;
+}
+
+describe('extraction safety', () => {
+  it("names '..', '.' and '' are refused with UNSAFE_PATH and nothing escapes", async () => {
+    for (const bad of ['..', '.', '']) {
+      const { dest, outside } = setup();
+      const vol = mockVolume([{ name: 'ok', type: 'dir', children: [{ name: bad, type: 'file', data: 'pwned' }] }]);
+      const err = await extractVolume(vol, dest).catch((e) => e);
+      expect(err).toBeInstanceOf(DmgkitError);
+      expect(err.code).toBe('UNSAFE_PATH');
+      expect(readdirSync(outside)).toEqual([]);
+      expect(allPaths(base).every((p) => p === 'dest' || p.startsWith('dest/') || p === 'outside')).toBe(true);
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  it("'/' and NUL inside names are sanitized into one component", async () => {
+    const { dest } = setup();
+    const vol = mockVolume([
+      { name: '../../outside/x', type: 'file', data: 'a' },
+      { name: 'nul\0name', type: 'file', data: 'b' },
+    ]);
+    await extractVolume(vol, dest);
+    expect(readdirSync(dest).sort()).toEqual(['.._.._outside_x', 'nul_name']);
+    expect(readdirSync(join(base, 'outside'))).toEqual([]);
+  });
+
+  it('symlinks stay links (absolute targets too) and are never written through or followed', async () => {
+    const { dest, outside } = setup();
+    const vol = mockVolume([
+      { name: 'Applications', type: 'symlink', target: '/Applications' },
+      { name: 'esc', type: 'symlink', target: outside },
+      { name: 'esc', type: 'file', data: 'through the link?' }, // same name: must not write through the link
+      { name: 'esc', type: 'dir', children: [{ name: 'f', type: 'file', data: 'inside the link?' }] },
+      { name: 'rel', type: 'symlink', target: '../outside' },
+    ]);
+    const res = await extractVolume(vol, dest);
+    expect(readlinkSync(join(dest, 'Applications'))).toBe('/Applications');
+    expect(lstatSync(join(dest, 'Applications')).isSymbolicLink()).toBe(true);
+    expect(lstatSync(join(dest, 'esc')).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(dest, 'rel'))).toBe('../outside');
+    expect(readdirSync(outside)).toEqual([]);
+    expect(res.skipped.map((s) => s.path)).toEqual(['esc', 'esc']);
+    expect(res.symlinks).toBe(3);
+  });
+
+  it('a destination that is itself a symlink is refused', async () => {
+    const { dest, outside } = setup();
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync(outside, dest);
+    const err = await extractVolume(mockVolume([{ name: 'f', type: 'file', data: 'x' }]), dest).catch((e) => e);
+    expect(err.code).toBe('UNSAFE_PATH');
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('setuid/setgid/sticky stripped unless keepSetuid; device nodes and FIFOs never created', async () => {
+    const files: MockFile[] = [
+      { name: 'suid', type: 'file', mode: 0o104755, data: '#!' },
+      { name: 'sgid', type: 'file', mode: 0o102755, data: '#!' },
+      { name: 'stickydir', type: 'dir', mode: 0o41777, children: [] },
+      { name: 'fifo', type: 'fifo', mode: 0o10644 },
+      { name: 'dev', type: 'block', mode: 0o60644 },
+      { name: 'chr', type: 'char', mode: 0o20644 },
+      { name: 'sock', type: 'socket', mode: 0o140644 },
+    ];
+    const { dest } = setup();
+    const res = await extractVolume(mockVolume(files), dest);
+    expect(statSync(join(dest, 'suid')).mode & 0o7777).toBe(0o755);
+    expect(statSync(join(dest, 'sgid')).mode & 0o7777).toBe(0o755);
+    expect(statSync(join(dest, 'stickydir')).mode & 0o7777).toBe(0o777);
+    for (const n of ['fifo', 'dev', 'chr', 'sock']) expect(existsSync(join(dest, n))).toBe(false);
+    expect(res.skipped.map((s) => s.path).sort()).toEqual(['chr', 'dev', 'fifo', 'sock']);
+    rmSync(base, { recursive: true, force: true });
+    const again = setup();
+    await extractVolume(mockVolume(files), again.dest, { keepSetuid: true });
+    expect(statSync(join(again.dest, 'suid')).mode & 0o7777).toBe(0o4755);
+  });
+
+  it('hard links: first occurrence written, later ones linked', async () => {
+    const { dest } = setup();
+    await extractVolume(
+      mockVolume([
+        { name: 'a', type: 'file', data: 'same', inode: 900 },
+        { name: 'd', type: 'dir', children: [{ name: 'b', type: 'file', data: 'same', inode: 900 }] },
+      ]),
+      dest,
+    );
+    expect(statSync(join(dest, 'a')).ino).toBe(statSync(join(dest, 'd/b')).ino);
+    expect(readFileSync(join(dest, 'd/b'), 'utf8')).toBe('same');
+  });
+
+  it('sanitize helpers', () => {
+    expect(safeComponent('a:b', '')).toBe('a:b');
+    expect(safeComponent('a/b', '')).toBe('a_b');
+    expect(() => safeComponent('..', 'x')).toThrow(DmgkitError);
+    expect(safeMode(0o106755, false)).toBe(0o755);
+    expect(safeMode(0o106755, true)).toBe(0o6755);
+  });
+});
