@@ -4,6 +4,7 @@ import plist from 'plist';
 import { DmgkitError, at } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import { checkRange } from '../io/source.js';
+import { detectEncryption, encryptedError } from './encrypted.js';
 
 /**
  * Apple sparse bundle (`.sparsebundle` directory, hdiutil UDSB, Mac OS X 10.5+). Sources: libyal libmodi
@@ -18,13 +19,15 @@ import { checkRange } from '../io/source.js';
  *   token          empty, or the encryption header of an encrypted bundle
  *   bands/<n>      band n (lower-case hex, no leading zeros) = virtual bytes [n × band-size, (n+1) × band-size)
  * ```
- * A band file that is absent reads as zeros; a short band file reads as zeros past its end.
+ * A band file that is absent reads as zeros; a short band file reads as zeros past its end. An encrypted bundle
+ * (encryption header in `token`) is refused with ENCRYPTED.
  */
 
 export const SPARSEBUNDLE_TYPE = 'com.apple.diskimage.sparsebundle';
 export const INFO_PLIST = 'Info.plist';
 export const INFO_BACKUP = 'Info.bckup';
 export const BANDS_DIR = 'bands';
+export const TOKEN = 'token';
 export const MAX_INFO_PLIST_BYTES = 1 << 20;
 /** Largest band accepted (hdiutil uses 8 MiB; `-imagekey sparse-band-size` allows up to 1 GiB or so). */
 export const MAX_BAND_SIZE = 1 << 30;
@@ -230,6 +233,42 @@ class SparseBundleSource implements SparseBundle {
   }
 }
 
+/**
+ * An encrypted bundle keeps its CDSA encryption header in `token` ('encrcdsa' at 0, or a 'cdsaencr' footer) and
+ * encrypts every band (keramics sparsebundle/image.rs `read_token_file`). Refused with ENCRYPTED.
+ */
+async function refuseEncryptedToken(dir: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(join(dir, TOKEN), 'r');
+  } catch {
+    return; // no token: not encrypted (older bundles may lack it)
+  }
+  try {
+    const src = new FileHandleSource(handle, (await handle.stat()).size, join(dir, TOKEN));
+    const info = await detectEncryption(src);
+    if (info) throw encryptedError(info, dir);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Minimal ByteSource over an open FileHandle (used for the token file). */
+class FileHandleSource implements ByteSource {
+  constructor(
+    private readonly handle: FileHandle,
+    readonly size: number,
+    readonly name: string,
+  ) {}
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this, offset, length);
+    const out = new Uint8Array(length);
+    const { bytesRead } = await this.handle.read(out, 0, length, offset);
+    if (bytesRead !== length) throw new DmgkitError('TRUNCATED', `${this.name} ended early ${at(offset + bytesRead)}`, { offset: offset + bytesRead });
+    return out;
+  }
+}
+
 /** Opens a sparse bundle directory. Info.bckup is used when Info.plist is missing or damaged (with a warning). */
 export async function openSparseBundle(dir: string, opts: SparseBundleOptions = {}): Promise<SparseBundle> {
   let st;
@@ -253,6 +292,7 @@ export async function openSparseBundle(dir: string, opts: SparseBundleOptions = 
       throw first;
     }
   }
+  await refuseEncryptedToken(dir);
   const maxOpen = Math.max(1, opts.maxOpenBands ?? 16);
   return new SparseBundleSource(dir, info, warnings, maxOpen);
 }

@@ -2,6 +2,7 @@ import { DmgkitError, at, isDmgkitError } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import { checkRange } from '../io/source.js';
 import { ascii, u32be, u64be } from '../util/bytes.js';
+import { detectEncryption, encryptedError } from './encrypted.js';
 
 /**
  * Apple sparse disk image (`.sparseimage`, hdiutil UDSP). Big-endian. Sources: libyal libmodi "Mac OS disk image
@@ -142,9 +143,14 @@ function collectBands(
   }
 }
 
-/** Opens a sparse image over `src` (the .sparseimage file). The result reads the virtual disk. */
+/**
+ * Opens a sparse image over `src` (the .sparseimage file). The result reads the virtual disk. An encrypted sparse
+ * image ('encrcdsa' header or 'cdsaencr' trailer around the whole file) is refused with ENCRYPTED.
+ */
 export async function openSparseImage(src: ByteSource, opts: SparseImageOptions = {}): Promise<SparseImage> {
   try {
+    const enc = await detectEncryption(src);
+    if (enc) throw encryptedError(enc, src.name);
     if (src.size < SPARSE_NODE_SIZE) {
       const head = await src.read(0, Math.min(src.size, 4));
       if (!isSparseImage(head)) throw new DmgkitError('NOT_AN_IMAGE', `${src.name ?? 'source'} is not a sparse image (no 'sprs' signature)`, { offset: 0 });

@@ -117,6 +117,15 @@ describe('sparse bundle', () => {
     expect(Array.from(await img.read(1020, 8))).toEqual([0, 0, 0, 0, 7, 7, 7, 7]);
     await img.close();
 
+    // Encrypted bundle: the CDSA header sits in `token`.
+    const enc = newDir();
+    writeSparseBundle(enc, disk, 1024, new Map([[0, 1024]]));
+    const token = new Uint8Array(4096);
+    token.set(new TextEncoder().encode('encrcdsa'), 0);
+    token.set([0, 0, 0, 2], 8);
+    writeFileSync(join(enc, 'token'), token);
+    await expect(openSparseBundle(enc)).rejects.toMatchObject({ code: 'ENCRYPTED' });
+
     const bad = (body: string): string => {
       const d = newDir();
       mkdirSync(d);

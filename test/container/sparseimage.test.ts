@@ -112,6 +112,9 @@ describe('sparse image', () => {
       return c;
     };
     await expect(openSparseImage(new BufferSource(new Uint8Array(100)))).rejects.toMatchObject({ code: 'NOT_AN_IMAGE' });
+    const enc = new Uint8Array(8192);
+    enc.set(new TextEncoder().encode('encrcdsa'), 0);
+    await expect(openSparseImage(new BufferSource(enc))).rejects.toMatchObject({ code: 'ENCRYPTED' });
     await expect(openSparseImage(new BufferSource(good.slice(0, 1000)))).rejects.toMatchObject({ code: 'TRUNCATED' });
     await expect(openSparseImage(new BufferSource(bad((b) => b.fill(0, 8, 12))))).rejects.toMatchObject({ code: 'CORRUPT_HEADER' });
     // Band numbers past the disk are ignored with a warning; a band stored twice keeps the first copy.
