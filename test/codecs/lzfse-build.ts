@@ -236,7 +236,7 @@ export function applyTriplets(out: Uint8Array, pos: number, triplets: Triplet[])
  * Greedy LZ77 parse of `data` into blocks of triplets within the LZFSE limits (hash of 4 bytes, one candidate
  * per hash, matches of >= 4 bytes); the last triplet of the data carries the trailing literals with m = 0.
  */
-export function greedyParse(data: Uint8Array): Triplet[][] {
+export function greedyParse(data: Uint8Array, maxD = MAX_D): Triplet[][] {
   const blocks: Triplet[][] = [];
   let cur: Triplet[] = [];
   let curLits = 0;
@@ -268,7 +268,7 @@ export function greedyParse(data: Uint8Array): Triplet[][] {
     const h = hash(i);
     const cand = head[h]!;
     head[h] = i;
-    if (cand >= 0 && i - cand <= MAX_D) {
+    if (cand >= 0 && i - cand <= maxD) {
       let m = 0;
       while (i + m < data.length && m < MAX_M && data[cand + m] === data[i + m]) m++;
       if (m >= 4) {
@@ -284,4 +284,108 @@ export function greedyParse(data: Uint8Array): Triplet[][] {
   if (litStart < data.length) emit(data.length, 0, lastD);
   if (cur.length) blocks.push(cur);
   return blocks;
+}
+
+/** Largest distance an LZVN opcode can carry (lrg_d: 16 bits). */
+export const LZVN_MAX_D = 65535;
+
+/** The first byte of an opcode the decoder would read as a literal+match form (sml_d, pre_d, lrg_d, med_d). */
+function lzvnMatchOpValid(op: number, kind: 'sml' | 'pre' | 'lrg' | 'med'): boolean {
+  if (kind === 'med') return op >= 0xa0 && op < 0xc0;
+  if ((op >= 0x70 && op < 0x80) || (op >= 0xa0 && op < 0xc0) || op >= 0xd0) return false;
+  const low3 = op & 7;
+  if (kind === 'sml') return low3 < 6;
+  if (kind === 'pre') return low3 === 6 && op >= 0x40;
+  return low3 === 7;
+}
+
+/**
+ * LZVN encoding of triplets (test-only): literals ride along in the match opcode (0-3 bytes) when that opcode
+ * form exists, otherwise go out as sml_l / lrg_l; the match takes sml_d / med_d / lrg_d / pre_d by distance, and
+ * the rest of a long match goes out as lrg_m / sml_m. Matches of 1-2 bytes need the previous distance. Ends with
+ * the end-of-stream opcode and 7 zero bytes.
+ */
+export function lzvnEncode(triplets: Triplet[]): Uint8Array {
+  const out: number[] = [];
+  let prevD = 0;
+  const literalOps = (lit: Uint8Array): void => {
+    let i = 0;
+    while (i < lit.length) {
+      const n = Math.min(lit.length - i, 271);
+      if (n >= 16) out.push(0xe0, n - 16);
+      else out.push(0xe0 | n);
+      out.push(...lit.subarray(i, i + n));
+      i += n;
+    }
+  };
+  const matchOnly = (m: number): void => {
+    while (m > 0) {
+      const n = Math.min(m, 271);
+      if (n >= 16) out.push(0xf0, n - 16);
+      else out.push(0xf0 | n);
+      m -= n;
+    }
+  };
+  for (const t of triplets) {
+    if (t.m === 0) {
+      literalOps(t.lit);
+      continue;
+    }
+    if (t.d < 1 || t.d > LZVN_MAX_D) throw new Error('distance out of LZVN range');
+    const lit = t.lit;
+    const m = t.m;
+    if (m < 3) {
+      if (t.d !== prevD) throw new Error('short match needs the previous distance');
+      literalOps(lit);
+      matchOnly(m);
+      continue;
+    }
+    // Try to carry up to 3 literal bytes in the match opcode.
+    const carry = Math.min(lit.length, 3);
+    const head = lit.subarray(0, lit.length - carry);
+    const tail = lit.subarray(lit.length - carry);
+    const tryOp = (L: number): number[] | null => {
+      const d = t.d;
+      if (d === prevD && L > 0) {
+        const mm = Math.min(m, 10);
+        const op = (L << 6) | ((mm - 3) << 3) | 6;
+        if (lzvnMatchOpValid(op, 'pre')) return [mm, op];
+      }
+      if (d < 1536) {
+        const mm = Math.min(m, 10);
+        const op = (L << 6) | ((mm - 3) << 3) | (d >> 8);
+        if (lzvnMatchOpValid(op, 'sml')) return [mm, op, d & 0xff];
+      }
+      if (d < 16384) {
+        const mm = Math.min(m, 34);
+        const f = mm - 3;
+        const op = 0xa0 | (L << 3) | (f >> 2);
+        const w = (d << 2) | (f & 3);
+        return [mm, op, w & 0xff, w >> 8];
+      }
+      const mm = Math.min(m, 10);
+      const op = (L << 6) | ((mm - 3) << 3) | 7;
+      if (lzvnMatchOpValid(op, 'lrg')) return [mm, op, d & 0xff, d >> 8];
+      return null;
+    };
+    let enc = tryOp(carry);
+    let L = carry;
+    if (!enc) {
+      enc = tryOp(0)!;
+      L = 0;
+    }
+    literalOps(L === carry ? head : lit);
+    const [mm, ...opBytes] = enc;
+    out.push(...opBytes);
+    if (L > 0) out.push(...tail);
+    prevD = t.d;
+    matchOnly(m - mm!);
+  }
+  out.push(0x06, 0, 0, 0, 0, 0, 0, 0);
+  return Uint8Array.from(out);
+}
+
+/** A `bvxn` block holding `payload` (an LZVN stream) that decodes to `nRaw` bytes. */
+export function bvxnBlock(nRaw: number, payload: Uint8Array): Uint8Array {
+  return Uint8Array.from([0x62, 0x76, 0x78, 0x6e, ...u32(nRaw), ...u32(payload.length), ...payload]);
 }

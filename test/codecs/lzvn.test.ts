@@ -2,6 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeLzvn, lzvnDecodeBlock } from '../../src/codecs/lzvn.js';
 import { DmgkitError } from '../../src/errors.js';
+import { buildDmg, SECTOR, sevenZipPartitions } from '../helpers/build-dmg.js';
+import { sevenZip } from '../helpers/fixtures.js';
+import { mixedData, repetitiveData, rng, textData } from './data.js';
+import { applyTriplets, bvxnBlock, EOS_BLOCK, greedyParse, lzvnEncode, lzvnRunBlock, LZVN_MAX_D, type Triplet } from './lzfse-build.js';
 
 /*
  * LZVN opcodes assembled by hand from the format description (Apple lzfse, lzvn_decode_base.c):
@@ -157,5 +161,101 @@ describe('LZVN malformed input throws CORRUPT_CHUNK', () => {
   });
   it('bad ranges are INVALID_ARGUMENT', () => {
     expect(() => lzvnDecodeBlock(new Uint8Array(4), 0, 5, new Uint8Array(4), 0, 4)).toThrow(/bad ranges/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Random and greedy-parsed LZVN streams from the test encoder (test/codecs/lzfse-build.ts), checked against the
+// LZ77 meaning of their triplets and against 7-Zip (as `bvxn` blocks of LZFSE chunks in a UDIF image).
+
+function randomLzvnTriplets(r: () => number, n: number): Triplet[] {
+  const out: Triplet[] = [];
+  let pos = 0;
+  let prevD = 0;
+  for (let i = 0; i < n; i++) {
+    const L = r() < 0.05 ? Math.floor(r() * 600) : Math.floor(r() * r() * 12);
+    const lit = new Uint8Array(L);
+    for (let k = 0; k < L; k++) lit[k] = Math.floor(r() * r() * 256);
+    const avail = pos + L;
+    if (avail === 0) continue;
+    let m = 0;
+    let d = 1;
+    const x = r();
+    if (x < 0.1 && prevD > 0) {
+      m = 1 + Math.floor(r() * 2); // 1-2 bytes: only with the previous distance
+      d = prevD;
+    } else if (x < 0.9) {
+      m = r() < 0.05 ? 200 + Math.floor(r() * 2000) : 3 + Math.floor(r() * r() * 40);
+      const y = r();
+      d = y < 0.2 && prevD > 0 && prevD <= avail ? prevD : y < 0.4 ? 1 + Math.floor(r() * Math.min(8, avail)) : 1 + Math.floor(r() * Math.min(avail, LZVN_MAX_D));
+    }
+    if (d > avail) d = avail;
+    if (m > 0) prevD = d;
+    out.push({ lit, m, d });
+    pos = avail + m;
+  }
+  return out;
+}
+
+function lzvnCase(triplets: Triplet[]): { payload: Uint8Array; expected: Uint8Array } {
+  const n = triplets.reduce((a, t) => a + t.lit.length + t.m, 0);
+  const expected = new Uint8Array(n);
+  applyTriplets(expected, 0, triplets);
+  return { payload: lzvnEncode(triplets), expected };
+}
+
+const lzvnCases = (() => {
+  const r = rng(0x17a);
+  const cases = [];
+  for (let i = 0; i < 30; i++) cases.push(lzvnCase(randomLzvnTriplets(r, 1 + Math.floor(r() * (i < 5 ? 3000 : 200)))));
+  for (const data of [textData(65536, 3), mixedData(65536, 4), repetitiveData(40000, 5)]) {
+    cases.push(lzvnCase(greedyParse(data, LZVN_MAX_D).flat()));
+  }
+  return cases;
+})();
+
+describe('LZVN streams from the test encoder', () => {
+  it('decode to the LZ77 meaning of their triplets', () => {
+    for (const c of lzvnCases) {
+      const out = new Uint8Array(c.expected.length);
+      decodeLzvn(c.payload, out);
+      expect(Buffer.from(out).equals(c.expected)).toBe(true);
+    }
+  });
+  it('7-Zip decodes them (as bvxn blocks) to the same bytes', () => {
+    const bin = sevenZip();
+    if (!bin) return;
+    const chunks = lzvnCases.map((c) => {
+      const size = Math.max(SECTOR, Math.ceil(c.expected.length / SECTOR) * SECTOR);
+      const decoded = new Uint8Array(size).fill(0x5a);
+      decoded.set(c.expected);
+      const payload = Uint8Array.from([
+        ...bvxnBlock(c.expected.length, c.payload),
+        ...lzvnRunBlock(size - c.expected.length, 0x5a),
+        ...EOS_BLOCK,
+      ]);
+      return { type: 0x80000007, payload, decoded };
+    });
+    const parts = sevenZipPartitions(bin, buildDmg(chunks));
+    const all = Buffer.concat(chunks.map((c) => c.decoded));
+    expect([...parts.values()][0]!.equals(all)).toBe(true);
+  });
+  it('truncations and bit flips: CORRUPT_CHUNK or a full-length output', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: lzvnCases.length - 1 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 7 }), fc.boolean(), (i, f, bit, truncate) => {
+        const c = lzvnCases[i]!;
+        const at = Math.floor(f * (c.payload.length - 8));
+        const bad = truncate ? c.payload.subarray(0, at) : c.payload.slice();
+        if (!truncate) bad[at] = bad[at]! ^ (1 << bit);
+        const out = new Uint8Array(c.expected.length);
+        try {
+          decodeLzvn(bad, out);
+          if (truncate) throw new Error('a truncated stream decoded');
+        } catch (e) {
+          if (!(e instanceof DmgkitError) || e.code !== 'CORRUPT_CHUNK') throw e;
+        }
+      }),
+      { numRuns: 800 },
+    );
   });
 });
