@@ -92,10 +92,15 @@ function isPmEntry(b: Uint8Array | null): b is Uint8Array {
   return sig === PM_SIG;
 }
 
-function parseDdm(b0: Uint8Array): ApmDetails {
+function parseDdm(b0: Uint8Array, warnings: string[]): ApmDetails {
   const drvrCount = u16be(b0, DDM_OFF_DRVR_COUNT);
   const drivers: ApmDriverDescriptor[] = [];
-  const n = Math.min(drvrCount, DDM_MAX_DRIVERS);
+  // mkisofs hybrids keep x86 boot code in the DDM; a count that cannot fit the block is not a driver list.
+  let n = drvrCount;
+  if (drvrCount > DDM_MAX_DRIVERS) {
+    warnings.push(`APM: DDM driver count ${drvrCount} ${at(DDM_OFF_DRVR_COUNT)} cannot fit in block 0; drivers ignored`);
+    n = 0;
+  }
   for (let i = 0; i < n; i++) {
     const o = DDM_OFF_DRIVERS + i * DDM_DRIVER_SIZE;
     drivers.push({ block: u32be(b0, o), size: u16be(b0, o + 4), type: u16be(b0, o + 6) });
@@ -149,7 +154,7 @@ export async function parseApm(disk: ByteSource, opts: ResolvedPartitionMapOptio
   const b0 = await readIfInside(disk, 0, APM_SECTOR);
   if (!b0 || !hasApmSignature(b0)) return null;
   const warnings: string[] = [];
-  const details = parseDdm(b0);
+  const details = parseDdm(b0, warnings);
   const step = await chooseStep(disk, details.ddmBlockSize, warnings);
   if (step === null) return null;
   details.entryStep = step;
