@@ -106,6 +106,9 @@ export function lzvnDecodeBlock(
     );
   }
   const kinds = OPCODE_KIND;
+  const srcLen = src.length;
+  const sv = new DataView(src.buffer, src.byteOffset, src.length);
+  const ov = new DataView(dst.buffer, dst.byteOffset, dst.length);
   let s = srcStart;
   let d = dstStart;
   let D = 0; // previous match distance; 0 = none yet
@@ -190,6 +193,30 @@ export function lzvnDecodeBlock(
         throw corrupt('lzvn', `undefined opcode 0x${op.toString(16).padStart(2, '0')}`, s);
     }
     s += opLen;
+    if (d + L + M + 16 <= dstEnd && s + L + 8 <= srcLen) {
+      // Room on both sides: 8-byte copies; the last one may write up to 7 bytes past the literal or match, into
+      // [d, dstEnd) output that later opcodes overwrite.
+      for (let i = 0; i < L; i += 8) {
+        ov.setUint32(d + i, sv.getUint32(s + i, true), true);
+        ov.setUint32(d + i + 4, sv.getUint32(s + i + 4, true), true);
+      }
+      d += L;
+      s += L;
+      if (M !== 0) {
+        if (D === 0 || D > d) throw badDistance(D, d, s);
+        const from = d - D;
+        if (D >= 8) {
+          for (let i = 0; i < M; i += 8) {
+            ov.setUint32(d + i, ov.getUint32(from + i, true), true);
+            ov.setUint32(d + i + 4, ov.getUint32(from + i + 4, true), true);
+          }
+        } else {
+          copyMatch(dst, d, D, M);
+        }
+        d += M;
+      }
+      continue;
+    }
     if (L !== 0) {
       if (L > dstEnd - d) throw corrupt('lzvn', `literal of ${L} bytes runs past the end of the output`, s);
       for (let i = 0; i < L; i++) dst[d + i] = src[s + i];
@@ -197,14 +224,16 @@ export function lzvnDecodeBlock(
       s += L;
     }
     if (M !== 0) {
-      if (D === 0 || D > d) {
-        throw corrupt('lzvn', `match distance ${D} points before the start of the output (${d} bytes written)`, s);
-      }
+      if (D === 0 || D > d) throw badDistance(D, d, s);
       if (M > dstEnd - d) throw corrupt('lzvn', `match of ${M} bytes runs past the end of the output`, s);
       copyMatch(dst, d, D, M);
       d += M;
     }
   }
+}
+
+function badDistance(D: number, d: number, s: number): DmgkitError {
+  return corrupt('lzvn', `match distance ${D} points before the start of the output (${d} bytes written)`, s);
 }
 
 function truncated(pos: number): DmgkitError {
