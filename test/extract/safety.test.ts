@@ -200,3 +200,47 @@ describe('extraction safety', () => {
     expect(safeMode(0o106755, true)).toBe(0o6755);
   });
 });
+
+describe('extraction safety on a real volume with hostile catalog bytes', () => {
+  it("a folder renamed '..' in the catalog → UNSAFE_PATH; an absolute symlink stays a link and is not followed", async () => {
+    const { haveFixtures, synthetic } = await import('../helpers/fixtures.js');
+    if (!haveFixtures()) return;
+    const { openHfs } = await import('../../src/hfs/volume.js');
+    const { BufferSource } = await import('../../src/io/buffer-source.js');
+    const img = new Uint8Array(readFileSync(synthetic('features.hfs')));
+    // symlink links/sym: its data fork "target.txt" (ASCII) becomes "/etc/hosts" (same length)
+    const needle = new TextEncoder().encode('target.txt');
+    let at = -1;
+    for (let i = 0; i + needle.length <= img.length && at < 0; i += 512) {
+      if (needle.every((c, k) => img[i + k] === c)) at = i;
+    }
+    expect(at).toBeGreaterThan(0);
+    img.set(new TextEncoder().encode('/etc/hosts'), at);
+    const vol = await openHfs(new BufferSource(img));
+    expect(await vol.readlink('links/sym')).toBe('/etc/hosts');
+    expect(await vol.readFile('links/sym').catch((e) => e.code)).toBe('NOT_FOUND');
+    const { dest, outside } = setup();
+    const res = await extractVolume(vol, dest, { forks: false });
+    expect(readlinkSync(join(dest, 'links/sym'))).toBe('/etc/hosts');
+    expect(res.skipped).toEqual([]);
+    expect(readdirSync(outside)).toEqual([]);
+
+    // catalog key (parent, "d1") → (parent, "..")
+    let renamed = 0;
+    for (let i = 0; i + 12 <= img.length; i++) {
+      if (img[i] === 0 && img[i + 1] === 10 && img[i + 6] === 0 && img[i + 7] === 2 && img[i + 8] === 0 && img[i + 9] === 0x64 && img[i + 10] === 0 && img[i + 11] === 0x31) {
+        img[i + 9] = 0x2e;
+        img[i + 11] = 0x2e;
+        renamed++;
+      }
+    }
+    expect(renamed).toBe(1);
+    const vol2 = await openHfs(new BufferSource(img));
+    const dest2 = join(base, 'dest2');
+    const err = await extractVolume(vol2, dest2, { forks: false }).catch((e) => e);
+    expect(err).toBeInstanceOf(DmgkitError);
+    expect(err.code).toBe('UNSAFE_PATH');
+    expect(readdirSync(outside)).toEqual([]);
+    expect(existsSync(join(base, 'd2'))).toBe(false);
+  });
+});
