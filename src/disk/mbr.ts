@@ -1,7 +1,7 @@
 import { at } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import { u16le, u32le } from '../util/bytes.js';
-import { MBR_EXTENDED_TYPES, MBR_PROTECTIVE_TYPE, mbrTypeHex, mbrTypeName } from './mbr-types.js';
+import { MBR_EXTENDED_TYPES, mbrTypeHex, mbrTypeName } from './mbr-types.js';
 import { readIfInside } from './read.js';
 import type { MbrDetails, PartitionEntry, PartitionMap, ResolvedPartitionMapOptions } from './types.js';
 
@@ -155,9 +155,6 @@ export async function parseMbr(disk: ByteSource, opts: ResolvedPartitionMapOptio
     else if (e.offset + e.size > disk.size) warnings.push(`MBR: ${what} ${at(e.offset)} (${e.size} bytes) runs past the end of the disk`);
   };
 
-  if (primaries.some((p) => p.type === MBR_PROTECTIVE_TYPE)) {
-    warnings.push('MBR: a GPT protective entry (0xEE) is present but no valid GPT header was found at LBA 1 or at the end of the disk');
-  }
   for (const p of primaries) {
     if (p.type === 0) continue;
     if (MBR_EXTENDED_TYPES.has(p.type)) {

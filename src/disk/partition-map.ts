@@ -1,9 +1,11 @@
 import { DmgkitError, at, isDmgkitError } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import { SliceSource } from '../io/source.js';
-import { parseApm } from './apm.js';
-import { parseGpt } from './gpt.js';
-import { parseMbr } from './mbr.js';
+import { hasApmSignature, parseApm } from './apm.js';
+import { findGptSectorSize, parseGpt } from './gpt.js';
+import { hasBootSignature, isPlausibleTable, looksLikeVolumeBootRecord, parseMbr, readMbrEntries } from './mbr.js';
+import { MBR_PROTECTIVE_TYPE, mbrTypeHex } from './mbr-types.js';
+import { readIfInside } from './read.js';
 import type { PartitionEntry, PartitionMap, PartitionMapOptions } from './types.js';
 import { resolvePartitionMapOptions } from './types.js';
 
@@ -21,6 +23,28 @@ export type {
   PartitionScheme,
 } from './types.js';
 
+const PROTECTIVE_HEX = mbrTypeHex(MBR_PROTECTIVE_TYPE);
+
+const PARSERS = { apm: parseApm, gpt: parseGpt, mbr: parseMbr } as const;
+
+/** Cheap signature checks for the maps not chosen (no full parse). */
+async function otherSchemes(disk: ByteSource, map: PartitionMap): Promise<Exclude<PartitionMap['scheme'], 'none'>[]> {
+  const out: Exclude<PartitionMap['scheme'], 'none'>[] = [];
+  if (map.scheme !== 'apm') {
+    const b0 = await readIfInside(disk, 0, 2);
+    const pm = await readIfInside(disk, 512, 2);
+    const pm2k = await readIfInside(disk, 2048, 2);
+    if (b0 && hasApmSignature(b0) && ((pm && pm[0] === 0x50 && pm[1] === 0x4d) || (pm2k && pm2k[0] === 0x50 && pm2k[1] === 0x4d))) out.push('apm');
+  }
+  if (map.scheme !== 'gpt' && (await findGptSectorSize(disk)) !== null) out.push('gpt');
+  if (map.scheme === 'apm') {
+    // A real MBR table beside an APM (not the GPT's protective one, reported with the GPT).
+    const s0 = await readIfInside(disk, 0, 512);
+    if (s0 && !out.includes('gpt') && hasBootSignature(s0) && !looksLikeVolumeBootRecord(s0) && isPlausibleTable(readMbrEntries(s0))) out.push('mbr');
+  }
+  return out;
+}
+
 /** Entry types that describe map bookkeeping or free space, which may overlap or be empty without comment. */
 const NON_DATA_APM_TYPES = new Set(['Apple_Free', 'Apple_Void', 'Apple_Scratch', 'Apple_Extra']);
 
@@ -35,9 +59,25 @@ const NON_DATA_APM_TYPES = new Set(['Apple_Free', 'Apple_Void', 'Apple_Scratch',
 export async function readPartitionMap(disk: ByteSource, opts?: PartitionMapOptions): Promise<PartitionMap> {
   const o = resolvePartitionMapOptions(opts);
   try {
-    const map = (await parseApm(disk, o)) ?? (await parseGpt(disk, o)) ?? (await parseMbr(disk, o));
-    if (!map) return { scheme: 'none', blockSize: 512, entries: [], warnings: [] };
+    let map: PartitionMap | null;
+    if (o.scheme) {
+      map = await PARSERS[o.scheme](disk, o);
+      if (!map) {
+        throw new DmgkitError('CORRUPT_PARTITION_MAP', `no ${o.scheme.toUpperCase()} partition map found on ${disk.name ?? 'the disk'}`, {});
+      }
+    } else {
+      map = (await parseApm(disk, o)) ?? (await parseGpt(disk, o)) ?? (await parseMbr(disk, o));
+      if (!map) return { scheme: 'none', blockSize: 512, entries: [], warnings: [] };
+    }
     checkEntries(disk, map);
+    const others = await otherSchemes(disk, map);
+    if (map.scheme === 'mbr' && !others.includes('gpt') && map.entries.some((e) => e.type === PROTECTIVE_HEX)) {
+      map.warnings.push('MBR: a GPT protective entry (0xEE) is present but no valid GPT header was found at LBA 1 or at the end of the disk');
+    }
+    if (others.length) {
+      map.otherSchemes = others;
+      map.warnings.push(`hybrid disk: ${others.map((s) => s.toUpperCase()).join(' and ')} also present; ${map.scheme.toUpperCase()} used`);
+    }
     return map;
   } catch (e) {
     if (isDmgkitError(e)) throw e;

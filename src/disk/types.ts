@@ -133,6 +133,11 @@ export interface PartitionMap {
   apm?: ApmDetails;
   gpt?: GptDetails;
   mbr?: MbrDetails;
+  /**
+   * Other maps present on the same disk (hybrid ISOs carry APM + GPT + MBR): readable with `opts.scheme`.
+   * A GPT's own protective/hybrid MBR is not listed here (see gpt.protectiveMbr).
+   */
+  otherSchemes?: Exclude<PartitionScheme, 'none'>[];
 }
 
 /** Bounds on what a partition map may make us read or loop over. */
@@ -145,6 +150,8 @@ export interface PartitionMapOptions {
   maxExtendedHops?: number;
   /** Force a logical sector size for GPT/MBR (512 or 4096); by default GPT tries 512 then 4096. */
   sectorSize?: number;
+  /** Read this scheme only (for hybrid disks); by default APM, then GPT, then MBR. */
+  scheme?: Exclude<PartitionScheme, 'none'>;
 }
 
 export interface ResolvedPartitionMapOptions {
@@ -152,6 +159,7 @@ export interface ResolvedPartitionMapOptions {
   maxGptTableBytes: number;
   maxExtendedHops: number;
   sectorSize?: number;
+  scheme?: Exclude<PartitionScheme, 'none'>;
 }
 
 export const DEFAULT_PARTITION_MAP_OPTIONS: Readonly<ResolvedPartitionMapOptions> = Object.freeze({
