@@ -144,6 +144,8 @@ export function decodeLzmaChunk(
 
   let atEnd = false;
   let sawMarker = false;
+  /** The byte before outPos (0 at the dictionary start): selects the literal coder. */
+  let prev = outPos > dictStart ? output[outPos - 1] : 0;
   let bound = 0;
   let p = 0;
 
@@ -174,7 +176,6 @@ export function decodeLzmaChunk(
       probs[pi] = p + ((2048 - p) >>> 5);
       // ---- literal ----
       if (atEnd) throw corrupt(codec, `data continues past the declared ${outEnd - dictStart} bytes`, inPos);
-      const prev = rel > 0 ? output[outPos - 1] : 0;
       const base = LITERAL + 0x300 * (((rel & lpMask) << lc) + (prev >>> lcShift));
       let sym = 1;
       if (state < 7) {
@@ -228,7 +229,8 @@ export function decodeLzmaChunk(
         } while (sym < 0x100);
         state = state < 10 ? state - 3 : state - 6;
       }
-      output[outPos++] = sym & 0xff;
+      prev = sym & 0xff;
+      output[outPos++] = prev;
       continue;
     }
     range = (range - bound) | 0;
@@ -285,8 +287,8 @@ export function decodeLzmaChunk(
           // short rep: one byte at rep0
           if (rep0 >= rel || rep0 >= dictSize) throw corrupt(codec, 'match distance beyond the start of the dictionary', inPos);
           state = state < 7 ? 9 : 11;
-          output[outPos] = output[outPos - rep0 - 1];
-          outPos++;
+          prev = output[outPos - rep0 - 1];
+          output[outPos++] = prev;
           continue;
         }
         range = (range - bound) | 0;
@@ -523,13 +525,17 @@ export function decodeLzmaChunk(
       throw corrupt(codec, `match of ${len} bytes runs past the declared end of the output`, inPos);
     }
     let src = outPos - rep0 - 1;
-    if (len > rep0 + 1 || len < 24) {
+    if (rep0 === 0) {
+      output.fill(prev, outPos, outPos + len);
+      outPos += len;
+    } else if (len > rep0 + 1 || len < 24) {
       const end = outPos + len;
       while (outPos < end) output[outPos++] = output[src++];
     } else {
       output.copyWithin(outPos, src, src + len);
       outPos += len;
     }
+    prev = output[outPos - 1];
   }
 
   if (range >>> 24 === 0) {
