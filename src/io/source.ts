@@ -45,7 +45,7 @@ export class SliceSource implements ByteSource {
     }
     this.name = name ?? parent.name;
   }
-  read(offset: number, length: number): Promise<Uint8Array> {
+  async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this, offset, length);
     return this.parent.read(this.start + offset, length);
   }

@@ -72,6 +72,30 @@ describe.runIf(haveFixtures())('random access agrees with streaming', () => {
   }
 });
 
+describe.runIf(haveFixtures())('Node stream', () => {
+  it('a slow consumer gets every byte in order (backpressure, decode-ahead bounded)', async () => {
+    const { Writable } = await import('node:stream');
+    const { pipeline } = await import('node:stream/promises');
+    const img = await openUdif(fixture('udbz_apm_hfsplus_sla__sparkle_SparkleTestCodeSignApp.dmg'));
+    const whole = Buffer.from(await img.read(0, img.size));
+    const got: Buffer[] = [];
+    let maxBuffered = 0;
+    const rs = img.createReadStream({ threads: 2, windowBytes: 2 << 20 });
+    const slow = new Writable({
+      highWaterMark: 64 * 1024,
+      write(chunk: Buffer, _enc, cb) {
+        got.push(chunk);
+        maxBuffered = Math.max(maxBuffered, rs.readableLength);
+        setTimeout(cb, 1);
+      },
+    });
+    await pipeline(rs, slow);
+    expect(Buffer.concat(got).equals(whole)).toBe(true);
+    expect(maxBuffered).toBeLessThanOrEqual(8 << 20); // the stream never runs far ahead of its reader
+    await img.close();
+  });
+});
+
 describe('images larger than 4 GiB', () => {
   it('places and reads chunks beyond 2^32 bytes, checksums included', async () => {
     // 5 GiB of zero fill, then one zlib chunk, then free space: built by hand like hdiutil lays it out
