@@ -163,7 +163,7 @@ export async function parseApm(disk: ByteSource, opts: ResolvedPartitionMapOptio
   const first = (await disk.read(step, APM_SECTOR));
   let count = u32be(first, PM_OFF_MAP_BLK_CNT);
   const maxByDisk = Math.floor(disk.size / step) - 1;
-  const limit = Math.min(opts.maxEntries, maxByDisk);
+  const limit = Math.max(1, Math.min(opts.maxEntries, maxByDisk));
   if (count === 0) {
     warnings.push(`APM: the first entry ${at(step)} says the map has 0 entries; reading entries while signatures match`);
     count = limit;

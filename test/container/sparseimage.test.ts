@@ -126,6 +126,29 @@ describe('sparse image', () => {
     expect(img.storedBands).toBe(2);
   });
 
+  it('mutated real headers: opens with warnings or fails with DmgkitError; reads stay in range', async () => {
+    const disk = randomBytes(40 * 512, 9);
+    const good = buildSparseImage(disk, 2, [3, 0, 7, 1, 19]);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 127 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 10 }),
+        async (muts) => {
+          const b = good.slice();
+          for (const [o, v] of muts) b[o] = v;
+          try {
+            const img = await openSparseImage(new BufferSource(b));
+            const n = Math.min(img.size, 64 * 1024);
+            const got = await img.read(img.size - n, n);
+            expect(got.length).toBe(n);
+          } catch (e) {
+            expect(isDmgkitError(e), String(e)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
   it('never throws anything but DmgkitError on arbitrary headers', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 9000 }), fc.boolean(), async (bytes, sig) => {
