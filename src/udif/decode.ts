@@ -29,6 +29,10 @@ export function chunkError(e: unknown, ref: ChunkRef, partitions: readonly UdifP
   }, { cause: e });
 }
 
+export function damagedChunk(ref: ChunkRef): DmgkitError {
+  return new DmgkitError('CORRUPT_TABLE', ref.damage ?? 'damaged chunk', { partition: ref.partition, chunk: ref.index, offset: ref.inOffset });
+}
+
 /** Decodes synchronously on the calling thread. */
 export function decodeSync(type: number, input: Uint8Array, outLength: number): Uint8Array {
   const out = new Uint8Array(outLength);
@@ -61,6 +65,7 @@ export async function loadChunk(
   executor: DecodeExecutor,
 ): Promise<Uint8Array> {
   if (isZeroFill(ref.type)) return new Uint8Array(ref.outLength);
+  if (ref.damage) throw damagedChunk(ref);
   try {
     if (ref.type === CHUNK_RAW) return await src.read(ref.inOffset, ref.outLength);
     const input = await src.read(ref.inOffset, ref.inLength);

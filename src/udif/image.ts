@@ -9,7 +9,7 @@ import type { Koly } from './koly.js';
 import { locateKoly } from './trailer.js';
 import { type ChunkRef, type UdifLayout, type UdifPartition, readLayout } from './layout.js';
 import { CHUNK_IGNORE, isZeroFill } from './chunk-types.js';
-import { type DecodeExecutor, asyncExecutor, chunkError, loadChunk, syncExecutor } from './decode.js';
+import { type DecodeExecutor, asyncExecutor, chunkError, damagedChunk, loadChunk, syncExecutor } from './decode.js';
 import { formatName } from './format-name.js';
 import type { Resource } from './resources.js';
 import './all-codecs.js';
@@ -160,6 +160,7 @@ export class UdifImage implements ByteSource {
       const from = Math.max(offset, c.outOffset);
       const to = Math.min(end, c.outOffset + c.outLength);
       if (c.type === 1 /* raw: read straight from the file */) {
+        if (c.damage) throw damagedChunk(c);
         try {
           out.set(await this.source.read(c.inOffset + (from - c.outOffset), to - from), from - offset);
         } catch (e) {

@@ -49,6 +49,8 @@ export interface ChunkRef {
   /** Absolute byte offset and length of the stored bytes in the file. */
   inOffset: number;
   inLength: number;
+  /** Set when the table places this chunk's bytes outside the file: reading it fails with this message. */
+  damage?: string;
 }
 
 export interface UdifLayout {
@@ -185,6 +187,7 @@ export async function readLayout(src: ByteSource, koly: Koly, kolyOffset: number
       }
       let inOffset = 0;
       let inLength = 0;
+      let damage: string | undefined;
       if (!isZeroFill(c.type)) {
         inOffset = koly.dataForkOffset + t.dataStart + c.compressedOffset;
         inLength = c.compressedLength;
@@ -193,16 +196,14 @@ export async function readLayout(src: ByteSource, koly: Koly, kolyOffset: number
             partition: pi, chunk: ci, offset: inOffset,
           });
         }
+        // A chunk whose bytes are not in the file is damage local to that chunk: the rest of the image stays
+        // readable (convert --keep-going, verify), and reading this chunk fails with this error.
         if (!Number.isSafeInteger(inOffset + inLength) || inOffset + inLength > dataEnd) {
-          throw new DmgkitError('CORRUPT_TABLE', `${cw}: stored bytes [${inOffset}, +${inLength}) lie past the end of the file (${dataEnd} bytes)`, {
-            partition: pi, chunk: ci, offset: inOffset,
-          });
+          damage = `${cw}: stored bytes [${inOffset}, +${inLength}) lie past the end of the file (${dataEnd} bytes)`;
+        } else if (overlapsTrailer(inOffset, inLength, kolyOffset)) {
+          damage = `${cw}: stored bytes [${inOffset}, +${inLength}) overlap the koly trailer ${at(kolyOffset)}`;
         }
-        if (overlapsTrailer(inOffset, inLength, kolyOffset)) {
-          throw new DmgkitError('CORRUPT_TABLE', `${cw}: stored bytes [${inOffset}, +${inLength}) overlap the koly trailer ${at(kolyOffset)}`, {
-            partition: pi, chunk: ci, offset: inOffset,
-          });
-        }
+        if (damage) warnings.push(damage);
         if (c.type === CHUNK_RAW && inLength < outLength) {
           throw new DmgkitError('CORRUPT_TABLE', `${cw}: raw chunk stores ${inLength} bytes for ${outLength} bytes of sectors`, {
             partition: pi, chunk: ci, offset: inOffset,
@@ -214,7 +215,9 @@ export async function readLayout(src: ByteSource, koly: Koly, kolyOffset: number
           });
         }
       }
-      chunks.push({ partition: pi, index: ci, type: c.type, outOffset, outLength, inOffset, inLength });
+      const ref: ChunkRef = { partition: pi, index: ci, type: c.type, outOffset, outLength, inOffset, inLength };
+      if (damage) ref.damage = damage;
+      chunks.push(ref);
     });
     if (running < t.sectorCount) warnings.push(`${where}: chunks cover ${running} of ${t.sectorCount} sectors (the rest reads as zeros)`);
     partitions.push({

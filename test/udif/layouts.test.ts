@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import { collect, memoryIO } from '../helpers/cli.js';
 import { expectedDisks, fixture, haveFixtures } from '../helpers/fixtures.js';
 import { KOLY_SIZE, parseKoly, serializeKoly } from '../../src/udif/koly.js';
 import { parseMish, serializeMish } from '../../src/udif/mish.js';
@@ -116,13 +120,53 @@ describe.runIf(haveFixtures())('odd UDIF layouts decode to what 7-Zip decodes fr
     expect(err.message).toMatch(/partition 2 .*chunk 0 \(rle\).*RLE \(0x80000002\)/);
   });
 
-  it('names the partition and chunk whose stored bytes lie past the end of the file', async () => {
+  it('a chunk whose bytes lie past the end of the file is local damage: named, skipped with --keep-going', async () => {
     const file = readFileSync(fixture(NAME));
     await expect(openUdif(new BufferSource(file.subarray(0, file.length - 600)))).rejects.toMatchObject({ code: 'NOT_AN_IMAGE' });
-    const bytes = relayout(file, { tables: 'xml', kolyAt: 'end', bogusDataStart: 1 << 30 });
-    const err = await openUdif(new BufferSource(bytes)).catch((e) => e);
+    // the FAT16 table (partition 2) points 1 GiB further into the file than the file goes
+    const k = parseKoly(file.subarray(file.length - KOLY_SIZE));
+    const fork = parseXmlPlist(file.subarray(k.xmlOffset, k.xmlOffset + k.xmlLength), k.xmlOffset);
+    const blkx = fork.get('blkx')!;
+    const t = parseMish(blkx[2].data);
+    t.dataStart += 1 << 30;
+    blkx[2] = { ...blkx[2], data: serializeMish(t) };
+    const xml = buildXmlPlist(fork);
+    const data = file.subarray(0, k.dataForkLength);
+    const bytes = Buffer.concat([data, xml, serializeKoly({ ...k, xmlOffset: data.length, xmlLength: xml.length })]);
+    const img = await openUdif(new BufferSource(bytes));
+    expect(img.warnings.join('\n')).toMatch(/partition 2 .*chunk 0 \(zlib\).*past the end of the file/);
+    const p2 = img.partitions[2];
+    const err = await img.read(p2.offset, 512).catch((e) => e);
     expect(err).toBeInstanceOf(DmgkitError);
     expect(err.code).toBe('CORRUPT_TABLE');
-    expect(err.message).toMatch(/partition 0 \(Master Boot Record \(MBR : 0\)\), chunk 0 \(zlib\).*past the end/);
+    expect(err.message).toMatch(/partition 2 .*chunk 0 \(zlib\)/);
+    // the other partitions read as 7-Zip decodes them from the intact image
+    const exp = expectedDisks().find((e) => e.file === NAME)!;
+    const p3 = img.partitions[3];
+    expect(sha(await img.read(p3.offset, p3.size))).toBe(exp.partitions![3].sha256);
+    const report = await verifyImage(img);
+    expect(report.results.find((r) => r.partition === 2)!.status).toBe('unreadable');
+    expect(report.results.find((r) => r.partition === 3)!.status).toBe('ok');
+    const lost: { offset: number; length: number }[] = [];
+    let total = 0;
+    for await (const piece of img.pieces(0, img.size, { keepGoing: true, onLost: (l) => lost.push(l) })) total += piece.length;
+    expect(total).toBe(img.size);
+    expect(lost.map((l) => [l.offset, l.length])).toEqual([[p2.offset, t.chunks[0].sectorCount * 512]]);
+    // the CLI: convert fails without --keep-going, and with it writes the whole disk and names the lost range
+    const dir = mkdtempSync(join(tmpdir(), 'dmgkit-'));
+    try {
+      writeFileSync(join(dir, 'damaged.dmg'), bytes);
+      const io1 = memoryIO();
+      expect(await main(['convert', join(dir, 'damaged.dmg'), '-o', join(dir, 'a.img')], io1)).toBe(1);
+      expect(collect(io1.err)).toMatch(/^dmgkit: partition 2 .*past the end of the file/);
+      const io2 = memoryIO();
+      expect(await main(['convert', join(dir, 'damaged.dmg'), '-o', join(dir, 'b.img'), '--keep-going'], io2)).toBe(1);
+      expect(collect(io2.err)).toMatch(new RegExp(`lost bytes \\[${p2.offset}, \\+${t.chunks[0].sectorCount * 512}\\)`));
+      const out = readFileSync(join(dir, 'b.img'));
+      expect(out.length).toBe(img.size);
+      expect(sha(out.subarray(p3.offset, p3.offset + p3.size))).toBe(exp.partitions![3].sha256);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
