@@ -22,6 +22,7 @@ import { decodeXz } from '../../codecs/xz.js';
 import { inflateInto } from '../../codecs/zlib.js';
 import { CHUNK_ADC, CHUNK_BZIP2, CHUNK_LZFSE, CHUNK_LZMA, CHUNK_ZLIB } from '../../udif/chunk-types.js';
 import type { DecodeExecutor } from '../../udif/decode.js';
+import '../../udif/all-codecs.js';
 import { intFlag, type ParsedArgs } from '../args.js';
 import { type CliIO, table, write } from '../context.js';
 

@@ -1,0 +1,73 @@
+// Timing helpers: wall-clock and CPU time, for in-process work and for spawned tools.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+const devNull = openSync('/dev/null', 'w');
+const scratch = mkdtempSync(join(tmpdir(), 'dmgkit-bench-time-'));
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs fn once; returns { wall, cpu } seconds (cpu: this process's user+system time, all threads). */
+export async function timeInProcess(fn) {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1e6 };
+}
+
+/**
+ * Runs a tool with stdout to /dev/null (stdin from `stdinPath` when given); returns { wall, cpu } seconds,
+ * cpu being the child's user+system time from /usr/bin/time (null without it). Throws on a non-zero exit.
+ */
+export function timeTool(cmd, args, { stdinPath } = {}) {
+  const timeFile = join(scratch, 'time.txt');
+  const argv = TIME ? ['-f', '%U %S', '-o', timeFile, cmd, ...args] : args;
+  const stdin = stdinPath ? openSync(stdinPath, 'r') : 'ignore';
+  const t0 = performance.now();
+  const r = spawnSync(TIME ?? cmd, argv, { stdio: [stdin, devNull, 'pipe'], maxBuffer: 1 << 24 });
+  const wall = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}: ${r.stderr?.toString().trim().slice(-400)}`);
+  let cpu = null;
+  if (TIME) {
+    const [u, s] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+    if (Number.isFinite(u) && Number.isFinite(s)) cpu = u + s;
+  }
+  return { wall, cpu };
+}
+
+export function median(xs) {
+  const s = xs.filter((x) => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Collects repetitions of named measurements and reduces them to medians. */
+export class Samples {
+  constructor() {
+    this.map = new Map();
+  }
+  add(key, { wall, cpu }) {
+    let s = this.map.get(key);
+    if (!s) this.map.set(key, (s = { wall: [], cpu: [] }));
+    s.wall.push(wall);
+    s.cpu.push(cpu ?? null);
+  }
+  /** Median { wall, cpu } seconds, or null if never measured. */
+  get(key) {
+    const s = this.map.get(key);
+    if (!s) return null;
+    return { wall: median(s.wall), cpu: median(s.cpu), reps: s.wall.length };
+  }
+}
+
+export function toolVersion(cmd, args, pick = (s) => s.split('\n')[0]) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error) return null;
+  return pick(`${r.stdout}\n${r.stderr}`.trim()).trim();
+}

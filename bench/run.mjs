@@ -1,0 +1,239 @@
+#!/usr/bin/env node
+// npm run bench [-- --quick] [-- --threads N] [-- --no-hfs]
+//
+// Decode throughput of dmgkit's chunk codecs (single-threaded and on N threads) and end to end (UDIF → raw disk),
+// against the native tools and npm baselines measured in the same run on the same data, plus HFS+ listing and
+// extraction against 7-Zip. Prints tables, writes bench/results.json and bench/results.md.
+//
+// Every number is a median of REPS repetitions; the repetitions are interleaved (rep 1 of everything, then rep 2…)
+// so that load from other processes on a shared machine falls on every contender alike. Wall-clock and CPU time
+// (user+system: process.cpuUsage for in-process work, /usr/bin/time for tools) are both recorded.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import zlib from 'node:zlib';
+import { MB, MiB, MIX, benchCodecs, decodeAll, decodeAllParallel, equalBytes } from '../dist/cli/commands/bench.js';
+import { openUdif } from '../dist/udif/image.js';
+import { WorkerPoolExecutor } from '../dist/udif/worker-pool.js';
+import { openVolume } from '../dist/volume.js';
+import { Samples, timeInProcess, timeTool, toolVersion } from './lib/measure.mjs';
+import { buildDmg, cacheDir, concatenatedFile, encodeChunks, makeData, repoRoot, sha } from './lib/data.mjs';
+import { buildHfsVolume, carveHfs, hfsShape } from './lib/hfs.mjs';
+import { renderMarkdown, renderText, evaluateTargets } from './lib/report.mjs';
+
+const require = createRequire(import.meta.url);
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const threadsArg = argv.indexOf('--threads');
+const THREADS = threadsArg >= 0 ? Number(argv[threadsArg + 1]) : Math.max(2, availableParallelism());
+const SIZE = (quick ? 8 : 32) * MiB;
+const REPS = quick ? 1 : 3;
+const withHfs = !argv.includes('--no-hfs');
+const started = Date.now();
+const log = (s) => process.stderr.write(s);
+const devNull = openSync('/dev/null', 'w');
+
+const machine = {
+  nproc: availableParallelism(),
+  cpu: cpus()[0]?.model?.trim() ?? 'unknown',
+  memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+  node: process.version,
+  tools: {
+    '7zz': toolVersion('7zz', [], (s) => s.split('\n').find((l) => l.startsWith('7-Zip')) ?? ''),
+    bzip2: toolVersion('bzip2', ['--version'], (s) => s.split('\n')[0]),
+    xz: toolVersion('xz', ['--version'], (s) => s.split('\n')[0]),
+    xorriso: toolVersion('xorriso', ['-version'], (s) => s.split('\n')[0]),
+    pako: require('pako/package.json').version,
+    'seek-bzip': require('seek-bzip/package.json').version,
+    zlib: process.versions.zlib,
+  },
+  loadavgStart: loadavg().map((x) => +x.toFixed(2)),
+};
+log(`dmgkit benchmark${quick ? ' (quick)' : ''}: ${SIZE / MiB} MiB of mixed data, 1 MiB chunks, ${REPS} repetition(s), ${THREADS} threads; load ${machine.loadavgStart.join(' ')}\n`);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Data, encoded chunks, images; correctness checks (untimed)
+const d = makeData(SIZE);
+const mixShares = Object.fromEntries(Object.entries(d.shares).map(([k, v]) => [k, +(v / SIZE).toFixed(3)]));
+const pako = require('pako');
+const Bunzip = require('seek-bzip');
+const codecs = [];
+for (const codec of benchCodecs()) {
+  log(`  ${codec.name}: encoding… `);
+  const { set, file, cached } = await encodeChunks(codec, d);
+  decodeAll(codec.decode, set, d.chunks); // dmgkit decodes every chunk to the original bytes (also a JIT warm-up)
+  const dmg = await buildDmg(codec, d, set, file);
+  // 7-Zip decodes our image to the same bytes
+  const z = spawnSync('7zz', ['x', '-tdmg', '-so', dmg], { maxBuffer: SIZE + MiB });
+  if (z.status !== 0 || sha(z.stdout) !== d.hash) throw new Error(`7zz does not decode ${dmg} to the data (exit ${z.status}, ${z.stdout?.length} bytes)`);
+  const entry = { codec, set, dmg, ratio: set.encodedBytes / set.decodedBytes, cachedEncoding: cached };
+  if (codec.name === 'bzip2' || codec.name === 'XZ') {
+    entry.cat = concatenatedFile(set, file);
+    const tool = codec.name === 'bzip2' ? 'bzip2' : 'xz';
+    const t = spawnSync(tool, ['-dc', entry.cat], { maxBuffer: SIZE + MiB });
+    if (t.status !== 0 || sha(t.stdout) !== d.hash) throw new Error(`${tool} -dc does not give the data back`);
+  }
+  codecs.push(entry);
+  log(`${(entry.ratio * 100).toFixed(1)}% ${cached ? '(cached) ' : ''}checked with 7zz\n`);
+}
+
+// Baselines decode the same chunks; check them once too.
+const zlibSet = codecs.find((c) => c.codec.name === 'zlib').set;
+const bzSet = codecs.find((c) => c.codec.name === 'bzip2').set;
+const nodeZlibAll = () => {
+  for (const c of zlibSet.chunks) zlib.inflateSync(c);
+};
+const pakoAll = () => {
+  for (const c of zlibSet.chunks) pako.inflate(c);
+};
+let seekOut = Buffer.alloc(MiB);
+const seekAll = () => {
+  for (let i = 0; i < bzSet.chunks.length; i++) {
+    if (seekOut.length !== bzSet.sizes[i]) seekOut = Buffer.alloc(bzSet.sizes[i]);
+    Bunzip.decode(Buffer.from(bzSet.chunks[i].buffer, bzSet.chunks[i].byteOffset, bzSet.chunks[i].length), seekOut);
+  }
+};
+if (!equalBytes(pako.inflate(zlibSet.chunks[0]), d.chunks[0])) throw new Error('pako baseline decodes differently');
+if (!equalBytes(Bunzip.decode(Buffer.from(bzSet.chunks[0]), Buffer.alloc(bzSet.sizes[0])), d.chunks[0])) throw new Error('seek-bzip baseline decodes differently');
+
+// ---------------------------------------------------------------------------------------------------------------
+// Contenders
+const pool = new WorkerPoolExecutor(THREADS);
+/** The pool, without close(): UdifImage.close() closes its executor, and the pool is shared across runs. */
+const sharedPool = { decode: (type, input, outLength) => pool.decode(type, input, outLength) };
+for (const c of codecs) {
+  const warm = { chunks: c.set.chunks.slice(0, THREADS * 2), sizes: c.set.sizes.slice(0, THREADS * 2) };
+  await decodeAllParallel(pool, c.codec.type, warm, THREADS * 2);
+}
+
+async function endToEnd(path, threads) {
+  const img = await openUdif(path, threads > 1 ? { threads, executor: sharedPool } : { threads: 1 });
+  try {
+    for await (const b of img.bytes(0, img.size, { threads })) writeSync(devNull, b);
+  } finally {
+    await img.close();
+  }
+}
+
+function contenders(c) {
+  const name = c.codec.name;
+  const list = [
+    ['dmgkit', () => timeInProcess(() => decodeAll(c.codec.decode, c.set))],
+    ['dmgkit-par', () => timeInProcess(() => decodeAllParallel(pool, c.codec.type, c.set, THREADS * 2))],
+    ['e2e', () => timeInProcess(() => endToEnd(c.dmg, 1))],
+    ['e2e-par', () => timeInProcess(() => endToEnd(c.dmg, THREADS))],
+    ['7zz', () => timeTool('7zz', ['x', '-tdmg', '-so', c.dmg])],
+  ];
+  if (name === 'zlib') list.push(['node:zlib', () => timeInProcess(nodeZlibAll)], ['pako', () => timeInProcess(pakoAll)]);
+  if (name === 'bzip2') list.push(['bzip2 -d', () => timeTool('bzip2', ['-dc', c.cat])], ['seek-bzip', () => timeInProcess(seekAll)]);
+  if (name === 'XZ') list.push(['xz -d', () => timeTool('xz', ['-dc', c.cat])]);
+  return list;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HFS+ setup
+let hfs = null;
+if (withHfs) {
+  log('  HFS+: building the volume… ');
+  const shape = hfsShape(quick);
+  const path = await carveHfs(buildHfsVolume(shape, d.data));
+  const v = await openVolume(path);
+  let entries = 0;
+  let files = 0;
+  for await (const e of v.volume.walk()) {
+    entries++;
+    if (e.type === 'file') files++;
+  }
+  await v.close();
+  const l = spawnSync('7zz', ['l', '-thfs', path], { encoding: 'utf8', maxBuffer: 256 * MiB });
+  const m = /(\d+) files, (\d+) folders\s*$/m.exec(l.stdout);
+  const sevenFiles = m ? Number(m[1]) : null;
+  // 7-Zip lists the volume name as a top folder
+  const sevenFolders = m ? Number(m[2]) : null;
+  if (sevenFiles !== files) throw new Error(`HFS+ volume: dmgkit walks ${files} files, 7zz lists ${sevenFiles}`);
+  const { statSync } = await import('node:fs');
+  hfs = { path, shape, entries, files, folders: entries - files, sevenFolders, bytes: 0, imageBytes: statSync(path).size };
+  log(`${files} files, ${entries - files} folders, ${(hfs.imageBytes / MiB).toFixed(0)} MiB image\n`);
+}
+const extractRoot = join(cacheDir, 'extract');
+
+async function dmgkitList() {
+  const v = await openVolume(hfs.path);
+  let n = 0;
+  for await (const _ of v.volume.walk()) n++;
+  await v.close();
+  if (n !== hfs.entries) throw new Error('listing changed');
+}
+async function dmgkitExtract() {
+  const v = await openVolume(hfs.path);
+  const { extractVolume } = await import('../dist/extract/extract.js');
+  const r = await extractVolume(v.volume, join(extractRoot, 'dmgkit'));
+  await v.close();
+  hfs.bytes = r.bytes;
+  if (r.files !== hfs.files) throw new Error(`extract wrote ${r.files} files of ${hfs.files}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measurement, interleaved repetitions
+const samples = new Samples();
+for (let rep = 0; rep < REPS; rep++) {
+  log(`  repetition ${rep + 1}/${REPS}:`);
+  for (const c of codecs) {
+    for (const [key, run] of contenders(c)) samples.add(`${c.codec.name}/${key}`, await run());
+    log(` ${c.codec.name}`);
+  }
+  if (hfs) {
+    samples.add('hfs/dmgkit-list', await timeInProcess(dmgkitList));
+    samples.add('hfs/7zz-list', timeTool('7zz', ['l', '-thfs', hfs.path]));
+    rmSync(extractRoot, { recursive: true, force: true });
+    mkdirSync(extractRoot, { recursive: true });
+    samples.add('hfs/dmgkit-extract', await timeInProcess(dmgkitExtract));
+    samples.add('hfs/7zz-extract', timeTool('7zz', ['x', '-thfs', '-y', `-o${join(extractRoot, '7zz')}`, hfs.path]));
+    rmSync(extractRoot, { recursive: true, force: true });
+    log(' HFS+');
+  }
+  log('\n');
+}
+await pool.close();
+
+// ---------------------------------------------------------------------------------------------------------------
+// Results
+const rate = (bytes, s) => (s === null || s === undefined ? null : bytes / MB / s);
+const results = {
+  date: new Date().toISOString(),
+  quick,
+  machine: { ...machine, loadavgEnd: loadavg().map((x) => +x.toFixed(2)) },
+  method: { dataBytes: SIZE, chunkBytes: MiB, reps: REPS, threads: THREADS, mixTarget: MIX, mixMeasured: mixShares, unit: 'MB/s = 10^6 bytes of decoded output per second' },
+  codecs: codecs.map((c) => {
+    const row = { codec: c.codec.name, encodedBytes: c.set.encodedBytes, ratio: +c.ratio.toFixed(4), measures: {} };
+    for (const [key] of contenders(c)) {
+      const s = samples.get(`${c.codec.name}/${key}`);
+      row.measures[key] = { wallMBps: rate(SIZE, s.wall), cpuMBps: rate(SIZE, s.cpu), wallSeconds: s.wall, cpuSeconds: s.cpu };
+    }
+    return row;
+  }),
+  hfs: hfs && {
+    files: hfs.files,
+    folders: hfs.folders,
+    entries: hfs.entries,
+    fileBytes: hfs.bytes,
+    imageBytes: hfs.imageBytes,
+    shape: hfs.shape,
+    measures: Object.fromEntries(
+      ['dmgkit-list', '7zz-list', 'dmgkit-extract', '7zz-extract'].map((k) => {
+        const s = samples.get(`hfs/${k}`);
+        return [k, { wallSeconds: s.wall, cpuSeconds: s.cpu }];
+      }),
+    ),
+  },
+  totalSeconds: 0,
+};
+results.targets = evaluateTargets(results);
+results.totalSeconds = Math.round((Date.now() - started) / 1000);
+const outJson = join(repoRoot, 'bench', quick ? 'results-quick.json' : 'results.json');
+writeFileSync(outJson, JSON.stringify(results, null, 2) + '\n');
+writeFileSync(outJson.replace(/\.json$/, '.md'), renderMarkdown(results));
+process.stdout.write(renderText(results));
+log(`results: ${outJson} (and .md); ${results.totalSeconds} s\n`);
