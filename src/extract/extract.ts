@@ -47,6 +47,14 @@ function ioError(e: unknown, what: string): DmgkitError {
 }
 
 export async function extractVolume(volume: HfsVolume, dest: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
+  try {
+    return await extractImpl(volume, dest, opts);
+  } catch (e) {
+    throw ioError(e, `extracting to ${dest}`);
+  }
+}
+
+async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions): Promise<ExtractResult> {
   const fs: Fs = await import('node:fs/promises');
   const { constants } = (await import('node:fs')) as { constants: FsConst };
   const { join, resolve } = await import('node:path');

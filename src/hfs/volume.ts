@@ -510,13 +510,16 @@ export class HfsVolume {
 
   /** stat: follows a final symlink (inside the volume only). */
   async stat(path: string | HfsEntry): Promise<HfsEntry> {
-    return this.statNode(await this.nodeOf(path, true));
+    return guard(async () => this.statNode(await this.nodeOf(path, true)));
   }
   /** lstat: describes a final symlink itself. */
   async lstat(path: string | HfsEntry): Promise<HfsEntry> {
-    return this.statNode(await this.nodeOf(path, false));
+    return guard(async () => this.statNode(await this.nodeOf(path, false)));
   }
   async readlink(path: string | HfsEntry): Promise<string> {
+    return guard(() => this.readlinkImpl(path));
+  }
+  private async readlinkImpl(path: string | HfsEntry): Promise<string> {
     const node = await this.nodeOf(path, false);
     if (node.type !== 'symlink') throw new DmgkitError('INVALID_ARGUMENT', `/${node.path} is not a symbolic link`, { path: node.path });
     return this.readLinkNode(node);
@@ -524,6 +527,9 @@ export class HfsVolume {
 
   /** The entries of a directory, in catalog order, private folders and journal files hidden in the root. */
   async readdir(path: string | HfsEntry = ''): Promise<HfsEntry[]> {
+    return guard(() => this.readdirImpl(path));
+  }
+  private async readdirImpl(path: string | HfsEntry): Promise<HfsEntry[]> {
     const dir = await this.nodeOf(path, true);
     if (dir.type !== 'dir') throw new DmgkitError('NOT_A_DIRECTORY', `/${dir.path} is not a directory`, { path: dir.path });
     const out: HfsEntry[] = [];
@@ -536,7 +542,10 @@ export class HfsVolume {
   }
 
   /** Depth-first walk below `path` (default: the root), yielding each entry before its children. */
-  async *walk(path: string | HfsEntry = ''): AsyncGenerator<HfsEntry> {
+  walk(path: string | HfsEntry = ''): AsyncGenerator<HfsEntry> {
+    return guardGen(this.walkImpl(path));
+  }
+  private async *walkImpl(path: string | HfsEntry): AsyncGenerator<HfsEntry> {
     const start = await this.nodeOf(path, true);
     if (start.type !== 'dir') {
       yield await this.statNode(start);
@@ -547,7 +556,7 @@ export class HfsVolume {
     async function* rec(dir: ResolvedNode): AsyncGenerator<HfsEntry> {
       if (onStack.has(dir.target.cnid)) return; // directory hard-link cycle
       onStack.add(dir.target.cnid);
-      for (const e of await self.readdir(hfsEntryFor(dir))) {
+      for (const e of await self.readdirImpl(hfsEntryFor(dir))) {
         yield e;
         if (e.type === 'dir') yield* rec(e[NODE]!);
       }
@@ -557,9 +566,14 @@ export class HfsVolume {
   }
 
   /** Streams a fork's content in chunks (constant memory for resource-fork-compressed and plain files). */
-  async *iterateFile(path: string | HfsEntry, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
-    const node = await this.nodeOf(path, true);
-    yield* this.contentChunks(node, opts.fork ?? 'data');
+  iterateFile(path: string | HfsEntry, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+    const self = this;
+    return guardGen(
+      (async function* () {
+        const node = await self.nodeOf(path, true);
+        yield* self.contentChunks(node, opts.fork ?? 'data');
+      })(),
+    );
   }
 
   /** A web ReadableStream over iterateFile. */
@@ -583,6 +597,9 @@ export class HfsVolume {
 
   /** Reads a whole fork, bounded by Limits.maxFileBytes. */
   async readFile(path: string | HfsEntry, opts: ReadOptions = {}): Promise<Uint8Array> {
+    return guard(() => this.readFileImpl(path, opts));
+  }
+  private async readFileImpl(path: string | HfsEntry, opts: ReadOptions): Promise<Uint8Array> {
     const node = await this.nodeOf(path, true);
     const st = await this.statNode(node);
     const which = opts.fork ?? 'data';
@@ -607,6 +624,9 @@ export class HfsVolume {
 
   /** Extended attribute names (com.apple.decmpfs of compressed files and internal hard-link bookkeeping hidden). */
   async listXattrs(path: string | HfsEntry): Promise<string[]> {
+    return guard(() => this.listXattrsImpl(path));
+  }
+  private async listXattrsImpl(path: string | HfsEntry): Promise<string[]> {
     const node = await this.nodeOf(path, false);
     const attrs = await this.attrsOf(node.target.cnid);
     const compressed = (await this.decmpfsOf(node.target)) !== null;
@@ -614,6 +634,9 @@ export class HfsVolume {
   }
 
   async getXattr(path: string | HfsEntry, name: string): Promise<Uint8Array> {
+    return guard(() => this.getXattrImpl(path, name));
+  }
+  private async getXattrImpl(path: string | HfsEntry, name: string): Promise<Uint8Array> {
     const node = await this.nodeOf(path, false);
     const attrs = await this.attrsOf(node.target.cnid);
     const v = attrs.get(name);
@@ -624,9 +647,11 @@ export class HfsVolume {
 
   /** Raw catalog access for tools: the record of a CNID. */
   async statCnid(cnid: number): Promise<HfsEntry | null> {
-    const rec = await this.recordByCnid(cnid);
-    if (!rec) return null;
-    return this.statNode(await this.resolveRecord(rec, rec.name));
+    return guard(async () => {
+      const rec = await this.recordByCnid(cnid);
+      if (!rec) return null;
+      return this.statNode(await this.resolveRecord(rec, rec.name));
+    });
   }
 
   async close(): Promise<void> {
@@ -676,6 +701,22 @@ function hfsEntryFor(n: ResolvedNode): HfsEntry {
 export async function openHfs(source: ByteSource, opts: OpenHfsOptions = {}): Promise<HfsVolume> {
   try {
     return await HfsVolume.create(source, opts);
+  } catch (e) {
+    throw asDmgkitError(e);
+  }
+}
+
+async function guard<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw asDmgkitError(e);
+  }
+}
+
+async function* guardGen<T>(g: AsyncGenerator<T>): AsyncGenerator<T> {
+  try {
+    yield* g;
   } catch (e) {
     throw asDmgkitError(e);
   }

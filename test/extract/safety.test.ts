@@ -244,3 +244,45 @@ describe('extraction safety on a real volume with hostile catalog bytes', () => 
     expect(existsSync(join(base, 'd2'))).toBe(false);
   });
 });
+
+describe('extraction of bit-flipped volumes', () => {
+  it('fast-check: flips in the catalog and attributes trees: only DmgkitError, nothing outside DEST', async () => {
+    const { haveFixtures, synthetic } = await import('../helpers/fixtures.js');
+    if (!haveFixtures()) return;
+    const fc = (await import('fast-check')).default;
+    const { openHfs } = await import('../../src/hfs/volume.js');
+    const { BufferSource } = await import('../../src/io/buffer-source.js');
+    const img = new Uint8Array(readFileSync(synthetic('lzfse.hfs')));
+    const be32 = (o: number) => ((img[o] << 24) | (img[o + 1] << 16) | (img[o + 2] << 8) | img[o + 3]) >>> 0;
+    const bs = be32(1024 + 40);
+    const regions = [272, 352].map((f) => [be32(1024 + f + 16) * bs, be32(1024 + f + 20) * bs] as const);
+    const total = regions.reduce((a, [, n]) => a + n, 0);
+    const { dest, outside } = setup();
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.nat(total - 1), fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: 4 }), async (flips) => {
+        const at = flips.map(([k, bit]) => {
+          for (const [start, n] of regions) {
+            if (k < n) return [start + k, bit] as const;
+            k -= n;
+          }
+          return [1024, bit] as const;
+        });
+        for (const [o, bit] of at) img[o] ^= 1 << bit;
+        const d = join(dest, String(run++));
+        try {
+          const vol = await openHfs(new BufferSource(img));
+          await extractVolume(vol, d);
+        } catch (e) {
+          if (!(e instanceof DmgkitError)) throw e;
+          if (e.message.includes('unexpected failure')) throw e;
+        } finally {
+          for (const [o, bit] of [...at].reverse()) img[o] ^= 1 << bit;
+        }
+        expect(readdirSync(outside)).toEqual([]);
+        expect(readdirSync(base).sort()).toEqual(['dest', 'outside']);
+      }),
+      { numRuns: Number(process.env.FUZZ_ITERATIONS ?? 60) },
+    );
+  });
+});
