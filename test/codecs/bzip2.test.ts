@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeBzip2, bzip2Codec } from '../../src/codecs/bzip2.js';
 import { DmgkitError } from '../../src/errors.js';
-import { run } from '../helpers/fixtures.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { expectedDisks, fixture, haveFixtures, listFixtures, run, sevenZip } from '../helpers/fixtures.js';
+import { sevenZipPartitions } from '../helpers/seven-zip.js';
+import { openUdif } from '../../src/udif/image.js';
+import { CHUNK_BZIP2 } from '../../src/udif/chunk-types.js';
 
 /** Independent oracle: the native bzip2 tool. */
 const bzip2 = (data: Uint8Array, level = 9): Uint8Array => new Uint8Array(run('bzip2', ['-c', `-${level}`], data));
@@ -185,4 +190,41 @@ describe('bzip2 decoder on hostile input', () => {
       { numRuns: 300 },
     );
   });
+});
+
+describe.runIf(haveFixtures())('bzip2 chunks of the real UDBZ fixtures, compared with 7-Zip', () => {
+  const images = listFixtures((n) => n.startsWith('udbz_'));
+  it('has UDBZ fixtures', () => {
+    expect(images.length).toBeGreaterThanOrEqual(3);
+  });
+  for (const name of images) {
+    it(`${name}: every bzip2 chunk decodes to the bytes 7-Zip extracts`, async () => {
+      const expected = expectedDisks().find((e) => e.file === name)!;
+      const seven = sevenZip();
+      const file = new Uint8Array(readFileSync(fixture(name)));
+      const img = await openUdif(fixture(name));
+      try {
+        // Partition bytes from 7-Zip (live) or, without it, only the sha256s 7-Zip recorded.
+        const theirs = seven ? sevenZipPartitions(seven, fixture(name)).map((p) => p.data) : null;
+        const chunks = img.chunks.filter((c) => c.type === CHUNK_BZIP2);
+        expect(chunks.length).toBeGreaterThan(0);
+        for (const c of chunks) {
+          const out = new Uint8Array(c.outLength);
+          decodeBzip2(file.subarray(c.inOffset, c.inOffset + c.inLength), out);
+          if (theirs) {
+            const start = c.outOffset - img.partitions[c.partition].offset;
+            expect(Buffer.compare(out, theirs[c.partition].subarray(start, start + c.outLength)), `chunk ${c.partition}/${c.index}`).toBe(0);
+          }
+        }
+        // Whole partitions through the UDIF reader (which uses this codec) against 7-Zip's sha256s.
+        for (let i = 0; i < img.partitions.length; i++) {
+          const p = img.partitions[i];
+          const bytes = await img.read(p.offset, p.size);
+          expect(createHash('sha256').update(bytes).digest('hex'), `partition ${i}`).toBe(expected.partitions![i].sha256);
+        }
+      } finally {
+        await img.close();
+      }
+    });
+  }
 });
