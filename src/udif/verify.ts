@@ -1,5 +1,5 @@
 import { DmgkitError } from '../errors.js';
-import { crc32, crc32Zeros } from '../util/crc32.js';
+import { crc32, crc32Combine, crc32Zeros } from '../util/crc32.js';
 import { type UdifChecksum, checksumHex, checksumTypeName, crc32Value, isPresent, CHECKSUM_CRC32 } from './checksum.js';
 import { CHUNK_IGNORE } from './chunk-types.js';
 import type { UdifImage, PieceOptions } from './image.js';
@@ -16,6 +16,8 @@ export interface ChecksumResult {
   actual?: string;
   /** For 'unreadable': why the covered data could not be read. */
   error?: string;
+  /** An explanation that goes with the status (e.g. how a non-Apple writer computed a mismatching CRC). */
+  note?: string;
 }
 
 export interface VerifyReport {
@@ -72,6 +74,8 @@ export async function verifyImage(img: UdifImage, opts: PieceOptions = {}): Prom
 
   const parts = img.partitions;
   const crcs = new Array<number>(parts.length).fill(0);
+  // The same CRC with free-space (type 2) sectors counted as zeros, as some non-Apple writers compute it.
+  const withFree = new Array<number>(parts.length).fill(0);
   const failed = new Map<number, string>();
   const wanted = parts.map((p) => isPresent(p.checksum) && p.checksum.type === CHECKSUM_CRC32);
   if (wanted.some(Boolean)) {
@@ -85,14 +89,27 @@ export async function verifyImage(img: UdifImage, opts: PieceOptions = {}): Prom
       },
     })) {
       const c = piece.chunk;
-      if (!c || c.type === CHUNK_IGNORE || !wanted[c.partition] || failed.has(c.partition)) continue;
-      crcs[c.partition] = piece.data ? crc32(piece.data, crcs[c.partition]) : crc32Zeros(piece.length, crcs[c.partition]);
+      if (!c || !wanted[c.partition] || failed.has(c.partition)) continue;
+      const i = c.partition;
+      if (c.type === CHUNK_IGNORE) {
+        withFree[i] = crc32Zeros(piece.length, withFree[i]);
+      } else if (piece.data) {
+        const pc = crc32(piece.data);
+        crcs[i] = crc32Combine(crcs[i], pc, piece.length);
+        withFree[i] = crc32Combine(withFree[i], pc, piece.length);
+      } else {
+        crcs[i] = crc32Zeros(piece.length, crcs[i]);
+        withFree[i] = crc32Zeros(piece.length, withFree[i]);
+      }
     }
   }
   parts.forEach((p, i) => {
     const r = judge(`partition ${i}${p.name ? ` (${p.name})` : ''}`, p.checksum, () => (failed.has(i) ? undefined : crcs[i]));
     r.partition = i;
     if (failed.has(i)) r.error = failed.get(i);
+    if (r.status === 'mismatch' && withFree[i] !== crcs[i] && crc32Value(p.checksum) === withFree[i]) {
+      r.note = `matches ${hex8(withFree[i])} when the free-space (type 2) sectors are counted as zeros, as some non-Apple writers compute it; the data itself is intact`;
+    }
     results.push(r);
   });
 

@@ -84,3 +84,8 @@ export function crc32Zeros(count: number, previous = 0): number {
   if (count <= 0) return previous >>> 0;
   return ~multModP(zeroOperator(count), ~previous >>> 0) >>> 0;
 }
+
+/** The CRC-32 of A‖B from crc(A), crc(B) and B's length (zlib's crc32_combine), in O(log lengthB). */
+export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
+  return (multModP(zeroOperator(lengthB), crcA >>> 0) ^ crcB) >>> 0;
+}

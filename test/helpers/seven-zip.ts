@@ -8,8 +8,10 @@ export function sevenZipPartitions(bin: string, image: string): { name: string; 
   const dir = mkdtempSync(join(tmpdir(), 'dmgkit-7z-'));
   try {
     const r = spawnSync(bin, ['x', '-tdmg', '-y', `-o${dir}`, image], { encoding: 'utf8' });
-    if (r.status !== 0 && r.status !== 1) throw new Error(`7zz failed on ${image}: ${r.stdout}${r.stderr}`);
-    return readdirSync(dir)
+    // exit 2 with CRC errors still writes the partitions; no output at all is a failure
+    const names = readdirSync(dir);
+    if (names.length === 0) throw new Error(`7zz extracted nothing from ${image} (exit ${r.status}): ${r.stdout}${r.stderr}`);
+    return names
       .map((name) => ({ name, idx: parseInt(name, 10) }))
       .sort((a, b) => a.idx - b.idx)
       .map(({ name }) => ({ name, data: readFileSync(join(dir, name)) }));

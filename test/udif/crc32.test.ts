@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import { crc32, crc32Zeros } from '../../src/util/crc32.js';
+import { crc32, crc32Combine, crc32Zeros } from '../../src/util/crc32.js';
 
 describe('CRC-32', () => {
   it('matches node:zlib on arbitrary bytes and split points', () => {
@@ -10,6 +10,14 @@ describe('CRC-32', () => {
         const c = Math.min(cut, data.length);
         expect(crc32(data)).toBe(zlibCrc32(data) >>> 0);
         expect(crc32(data.subarray(c), crc32(data.subarray(0, c)))).toBe(zlibCrc32(data) >>> 0);
+      }),
+    );
+  });
+
+  it('combines the CRCs of two parts into the CRC of the whole', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2000 }), fc.uint8Array({ maxLength: 2000 }), (a, b) => {
+        expect(crc32Combine(crc32(a), crc32(b), b.length)).toBe(zlibCrc32(Buffer.concat([a, b])) >>> 0);
       }),
     );
   });

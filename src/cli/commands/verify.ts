@@ -26,7 +26,7 @@ export async function verifyCommand(args: ParsedArgs, io: CliIO): Promise<number
           : r.status === 'ok' ? ` (${r.actual})`
           : r.status === 'unsupported' ? ` (${r.type} not computed)`
           : r.error ? `: ${r.error}` : '';
-        await write(io.out, `${r.status.toUpperCase().padEnd(11)} ${r.type.padEnd(6)} ${r.what}${detail}\n`);
+        await write(io.out, `${r.status.toUpperCase().padEnd(11)} ${r.type.padEnd(6)} ${r.what}${detail}${r.note ? `\n            note: ${r.note}` : ''}\n`);
       }
       const failed = report.results.filter((r) => r.status === 'mismatch' || r.status === 'unreadable');
       await write(io.out, report.ok ? 'all present checksums match\n' : `${failed.length} checksum(s) failed: ${failed.map((r) => r.what).join(', ')}\n`);
