@@ -98,3 +98,47 @@ describe.runIf(haveFixtures())('decmpfs edge cases, journal state, HFS wrapper',
     expect(sha(await vol.readFile('big/big.bin'))).toBe(tsv('small.expected.tsv').get('big/big.bin'));
   });
 });
+
+describe.runIf(haveFixtures())('decmpfs resource forks under bit flips', () => {
+  it('fast-check: flips inside compressed files’ resource forks give only DmgkitError (CORRUPT_CHUNK/FS) or data', async () => {
+    const fc = (await import('fast-check')).default;
+    const img = new Uint8Array(readFileSync(synthetic('features.hfs')));
+    const vol0 = await openHfs(new BufferSource(img));
+    // Where the compressed files' resource forks live (through the reader's own fork mapping).
+    const ranges: [number, number][] = [];
+    for await (const e of vol0.walk('compress')) {
+      if (!e.compressed || e.compressed.type % 2 === 1) continue;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const v = vol0 as any;
+      const node = await v.nodeOf(e, false);
+      for (const x of await v.fork(node.target, 'rsrc').extents()) ranges.push([x.startBlock * vol0.info.blockSize, x.blockCount * vol0.info.blockSize]);
+    }
+    expect(ranges.length).toBeGreaterThan(0);
+    const total = ranges.reduce((a, [, n]) => a + n, 0);
+    const seen = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.nat(total - 1), fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: 4 }), async (flips) => {
+        const at = flips.map(([k, bit]) => {
+          for (const [s, n] of ranges) {
+            if (k < n) return [s + k, bit] as const;
+            k -= n;
+          }
+          return [0, bit] as const;
+        });
+        for (const [o, bit] of at) img[o] ^= 1 << bit;
+        try {
+          const vol = await openHfs(new BufferSource(img));
+          for await (const e of vol.walk('compress')) if (e.type === 'file') await vol.readFile(e);
+          seen.add('ok');
+        } catch (e) {
+          if (!(e instanceof DmgkitError) || e.message.includes('unexpected failure')) throw e;
+          seen.add(e.code);
+        } finally {
+          for (const [o, bit] of [...at].reverse()) img[o] ^= 1 << bit;
+        }
+      }),
+      { numRuns: Number(process.env.FUZZ_ITERATIONS ?? 120) },
+    );
+    expect([...seen].every((c) => ['ok', 'CORRUPT_CHUNK', 'CORRUPT_FS'].includes(c))).toBe(true);
+  });
+});
