@@ -49,3 +49,29 @@ export { readPartitionMap, openPartition } from './disk/partition-map.js';
 export type { PartitionMap, PartitionEntry, PartitionScheme } from './disk/partition-map.js';
 export { sniffFilesystem } from './disk/filesystem.js';
 export type { FilesystemInfo, FilesystemType } from './disk/filesystem.js';
+
+// hfs: the file system, and extraction (Node)
+export { openHfs, HfsVolume } from './hfs/volume.js';
+export type { HfsEntry, OpenHfsOptions, ReadOptions } from './hfs/volume.js';
+export type { HfsStat, HfsVolumeInfo, HfsEntryType } from './hfs/types.js';
+export { openVolume, openVolumeOf } from './volume.js';
+export type { OpenedVolume, OpenVolumeOptions } from './volume.js';
+export { extractVolume } from './extract/extract.js';
+export type { ExtractOptions, ExtractResult } from './extract/extract.js';
+
+// container: sparse images and bundles, encrypted images, raw detection
+export { openSparseImage, isSparseImage } from './container/sparseimage.js';
+export type { SparseImage, SparseImageOptions } from './container/sparseimage.js';
+export type { SparseBundle, SparseBundleOptions } from './container/sparsebundle.js';
+/** Opens a sparse bundle directory (Node only: loaded on first use so browser bundles don't pull node:fs). */
+export async function openSparseBundle(
+  ...args: Parameters<typeof import('./container/sparsebundle.js').openSparseBundle>
+): ReturnType<typeof import('./container/sparsebundle.js').openSparseBundle> {
+  return (await import('./container/sparsebundle.js')).openSparseBundle(...args);
+}
+export { detectEncryption, encryptedError } from './container/encrypted.js';
+export type { EncryptionInfo } from './container/encrypted.js';
+export { detectContainer, describeRaw } from './container/raw.js';
+export { FILESYSTEM_NAMES } from './disk/filesystem.js';
+export { formatGuid, gptTypeName } from './disk/guid.js';
+export { mbrTypeName } from './disk/mbr-types.js';
