@@ -9,6 +9,8 @@ import { openHfs, type HfsEntry, type HfsVolume } from '../../src/hfs/volume.js'
 import { FileSource } from '../../src/io/file-source.js';
 import { expectedFiles, fixture, haveFixtures, sevenZip, synthetic } from '../helpers/fixtures.js';
 import { openImageVolumes } from './open-image.js';
+import { openPartition, readPartitionMap } from '../../src/disk/partition-map.js';
+import { sniffFilesystem } from '../../src/disk/filesystem.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const nfc = (s: string) => s.normalize('NFC');
@@ -132,10 +134,23 @@ describe.runIf(haveFixtures())('real images vs 7-Zip (EXPECTED.files.jsonl)', ()
     await src.close?.();
   });
 
-  it('hybrid ISO with APM + classic HFS partition: the partition is classic HFS, refused clearly', async () => {
-    const img = await openImageVolumes(fixture('hybrid_apm_hfs_iso9660__isolyzer_iso9660_hfs_part.iso'));
-    expect(img.fsTypes).toContain('hfs');
-    expect(img.volumes).toEqual([]);
-    await img.close();
-  });
+  for (const iso of ['hybrid_apm_hfs_iso9660__isolyzer_iso9660_hfs_part.iso', 'odd_hybrid_apm_wrong_blksize__isolyzer_iso9660_hfs_part_wrongblksize.iso']) {
+    it(`${iso}: the APM partition holds classic HFS, refused with UNSUPPORTED`, async () => {
+      const img = await openImageVolumes(fixture(iso));
+      expect(img.fsTypes).toContain('hfs');
+      expect(img.volumes).toEqual([]);
+      await img.close();
+      const src = await FileSource.open(fixture(iso));
+      const map = await readPartitionMap(src);
+      const hfs = [];
+      for (const e of map.entries) {
+        const part = openPartition(src, e);
+        if ((await sniffFilesystem(part)).type === 'hfs') hfs.push(await openHfs(part).catch((x) => x));
+      }
+      expect(hfs.length).toBe(1);
+      expect(hfs[0]).toBeInstanceOf(DmgkitError);
+      expect(hfs[0].code).toBe('UNSUPPORTED');
+      await src.close?.();
+    });
+  }
 });
