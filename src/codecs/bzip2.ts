@@ -84,7 +84,6 @@ function bzCrc(data: Uint8Array, crc: number, start: number, end: number): numbe
 /** Work buffers sized by the format's constants (not by input), allocated on first use and reused. */
 interface Work {
   tt: Uint32Array;
-  ll8: Uint8Array;
   selectors: Uint8Array;
   lens: Uint8Array;
   /** Per group: LUT entries (sym << 5 | len), 0 = take the slow path. */
@@ -101,7 +100,6 @@ function getWork(): Work {
   if (work === null) {
     work = {
       tt: new Uint32Array(MAX_BLOCK),
-      ll8: new Uint8Array(MAX_BLOCK),
       selectors: new Uint8Array(MAX_SELECTORS),
       lens: new Uint8Array(MAX_GROUPS * MAX_ALPHA),
       lut: new Uint32Array(MAX_GROUPS * LUT_SIZE),
@@ -205,7 +203,6 @@ class BitReader {
 export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
   const w = getWork();
   const tt = w.tt;
-  const ll8 = w.ll8;
   const lut = w.lut;
   const selectors = w.selectors;
   const inLen = input.length;
@@ -384,7 +381,7 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
           if (nblock + runLen > blockMax) throw corrupt(CODEC, 'block larger than its declared size', pos - (bc >> 3));
           const uc = seqToUnseq[mtf[0]];
           byteCount[uc] += runLen;
-          ll8.fill(uc, nblock, nblock + runLen);
+          tt.fill(uc, nblock, nblock + runLen);
           nblock += runLen;
           runLen = 0;
           runShift = 0;
@@ -402,7 +399,7 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
         mtf[0] = v;
         const uc = seqToUnseq[v];
         byteCount[uc]++;
-        ll8[nblock++] = uc;
+        tt[nblock++] = uc;
       }
       r.bb = bb;
       r.bc = bc;
@@ -416,9 +413,10 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
         cftab[i] = sum;
         sum += byteCount[i];
       }
-      // Links first (random writes only), then the bytes in one sequential pass: tt[j] = link << 8 | byte j.
-      for (let i = 0; i < nblock; i++) tt[cftab[ll8[i]]++] = i << 8;
-      for (let i = 0; i < nblock; i++) tt[i] |= ll8[i];
+      for (let i = 0; i < nblock; i++) {
+        const b = tt[i] & 0xff;
+        tt[cftab[b]++] |= i << 8;
+      }
 
       // ---- walk the BWT chain, undo RLE1, write output ----
       const blockStart = out;
