@@ -1,6 +1,11 @@
 import { BitWriter, buildEncoderTable, fseEncode, normalizeFreq } from './fse-encode.js';
 import { lzParse } from './lz-match.js';
 import { encodeLzvn } from './lzvn-encode.js';
+import {
+  MAGIC_EOS, MAGIC_RAW, MAGIC_V2, MAGIC_LZVN, L_SYMBOLS, M_SYMBOLS, D_SYMBOLS, LITERAL_SYMBOLS, L_STATES, M_STATES,
+  D_STATES, LITERAL_STATES, MATCHES_PER_BLOCK, LITERALS_PER_BLOCK, L_EXTRA_BITS, L_BASE_VALUE, M_EXTRA_BITS,
+  M_BASE_VALUE, D_EXTRA_BITS, D_BASE_VALUE,
+} from './lzfse-constants.js';
 
 /**
  * LZFSE encoder producing spec-valid streams (block layout, limits and tables from Apple's reference
@@ -17,23 +22,10 @@ import { encodeLzvn } from './lzvn-encode.js';
  */
 export type LzfseBlockKind = 'bvx2' | 'bvxn' | 'bvx-' | 'auto';
 
-const MAGIC_BVX2 = 0x32787662;
-const MAGIC_BVXN = 0x6e787662;
-const MAGIC_RAW = 0x2d787662;
-const MAGIC_END = 0x24787662;
-
-const L_SYMBOLS = 20;
-const M_SYMBOLS = 20;
-const D_SYMBOLS = 64;
-const LITERAL_SYMBOLS = 256;
-const L_STATES = 64;
-const M_STATES = 64;
-const D_STATES = 256;
-const LITERAL_STATES = 1024;
 
 /** Decoder limits (reference LZFSE_MATCHES_PER_BLOCK, LZFSE_LITERALS_PER_BLOCK), with the encoder's margins. */
-export const LZFSE_MATCHES_PER_BLOCK = 10000;
-export const LZFSE_LITERALS_PER_BLOCK = 4 * LZFSE_MATCHES_PER_BLOCK;
+export const LZFSE_MATCHES_PER_BLOCK = MATCHES_PER_BLOCK;
+export const LZFSE_LITERALS_PER_BLOCK = LITERALS_PER_BLOCK;
 const BLOCK_MAX_MATCHES = LZFSE_MATCHES_PER_BLOCK - 9;
 const BLOCK_MAX_LITERALS = LZFSE_LITERALS_PER_BLOCK - 16;
 export const LZFSE_MAX_L_VALUE = 315;
@@ -45,24 +37,7 @@ const OTHER_BLOCK_BYTES = 1 << 20;
 const V2_HEADER_FIXED = 32;
 const LMD_PAD_BYTES = 8;
 
-const L_EXTRA_BITS = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 5, 8];
-const L_BASE = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 28, 60];
-const M_EXTRA_BITS = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 5, 8, 11];
-const M_BASE = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 24, 56, 312];
-const D_EXTRA_BITS: number[] = [];
-const D_BASE: number[] = [];
-{
-  // Four symbols per extra-bit count 0..15; bases accumulate the ranges (0,1,2,3,4,6,8,10,12,16,...).
-  let base = 0;
-  for (let s = 0; s < D_SYMBOLS; s++) {
-    const bits = s >> 2;
-    D_EXTRA_BITS.push(bits);
-    D_BASE.push(base);
-    base += 1 << bits;
-  }
-}
-
-function symbolFor(v: number, base: readonly number[]): number {
+function symbolFor(v: number, base: Int32Array): number {
   let s = base.length - 1;
   while (base[s]! > v) s--;
   return s;
@@ -74,7 +49,7 @@ function dSymbol(v: number): number {
     dSymbolTable = new Uint8Array(LZFSE_MAX_D_VALUE + 1);
     let s = 0;
     for (let d = 0; d <= LZFSE_MAX_D_VALUE; d++) {
-      while (s + 1 < D_SYMBOLS && D_BASE[s + 1]! <= d) s++;
+      while (s + 1 < D_SYMBOLS && D_BASE_VALUE[s + 1]! <= d) s++;
       dSymbolTable[d] = s;
     }
   }
@@ -227,8 +202,8 @@ function encodeBvx2Block(input: Uint8Array, rawStart: number, t: Lmd, first: num
   const dCount = new Uint32Array(D_SYMBOLS);
   const litCount = new Uint32Array(LITERAL_SYMBOLS);
   for (let i = 0; i < nMatches; i++) {
-    lCount[(lSym[i] = symbolFor(lv[i]!, L_BASE))]!++;
-    mCount[(mSym[i] = symbolFor(mv[i]!, M_BASE))]!++;
+    lCount[(lSym[i] = symbolFor(lv[i]!, L_BASE_VALUE))]!++;
+    mCount[(mSym[i] = symbolFor(mv[i]!, M_BASE_VALUE))]!++;
     dCount[(dSym[i] = dSymbol(dv[i]!))]!++;
   }
   for (let i = 0; i < nLiterals; i++) litCount[literals[i]!]!++;
@@ -280,20 +255,20 @@ function encodeBvx2Block(input: Uint8Array, rawStart: number, t: Lmd, first: num
   let ds = 0;
   for (let i = nMatches - 1; i >= 0; i--) {
     const d = dSym[i]!;
-    lmdOut.push(D_EXTRA_BITS[d]!, dv[i]! - D_BASE[d]!);
+    lmdOut.push(D_EXTRA_BITS[d]!, dv[i]! - D_BASE_VALUE[d]!);
     ds = fseEncode(ds, dTable, lmdOut, d);
     const m = mSym[i]!;
-    lmdOut.push(M_EXTRA_BITS[m]!, mv[i]! - M_BASE[m]!);
+    lmdOut.push(M_EXTRA_BITS[m]!, mv[i]! - M_BASE_VALUE[m]!);
     ms = fseEncode(ms, mTable, lmdOut, m);
     const l = lSym[i]!;
-    lmdOut.push(L_EXTRA_BITS[l]!, lv[i]! - L_BASE[l]!);
+    lmdOut.push(L_EXTRA_BITS[l]!, lv[i]! - L_BASE_VALUE[l]!);
     ls = fseEncode(ls, lTable, lmdOut, l);
   }
   const lmdBits = lmdOut.finish();
   const lmdPayload = lmdOut.bytes();
 
   // Header: packed fields as little-endian u64s, written as (low, high) 32-bit halves.
-  out.u32le(MAGIC_BVX2);
+  out.u32le(MAGIC_V2);
   out.u32le(rawBytes);
   // f0: n_literals [0,20) · n_literal_payload_bytes [20,40) · n_matches [40,60) · 7 + literal_bits [60,63)
   out.u64le(nLiterals | ((litPayload.length & 0xfff) << 20), (litPayload.length >>> 12) | (nMatches << 8) | ((7 + literalBits) << 28));
@@ -320,7 +295,7 @@ function encodeBvxn(input: Uint8Array, out: ByteOut): void {
   for (let at = 0; at < input.length; at += OTHER_BLOCK_BYTES) {
     const part = input.subarray(at, Math.min(input.length, at + OTHER_BLOCK_BYTES));
     const payload = encodeLzvn(part);
-    out.u32le(MAGIC_BVXN);
+    out.u32le(MAGIC_LZVN);
     out.u32le(part.length);
     out.u32le(payload.length);
     out.bytes(payload);
@@ -348,6 +323,6 @@ export function encodeLzfse(input: Uint8Array, opts: { blockKind?: LzfseBlockKin
       first = end;
     }
   }
-  out.u32le(MAGIC_END);
+  out.u32le(MAGIC_EOS);
   return out.result();
 }

@@ -2,6 +2,11 @@ import { corrupt } from './errors.js';
 import { buildSymbolTable, buildValueTable } from './fse.js';
 import { copyMatch, lzvnDecodeBlock } from './lzvn.js';
 import type { Codec } from './types.js';
+import {
+  MAGIC_EOS, MAGIC_RAW, MAGIC_V1, MAGIC_V2, MAGIC_LZVN, L_SYMBOLS, M_SYMBOLS, D_SYMBOLS, LITERAL_SYMBOLS, L_STATES,
+  M_STATES, D_STATES, LITERAL_STATES, MATCHES_PER_BLOCK, LITERALS_PER_BLOCK, L_EXTRA_BITS, L_BASE_VALUE,
+  M_EXTRA_BITS, M_BASE_VALUE, D_EXTRA_BITS, D_BASE_VALUE,
+} from './lzfse-constants.js';
 
 /**
  * LZFSE decoder (Apple's LZ77 + Finite State Entropy codec; UDIF chunk type 0x80000007, HFS+ decmpfs 11/12).
@@ -18,11 +23,6 @@ import type { Codec } from './types.js';
 const CODEC = 'lzfse';
 
 // Block magics (little-endian u32 of the ASCII tags).
-const MAGIC_EOS = 0x24787662; // 'bvx$'
-const MAGIC_RAW = 0x2d787662; // 'bvx-'
-const MAGIC_V1 = 0x31787662; // 'bvx1'
-const MAGIC_V2 = 0x32787662; // 'bvx2'
-const MAGIC_LZVN = 0x6e787662; // 'bvxn'
 
 // Common block header fields.
 const HDR_MAGIC = 0;
@@ -51,41 +51,12 @@ const V1_D_STATE = 48;
 const V1_FREQ = 50; // l_freq[20], m_freq[20], d_freq[64], literal_freq[256], u16 each
 const V1_HEADER_SIZE = 772;
 
-// Alphabet sizes and state counts.
-const L_SYMBOLS = 20;
-const M_SYMBOLS = 20;
-const D_SYMBOLS = 64;
-const LITERAL_SYMBOLS = 256;
-const L_STATES = 64;
-const M_STATES = 64;
-const D_STATES = 256;
-const LITERAL_STATES = 1024;
-const MATCHES_PER_BLOCK = 10000;
-const LITERALS_PER_BLOCK = 4 * MATCHES_PER_BLOCK;
 // Offsets of each table inside the concatenated frequency array (the order they are stored in).
 const FREQ_L = 0;
 const FREQ_M = FREQ_L + L_SYMBOLS;
 const FREQ_D = FREQ_M + M_SYMBOLS;
 const FREQ_LITERAL = FREQ_D + D_SYMBOLS;
 const FREQ_COUNT = FREQ_LITERAL + LITERAL_SYMBOLS;
-
-// L, M, D values are a base value (FSE-coded symbol) plus raw extra bits.
-const L_EXTRA_BITS = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 5, 8]);
-const L_BASE_VALUE = new Int32Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 28, 60]);
-const M_EXTRA_BITS = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 5, 8, 11]);
-const M_BASE_VALUE = new Int32Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 24, 56, 312]);
-// D: symbols come in 16 groups of four; group g has g extra bits; bases are cumulative (0, 1, 2, 3, 4, 6, ...).
-const D_EXTRA_BITS = new Uint8Array(D_SYMBOLS);
-const D_BASE_VALUE = new Int32Array(D_SYMBOLS);
-{
-  let base = 0;
-  for (let s = 0; s < D_SYMBOLS; s++) {
-    const bits = s >>> 2;
-    D_EXTRA_BITS[s] = bits;
-    D_BASE_VALUE[s] = base;
-    base += 1 << bits;
-  }
-}
 
 // v2 frequency-table code: a fixed prefix code read LSB first, indexed by the low 5 bits.
 // nbits 8: value 8 + bits 4..7; nbits 14: value 24 + bits 4..13.

@@ -1,7 +1,7 @@
 import { DmgkitError, at } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
-import { u16be, u32be } from '../util/bytes.js';
-import { latin1Z, readIfInside } from './read.js';
+import { cString, u16be, u32be } from '../util/bytes.js';
+import { readIfInside } from './read.js';
 import type { ApmDetails, ApmDriverDescriptor, PartitionEntry, PartitionMap, ResolvedPartitionMapOptions } from './types.js';
 
 /**
@@ -189,8 +189,8 @@ export async function parseApm(disk: ByteSource, opts: ResolvedPartitionMapOptio
     }
     const startBlock = u32be(b, PM_OFF_PY_PART_START);
     const blockCount = u32be(b, PM_OFF_PART_BLK_CNT);
-    const type = latin1Z(b, PM_OFF_TYPE, PM_STR_LEN);
-    const name = latin1Z(b, PM_OFF_NAME, PM_STR_LEN);
+    const type = cString(b, PM_OFF_TYPE, PM_STR_LEN);
+    const name = cString(b, PM_OFF_NAME, PM_STR_LEN);
     const offset = startBlock * unit;
     const size = blockCount * unit;
     entries.push({
@@ -212,7 +212,7 @@ export async function parseApm(disk: ByteSource, opts: ResolvedPartitionMapOptio
         bootAddr: u32be(b, PM_OFF_BOOT_ADDR),
         bootEntry: u32be(b, PM_OFF_BOOT_ENTRY),
         bootChecksum: u32be(b, PM_OFF_BOOT_CKSUM),
-        processor: latin1Z(b, PM_OFF_PROCESSOR, PM_PROCESSOR_LEN),
+        processor: cString(b, PM_OFF_PROCESSOR, PM_PROCESSOR_LEN),
         entryOffset,
       },
     });

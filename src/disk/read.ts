@@ -10,14 +10,3 @@ export async function readIfInside(disk: ByteSource, offset: number, length: num
   if (offset + length > disk.size) return null;
   return disk.read(offset, length);
 }
-
-/** Latin-1 text up to the first NUL (APM names are Mac Roman; ASCII in practice). Trailing spaces kept. */
-export function latin1Z(b: Uint8Array, o: number, n: number): string {
-  let s = '';
-  for (let i = 0; i < n; i++) {
-    const c = b[o + i];
-    if (c === 0) break;
-    s += String.fromCharCode(c);
-  }
-  return s;
-}
