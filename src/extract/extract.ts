@@ -1,4 +1,5 @@
 import { DmgkitError } from '../errors.js';
+import { isSupportedDecmpfs } from '../hfs/decmpfs.js';
 import type { HfsEntry, HfsVolume } from '../hfs/volume.js';
 import { buildAppleDouble } from './appledouble.js';
 import { safeComponent, safeMode, splitVolumePath } from './sanitize.js';
@@ -146,6 +147,10 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
   }
 
   async function writeFile(entry: HfsEntry, path: string): Promise<void> {
+    if (entry.compressed && !isSupportedDecmpfs(entry.compressed.type)) {
+      result.skipped.push({ path: entry.path, reason: `decmpfs compression type ${entry.compressed.type} is not supported` });
+      return;
+    }
     const inode = entry.hardLink?.kind === 'file' ? entry.cnid : 0;
     if (inode && inodes.has(inode)) {
       try {

@@ -77,6 +77,8 @@ interface ResolvedNode {
   /** The record holding content and metadata (the iNode / dir_N for hard links). */
   target: CatalogEntry;
   path: string;
+  /** The entry's own POSIX name (it may contain '/' when the catalog name has ':'). */
+  name: string;
   type: HfsEntryType;
   hardLink?: { kind: 'file' | 'dir'; id: number };
 }
@@ -292,7 +294,8 @@ export class HfsVolume {
   // ---------------------------------------------------------------- node resolution
 
   private async resolveRecord(rec: CatalogEntry, path: string): Promise<ResolvedNode> {
-    if (rec.kind === 'folder') return { rec, target: rec, path, type: 'dir' };
+    const name = rec.name;
+    if (rec.kind === 'folder') return { rec, target: rec, path, name, type: 'dir' };
     if (rec.fileType === 'hlnk' && rec.creator === 'hfs+') {
       const id = rec.bsd.special;
       const inode = this.privateDataID ? await this.lookupExact(this.privateDataID, encodeCatalogName(`iNode${id}`)) : null;
@@ -301,7 +304,7 @@ export class HfsVolume {
           cnid: rec.cnid,
         });
       }
-      return { rec, target: inode, path, type: typeOfFile(inode), hardLink: { kind: 'file', id } };
+      return { rec, target: inode, path, name, type: typeOfFile(inode), hardLink: { kind: 'file', id } };
     }
     if (rec.fileType === 'fdrp' && rec.creator === 'MACS') {
       const id = rec.bsd.special;
@@ -309,13 +312,13 @@ export class HfsVolume {
       if (!dir || dir.kind !== 'folder') {
         throw new DmgkitError('CORRUPT_FS', `directory hard link /${path} points to dir_${id}, which is missing`, { cnid: rec.cnid });
       }
-      return { rec, target: dir, path, type: 'dir', hardLink: { kind: 'dir', id } };
+      return { rec, target: dir, path, name, type: 'dir', hardLink: { kind: 'dir', id } };
     }
-    return { rec, target: rec, path, type: typeOfFile(rec) };
+    return { rec, target: rec, path, name, type: typeOfFile(rec) };
   }
 
   private rootNode(): ResolvedNode {
-    return { rec: this.rootRec, target: this.rootRec, path: '', type: 'dir' };
+    return { rec: this.rootRec, target: this.rootRec, path: '', name: '', type: 'dir' };
   }
 
   /** Resolves a POSIX path; symlinks in the middle are followed (inside the volume), the last one if `follow`. */
@@ -450,7 +453,7 @@ export class HfsVolume {
 
   private async statNode(node: ResolvedNode): Promise<HfsEntry> {
     const t = node.target;
-    const name = node.path === '' ? '' : node.path.slice(node.path.lastIndexOf('/') + 1);
+    const name = node.name;
     let size = 0;
     let rsrcSize = 0;
     let compressed: { type: number; size: number } | undefined;
