@@ -34,6 +34,18 @@ async function loadCommand(name: string): Promise<Command | undefined> {
       return convertCommand;
     case 'verify':
       return verifyCommand;
+    case 'ls':
+    case 'tree':
+    case 'stat':
+    case 'cat':
+    case 'extract': {
+      const m = await import('./commands/files.js');
+      return m.commands[name];
+    }
+    case 'bench': {
+      const m = await import('./commands/bench.js');
+      return m.benchCommand;
+    }
     default:
       return undefined;
   }
