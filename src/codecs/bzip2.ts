@@ -315,10 +315,9 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
       }
 
       // ---- Huffman / RLE2 / MTF decode into tt (bytes only) ----
-      for (let i = 0; i < 256; i++) {
-        mtf[i] = i;
-        byteCount[i] = 0;
-      }
+      // The MTF list holds byte values directly (initially the used bytes in order).
+      for (let i = 0; i < numInUse; i++) mtf[i] = seqToUnseq[i];
+      byteCount.fill(0);
       let nblock = 0;
       let runLen = 0;
       let runShift = 0;
@@ -379,7 +378,7 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
         }
         if (runLen > 0) {
           if (nblock + runLen > blockMax) throw corrupt(CODEC, 'block larger than its declared size', pos - (bc >> 3));
-          const uc = seqToUnseq[mtf[0]];
+          const uc = mtf[0];
           byteCount[uc] += runLen;
           tt.fill(uc, nblock, nblock + runLen);
           nblock += runLen;
@@ -397,9 +396,8 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
           mtf.copyWithin(1, 0, idx);
         }
         mtf[0] = v;
-        const uc = seqToUnseq[v];
-        byteCount[uc]++;
-        tt[nblock++] = uc;
+        byteCount[v]++;
+        tt[nblock++] = v;
       }
       r.bb = bb;
       r.bc = bc;
