@@ -56,6 +56,15 @@ export const EndMarker = {
 export type EndMarker = (typeof EndMarker)[keyof typeof EndMarker];
 
 let sharedProbs: Uint16Array | null = null;
+/**
+ * The shared probability array, grown to fit lc + lp (at most 12, i.e. 6 MiB for LZMA1 lc=8 lp=4; LZMA2 needs
+ * at most 28 KiB). Its size depends only on the props byte's format-bounded fields.
+ */
+function probsFor(lclp: number): Uint16Array {
+  const n = LITERAL + (0x300 << Math.max(lclp, 4));
+  if (sharedProbs === null || sharedProbs.length < n) sharedProbs = new Uint16Array(n);
+  return sharedProbs;
+}
 
 /** Decoder state that persists across LZMA2 chunks. */
 export class LzmaState {
@@ -74,8 +83,7 @@ export class LzmaState {
   hasProps = false;
 
   constructor() {
-    if (sharedProbs === null) sharedProbs = new Uint16Array(LITERAL + (0x300 << MAX_LCLP));
-    this.probs = sharedProbs;
+    this.probs = probsFor(0);
   }
 
   /** Sets lc/lp/pb from the props byte ((pb * 5 + lp) * 9 + lc); returns false when out of range. */
@@ -95,7 +103,9 @@ export class LzmaState {
 
   /** Resets probabilities, state and reps (LZMA "state reset"). */
   reset(): void {
-    this.probs.fill(PROB_INIT, 0, LITERAL + (0x300 << (this.lc + this.lp)));
+    const n = LITERAL + (0x300 << (this.lc + this.lp));
+    if (this.probs.length < n) this.probs = probsFor(this.lc + this.lp);
+    this.probs.fill(PROB_INIT, 0, n);
     this.state = 0;
     this.rep0 = this.rep1 = this.rep2 = this.rep3 = 0;
   }
