@@ -147,30 +147,26 @@ export function binaryCompareBE(abuf: Uint8Array, aoff: number, alen: number, b:
 const SLASH = 0x2f;
 const COLON = 0x3a;
 
+/** Scratch for name decoding (names are ≤ 255 code units; attribute names ≤ 127). */
+const nameScratch = new Uint16Array(256);
+
 /** Decodes a catalog name (UTF-16BE) to a POSIX name: catalog '/' becomes ':' and ':' becomes '/'. */
 export function decodeCatalogName(buf: Uint8Array, off: number, units: number): string {
-  let s = '';
-  const CHUNK = 256;
-  const tmp: number[] = [];
+  if (units > nameScratch.length) units = nameScratch.length;
   for (let i = 0; i < units; i++) {
     let c = (buf[off + 2 * i] << 8) | buf[off + 2 * i + 1];
     if (c === SLASH) c = COLON;
     else if (c === COLON) c = SLASH;
-    tmp.push(c);
-    if (tmp.length === CHUNK) {
-      s += String.fromCharCode(...tmp);
-      tmp.length = 0;
-    }
+    nameScratch[i] = c;
   }
-  if (tmp.length) s += String.fromCharCode(...tmp);
-  return s;
+  return String.fromCharCode.apply(null, nameScratch.subarray(0, units) as unknown as number[]);
 }
 
 /** Decodes UTF-16BE without the swap (xattr names). */
 export function decodeUtf16be(buf: Uint8Array, off: number, units: number): string {
-  let s = '';
-  for (let i = 0; i < units; i++) s += String.fromCharCode((buf[off + 2 * i] << 8) | buf[off + 2 * i + 1]);
-  return s;
+  if (units > nameScratch.length) units = nameScratch.length;
+  for (let i = 0; i < units; i++) nameScratch[i] = (buf[off + 2 * i] << 8) | buf[off + 2 * i + 1];
+  return String.fromCharCode.apply(null, nameScratch.subarray(0, units) as unknown as number[]);
 }
 
 /**
