@@ -108,11 +108,24 @@ function tree(records: [Uint8Array, Uint8Array][], maxKeyLength: number, compare
   return t;
 }
 
-export function buildHfsx(items: BItem[], attrs: BAttr[] = [], volumeName = 'Built'): Uint8Array {
+export interface BuildOptions {
+  volumeName?: string;
+  /**
+   * Store the catalog file in two pieces: its first block where it would be, the rest at the end of the volume,
+   * described by an extents-overflow record (fileID 4) in an extents B-tree.
+   */
+  splitCatalog?: boolean;
+}
+
+export function buildHfsx(items: BItem[], attrs: BAttr[] = [], opts: BuildOptions = {}): Uint8Array {
+  const volumeName = opts.volumeName ?? 'Built';
   const blocksFor = (n: number) => Math.ceil(n / BLOCK);
+  const catBlocks = blocksFor(2 * NODE);
   let next = 1;
   const catStart = next;
-  next += blocksFor(2 * NODE);
+  next += opts.splitCatalog ? 1 : catBlocks;
+  const extStart = next;
+  if (opts.splitCatalog) next += blocksFor(2 * NODE);
   const attrStart = next;
   if (attrs.length) next += blocksFor(2 * NODE);
   const placed = new Map<BFile, { d: number; r: number }>();
@@ -124,6 +137,8 @@ export function buildHfsx(items: BItem[], attrs: BAttr[] = [], volumeName = 'Bui
     next += blocksFor(it.rsrc?.length ?? 0);
     placed.set(it, { d, r });
   }
+  const catTail = next;
+  if (opts.splitCatalog) next += catBlocks - 1;
   const totalBlocks = next + 1;
   const img = new Uint8Array(totalBlocks * BLOCK);
 
@@ -174,7 +189,24 @@ export function buildHfsx(items: BItem[], attrs: BAttr[] = [], volumeName = 'Bui
     }
   }
   recs.sort((a, b) => (a[1] !== b[1] ? a[1] - b[1] : cmpUnits(a[0], b[0])));
-  img.set(tree(recs.map((r) => [r[2], r[3]]), 516, 0xbc), catStart * BLOCK);
+  const cat = tree(recs.map((r) => [r[2], r[3]]), 516, 0xbc);
+  if (opts.splitCatalog) {
+    img.set(cat.subarray(0, BLOCK), catStart * BLOCK);
+    img.set(cat.subarray(BLOCK), catTail * BLOCK);
+    const k = new Uint8Array(12);
+    put16(k, 0, 10);
+    k[2] = 0; // data fork
+    put32(k, 4, 4); // catalog file
+    put32(k, 8, 1); // starts at file block 1
+    const d = new Uint8Array(64);
+    put32(d, 0, catTail);
+    put32(d, 4, catBlocks - 1);
+    const ext = tree([[k, d]], 10, 0);
+    put32(ext, 52, 2); // extents tree: big keys only, fixed-size index keys
+    img.set(ext, extStart * BLOCK);
+  } else {
+    img.set(cat, catStart * BLOCK);
+  }
 
   if (attrs.length) {
     const ar = attrs
@@ -206,7 +238,11 @@ export function buildHfsx(items: BItem[], attrs: BAttr[] = [], volumeName = 'Bui
   put32(img, vh + 40, BLOCK);
   put32(img, vh + 44, totalBlocks);
   put32(img, vh + 64, 100);
-  forkData(img, vh + 272, 2 * NODE, catStart, blocksFor(2 * NODE));
+  forkData(img, vh + 272, 2 * NODE, catStart, opts.splitCatalog ? 1 : catBlocks);
+  if (opts.splitCatalog) {
+    put32(img, vh + 272 + 12, catBlocks); // totalBlocks covers the overflow extent too
+    forkData(img, vh + 192, 2 * NODE, extStart, blocksFor(2 * NODE));
+  }
   if (attrs.length) forkData(img, vh + 352, 2 * NODE, attrStart, blocksFor(2 * NODE));
   img.set(img.subarray(vh, vh + 512), img.length - 1024);
   return img;
