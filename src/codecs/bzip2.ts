@@ -1,4 +1,4 @@
-import { DmgkitError } from '../errors.js';
+import type { DmgkitError } from '../errors.js';
 import { corrupt } from './errors.js';
 import type { Codec } from './types.js';
 
@@ -261,7 +261,8 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
       if (m1 !== BLOCK_MAGIC_HI || m2 !== BLOCK_MAGIC_LO) throw corrupt(CODEC, 'bad block magic', blockPos);
       const storedCrc = ((bits(16) << 16) | bits(16)) >>> 0;
       if (bits(1) !== 0) {
-        throw new DmgkitError('UNSUPPORTED_CODEC', `bzip2: randomised blocks (bzip2 0.9.0 era) are not supported at input byte ${blockPos}`, { codec: CODEC, inputPos: blockPos });
+        // Only bzip2 0.9.0 wrote randomised blocks; in a disk image chunk the flag means damage.
+        throw corrupt(CODEC, 'randomised block (a bzip2 0.9.0 feature, not supported)', blockPos);
       }
       const origPtr = bits(24);
 

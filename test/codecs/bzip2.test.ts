@@ -168,7 +168,7 @@ describe('bzip2 decoder on hostile input', () => {
           expect(out).toEqual(data);
         } catch (e) {
           if (!(e instanceof DmgkitError)) throw e;
-          expect(['CORRUPT_CHUNK', 'UNSUPPORTED_CODEC']).toContain(e.code);
+          expect(e.code).toBe('CORRUPT_CHUNK');
         }
       }),
       { numRuns: 400 },
@@ -183,7 +183,7 @@ describe('bzip2 decoder on hostile input', () => {
           decode(input, size);
         } catch (e) {
           if (!(e instanceof DmgkitError)) throw e;
-          expect(['CORRUPT_CHUNK', 'UNSUPPORTED_CODEC']).toContain(e.code);
+          expect(e.code).toBe('CORRUPT_CHUNK');
           return;
         }
       }),

@@ -221,7 +221,7 @@ describe('XZ decoder on hostile input', () => {
             expect(decode(bad, data.length)).toEqual(data);
           } catch (e) {
             if (!(e instanceof DmgkitError)) throw e;
-            expect(['CORRUPT_CHUNK', 'UNSUPPORTED_CODEC']).toContain(e.code);
+            expect(e.code).toBe('CORRUPT_CHUNK');
           }
         }),
         { numRuns: 250 },
@@ -254,7 +254,7 @@ describe('XZ decoder on hostile input', () => {
           decode(input, size);
         } catch (e) {
           if (!(e instanceof DmgkitError)) throw e;
-          expect(['CORRUPT_CHUNK', 'UNSUPPORTED_CODEC']).toContain(e.code);
+          expect(e.code).toBe('CORRUPT_CHUNK');
         }
       }),
       { numRuns: 400 },
