@@ -59,7 +59,7 @@ const S_IFSOCK = 0o140000;
 /** Private folders and journal files hidden from listings, as macOS does. */
 export const PRIVATE_DATA_NAME = '\0\0\0\0HFS+ Private Data';
 export const PRIVATE_DIR_DATA_NAME = '.HFS+ Private Directory Data\r';
-const HIDDEN_ROOT_NAMES = new Set([PRIVATE_DATA_NAME, PRIVATE_DIR_DATA_NAME, '.journal', '.journal_info_block']);
+const JOURNAL_FILE_NAMES = new Set(['.journal', '.journal_info_block']);
 const MAX_SYMLINK_BYTES = 4096;
 /** Chunk size of streamed uncompressed forks. */
 const STREAM_CHUNK = 1 << 20;
@@ -256,6 +256,12 @@ export class HfsVolume {
     if (!r) return null;
     const rec = parseCatalogRecord(r);
     return rec.kind === 'thread' ? null : rec;
+  }
+
+  /** The private folders and the journal files (fdType 'jrnl', creator 'hfs+'), hidden as macOS does. */
+  private hiddenInRoot(c: CatalogEntry): boolean {
+    if (c.kind === 'folder') return (c.cnid === this.privateDataID || c.cnid === this.privateDirID) && c.cnid !== 0;
+    return JOURNAL_FILE_NAMES.has(c.name) && c.fileType === 'jrnl' && c.creator === 'hfs+';
   }
 
   /** Children of a folder, in catalog order (thread records skipped). */
@@ -537,7 +543,7 @@ export class HfsVolume {
     if (dir.type !== 'dir') throw new DmgkitError('NOT_A_DIRECTORY', `/${dir.path} is not a directory`, { path: dir.path });
     const out: HfsEntry[] = [];
     for await (const c of this.children(dir.target.cnid)) {
-      if (dir.target.cnid === CNID_ROOT && HIDDEN_ROOT_NAMES.has(c.name)) continue;
+      if (dir.target.cnid === CNID_ROOT && this.hiddenInRoot(c)) continue;
       const node = await this.resolveRecord(c, dir.path ? `${dir.path}/${c.name}` : c.name);
       out.push(await this.statNode(node));
     }

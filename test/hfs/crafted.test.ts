@@ -33,6 +33,7 @@ function volume(splitCatalog = false): Uint8Array {
     { kind: 'file', parent: 2, name: 'suid', cnid: 26, mode: 0o104755, data: enc('#!/bin/sh\n') },
     { kind: 'file', parent: 2, name: 'nomode', cnid: 27, mode: 0, data: enc('x') },
     { kind: 'file', parent: 2, name: 'lzbitmap', cnid: 28, ownerFlags: 0x20 },
+    { kind: 'file', parent: 2, name: '.journal', cnid: 32, data: enc('a user file, not the journal') },
     { kind: 'file', parent: 2, name: 'abs', cnid: 29, mode: 0o120755, type: 'slnk', creator: 'rhap', data: enc('/Applications') },
   ];
   return buildHfsx(items, [
@@ -55,6 +56,7 @@ describe('hand-made HFSX volume: directory hard links, raw decmpfs, hostile name
     expect(root).not.toContain(PRIV);
     expect(root).not.toContain(PRIVDIR);
     expect(root).toContain('evil/name'); // catalog ':' is POSIX '/'
+    expect(root).toContain('.journal'); // only fdType 'jrnl' / creator 'hfs+' journal files are hidden
     // directory hard links resolve to dir_40
     const dl = await vol.stat('a/dlink');
     expect(dl.type).toBe('dir');
@@ -105,7 +107,7 @@ describe('hand-made HFSX volume: directory hard links, raw decmpfs, hostile name
     tmps.push(dest);
     const res = await extractVolume(vol, dest);
     // no FIFO, no unsupported-codec file; the xattr of "evil/name" goes to its AppleDouble file
-    expect(readdirSync(dest).sort()).toEqual(['._evil_name', 'a', 'abs', 'evil_name', 'h1', 'h2', 'nomode', 'raw1.txt', 'raw9.txt', 'suid']);
+    expect(readdirSync(dest).sort()).toEqual(['._evil_name', '.journal', 'a', 'abs', 'evil_name', 'h1', 'h2', 'nomode', 'raw1.txt', 'raw9.txt', 'suid']);
     expect(res.skipped.map((s) => s.path).sort()).toEqual(['a/dlink/loop', 'a/dlink2/loop', 'fifo', 'lzbitmap'].sort());
     expect(lstatSync(join(dest, 'abs')).isSymbolicLink()).toBe(true);
     expect(statSync(join(dest, 'suid')).mode & 0o7777).toBe(0o755);
