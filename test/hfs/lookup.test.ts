@@ -111,6 +111,20 @@ describe.runIf(haveFixtures())('path lookups', () => {
     }
   });
 
+  it('createReadStream (web stream) yields the same bytes, for both forks', async () => {
+    for (const [p, fork] of [['compress/large-lzvn.txt', 'data'], ['rsrc/with-rsrc.txt', 'rsrc']] as const) {
+      const h = createHash('sha256');
+      const reader = hfsplus.createReadStream(p, { fork }).getReader();
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) break;
+        h.update(r.value);
+      }
+      expect(h.digest('hex')).toBe(sha(await hfsplus.readFile(p, { fork })));
+    }
+    expect(small.get('compress/large-lzvn.txt')).toBe(sha(await hfsplus.readFile('compress/large-lzvn.txt')));
+  });
+
   it('xattrs and the resource fork of rsrc/with-rsrc.txt', async () => {
     const st = await hfsplus.stat('rsrc/with-rsrc.txt');
     expect(st.rsrcSize).toBeGreaterThan(0);
