@@ -18,7 +18,7 @@ import { MB, MiB, MIX, benchCodecs, decodeAll, decodeAllParallel, equalBytes } f
 import { openUdif } from '../dist/udif/image.js';
 import { WorkerPoolExecutor } from '../dist/udif/worker-pool.js';
 import { openVolume } from '../dist/volume.js';
-import { Samples, timeInProcess, timeTool, toolVersion } from './lib/measure.mjs';
+import { Samples, median, timeInProcess, timeTool, toolVersion } from './lib/measure.mjs';
 import { buildDmg, cacheDir, concatenatedFile, encodeChunks, makeData, repoRoot, sha } from './lib/data.mjs';
 import { buildHfsVolume, carveHfs, hfsShape } from './lib/hfs.mjs';
 import { renderMarkdown, renderText, evaluateTargets } from './lib/report.mjs';
@@ -64,6 +64,7 @@ for (const codec of benchCodecs()) {
   log(`  ${codec.name}: encoding… `);
   const { set, file, cached } = await encodeChunks(codec, d);
   decodeAll(codec.decode, set, d.chunks); // dmgkit decodes every chunk to the original bytes (also a JIT warm-up)
+  for (let w = SIZE; w < 24 * MiB; w += SIZE) decodeAll(codec.decode, set); // warm up on at least 24 MiB
   const dmg = await buildDmg(codec, d, set, file);
   // 7-Zip decodes our image to the same bytes
   const z = spawnSync('7zz', ['x', '-tdmg', '-so', dmg], { maxBuffer: SIZE + MiB });
@@ -103,10 +104,9 @@ if (!equalBytes(Bunzip.decode(Buffer.from(bzSet.chunks[0]), Buffer.alloc(bzSet.s
 const pool = new WorkerPoolExecutor(THREADS);
 /** The pool, without close(): UdifImage.close() closes its executor, and the pool is shared across runs. */
 const sharedPool = { decode: (type, input, outLength) => pool.decode(type, input, outLength) };
-for (const c of codecs) {
-  const warm = { chunks: c.set.chunks.slice(0, THREADS * 2), sizes: c.set.sizes.slice(0, THREADS * 2) };
-  await decodeAllParallel(pool, c.codec.type, warm, THREADS * 2);
-}
+log('  warming up the worker pool…\n');
+for (const c of codecs) await decodeAllParallel(pool, c.codec.type, c.set, THREADS * 2);
+for (const p of [nodeZlibAll, pakoAll, seekAll]) p();
 
 async function endToEnd(path, threads) {
   const img = await openUdif(path, threads > 1 ? { threads, executor: sharedPool } : { threads: 1 });
@@ -117,17 +117,42 @@ async function endToEnd(path, threads) {
   }
 }
 
+const samples = new Samples();
+/**
+ * dmgkit's decoder on this thread and on the pool, alternating in blocks of BLOCK chunks so that each pair of
+ * measurements sees the same load; the speed-up is the median of the per-block ratios over all repetitions.
+ */
+const BLOCK = 8;
+const speedups = new Map();
+async function pairedDecode(c) {
+  const one = { wall: 0, cpu: 0 };
+  const par = { wall: 0, cpu: 0 };
+  for (let b = 0; b < c.set.chunks.length; b += BLOCK) {
+    const part = { chunks: c.set.chunks.slice(b, b + BLOCK), sizes: c.set.sizes.slice(b, b + BLOCK) };
+    const a = await timeInProcess(() => decodeAll(c.codec.decode, part), { thread: true });
+    const p = await timeInProcess(() => decodeAllParallel(pool, c.codec.type, part, THREADS * 2));
+    one.wall += a.wall;
+    one.cpu += a.cpu;
+    par.wall += p.wall;
+    par.cpu += p.cpu;
+    const list = speedups.get(c.codec.name) ?? [];
+    list.push(a.wall / p.wall);
+    speedups.set(c.codec.name, list);
+  }
+  samples.add(`${c.codec.name}/dmgkit-par`, par);
+  return one;
+}
+
 function contenders(c) {
   const name = c.codec.name;
   const list = [
-    ['dmgkit', () => timeInProcess(() => decodeAll(c.codec.decode, c.set))],
-    ['dmgkit-par', () => timeInProcess(() => decodeAllParallel(pool, c.codec.type, c.set, THREADS * 2))],
+    ['dmgkit', () => pairedDecode(c)], // records 'dmgkit' and 'dmgkit-par'
     ['e2e', () => timeInProcess(() => endToEnd(c.dmg, 1))],
     ['e2e-par', () => timeInProcess(() => endToEnd(c.dmg, THREADS))],
     ['7zz', () => timeTool('7zz', ['x', '-tdmg', '-so', c.dmg])],
   ];
-  if (name === 'zlib') list.push(['node:zlib', () => timeInProcess(nodeZlibAll)], ['pako', () => timeInProcess(pakoAll)]);
-  if (name === 'bzip2') list.push(['bzip2 -d', () => timeTool('bzip2', ['-dc', c.cat])], ['seek-bzip', () => timeInProcess(seekAll)]);
+  if (name === 'zlib') list.push(['node:zlib', () => timeInProcess(nodeZlibAll, { thread: true })], ['pako', () => timeInProcess(pakoAll, { thread: true })]);
+  if (name === 'bzip2') list.push(['bzip2 -d', () => timeTool('bzip2', ['-dc', c.cat])], ['seek-bzip', () => timeInProcess(seekAll, { thread: true })]);
   if (name === 'XZ') list.push(['xz -d', () => timeTool('xz', ['-dc', c.cat])]);
   return list;
 }
@@ -177,22 +202,25 @@ async function dmgkitExtract() {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Measurement, interleaved repetitions
-const samples = new Samples();
 for (let rep = 0; rep < REPS; rep++) {
   log(`  repetition ${rep + 1}/${REPS}:`);
   for (const c of codecs) {
     for (const [key, run] of contenders(c)) samples.add(`${c.codec.name}/${key}`, await run());
     log(` ${c.codec.name}`);
   }
+  // Extraction (dominated by file-system calls, tens of seconds) runs once in a full run, listing every repetition.
   if (hfs) {
     samples.add('hfs/dmgkit-list', await timeInProcess(dmgkitList));
     samples.add('hfs/7zz-list', timeTool('7zz', ['l', '-thfs', hfs.path]));
+    log(' HFS+ list');
+  }
+  if (hfs && rep === REPS - 1) {
     rmSync(extractRoot, { recursive: true, force: true });
     mkdirSync(extractRoot, { recursive: true });
     samples.add('hfs/dmgkit-extract', await timeInProcess(dmgkitExtract));
     samples.add('hfs/7zz-extract', timeTool('7zz', ['x', '-thfs', '-y', `-o${join(extractRoot, '7zz')}`, hfs.path]));
     rmSync(extractRoot, { recursive: true, force: true });
-    log(' HFS+');
+    log(' HFS+ extract');
   }
   log('\n');
 }
@@ -208,10 +236,19 @@ const results = {
   method: { dataBytes: SIZE, chunkBytes: MiB, reps: REPS, threads: THREADS, mixTarget: MIX, mixMeasured: mixShares, unit: 'MB/s = 10^6 bytes of decoded output per second' },
   codecs: codecs.map((c) => {
     const row = { codec: c.codec.name, encodedBytes: c.set.encodedBytes, ratio: +c.ratio.toFixed(4), measures: {} };
-    for (const [key] of contenders(c)) {
+    for (const key of [...contenders(c).map(([k]) => k), 'dmgkit-par']) {
       const s = samples.get(`${c.codec.name}/${key}`);
       row.measures[key] = { wallMBps: rate(SIZE, s.wall), cpuMBps: rate(SIZE, s.cpu), wallSeconds: s.wall, cpuSeconds: s.cpu };
     }
+    // CPU-projected speed-up: THREADS × (CPU of one thread) ÷ (CPU of the pool run, all threads) — what the pool would
+    // give with THREADS idle cores, i.e. its overhead (copies, messages) without the other jobs' load.
+    const one = samples.get(`${c.codec.name}/dmgkit`);
+    const par = samples.get(`${c.codec.name}/dmgkit-par`);
+    row.speedup = {
+      median: median(speedups.get(c.codec.name)),
+      samples: speedups.get(c.codec.name).map((x) => +x.toFixed(3)),
+      cpuProjected: THREADS * (one.cpu / par.cpu),
+    };
     return row;
   }),
   hfs: hfs && {
@@ -224,7 +261,7 @@ const results = {
     measures: Object.fromEntries(
       ['dmgkit-list', '7zz-list', 'dmgkit-extract', '7zz-extract'].map((k) => {
         const s = samples.get(`hfs/${k}`);
-        return [k, { wallSeconds: s.wall, cpuSeconds: s.cpu }];
+        return [k, { wallSeconds: s.wall, cpuSeconds: s.cpu, reps: s.reps }];
       }),
     ),
   },
@@ -232,7 +269,7 @@ const results = {
 };
 results.targets = evaluateTargets(results);
 results.totalSeconds = Math.round((Date.now() - started) / 1000);
-const outJson = join(repoRoot, 'bench', quick ? 'results-quick.json' : 'results.json');
+const outJson = quick ? join(cacheDir, 'results-quick.json') : join(repoRoot, 'bench', 'results.json');
 writeFileSync(outJson, JSON.stringify(results, null, 2) + '\n');
 writeFileSync(outJson.replace(/\.json$/, '.md'), renderMarkdown(results));
 process.stdout.write(renderText(results));

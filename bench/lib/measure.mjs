@@ -10,12 +10,25 @@ const devNull = openSync('/dev/null', 'w');
 const scratch = mkdtempSync(join(tmpdir(), 'dmgkit-bench-time-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 
-/** Runs fn once; returns { wall, cpu } seconds (cpu: this process's user+system time, all threads). */
-export async function timeInProcess(fn) {
+const SCHEDSTAT = '/proc/thread-self/schedstat';
+const haveSchedstat = existsSync(SCHEDSTAT);
+/** Nanoseconds this thread has run on a CPU (Linux schedstat), or null. */
+function threadCpuNs() {
+  return haveSchedstat ? Number(readFileSync(SCHEDSTAT, 'utf8').split(' ')[0]) : null;
+}
+
+/**
+ * Runs fn once; returns { wall, cpu } seconds. cpu: with `thread`, the time the calling thread was on a CPU
+ * (schedstat; work on worker threads is not counted, nor the background GC of idle workers), else this
+ * process's user+system time over all threads (process.cpuUsage).
+ */
+export async function timeInProcess(fn, { thread = false } = {}) {
   const c0 = process.cpuUsage();
+  const n0 = thread ? threadCpuNs() : null;
   const t0 = performance.now();
   await fn();
   const wall = (performance.now() - t0) / 1000;
+  if (thread && n0 !== null) return { wall, cpu: (threadCpuNs() - n0) / 1e9 };
   const c = process.cpuUsage(c0);
   return { wall, cpu: (c.user + c.system) / 1e6 };
 }

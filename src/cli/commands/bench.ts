@@ -394,10 +394,11 @@ export async function benchCommand(args: ParsedArgs, io: CliIO): Promise<number>
       await log(`  ${codec.name}: encoding…`);
       const set = packChunks(originals.map((c) => codec.encode!(c)), sizes);
       decodeAll(codec.decode, set, originals); // correctness check and warm-up
+      for (let w = size; w < 16 * MiB; w += size) decodeAll(codec.decode, set); // warm up on at least 16 MiB
       const single = await timeMedian(reps, () => decodeAll(codec.decode, set));
       let parallel = single;
       if (pool) {
-        await decodeAllParallel(pool, codec.type, set, threads * 2); // warm up the workers
+        for (let w = 0; w < 16 * MiB; w += size) await decodeAllParallel(pool, codec.type, set, threads * 2); // warm up the workers
         parallel = await timeMedian(reps, () => decodeAllParallel(pool, codec.type, set, threads * 2));
       }
       const r: CodecBenchResult = {
