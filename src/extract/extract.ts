@@ -1,5 +1,6 @@
 import { DmgkitError } from '../errors.js';
 import { isSupportedDecmpfs } from '../hfs/decmpfs.js';
+import { publicFinderInfo } from '../hfs/finder-info.js';
 import type { HfsEntry, HfsVolume } from '../hfs/volume.js';
 import { buildAppleDouble } from './appledouble.js';
 import { safeComponent, safeMode, splitVolumePath } from './sanitize.js';
@@ -118,7 +119,8 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
   async function writeAppleDouble(entry: HfsEntry, dir: string, name: string): Promise<void> {
     if (!forks || entry.type === 'symlink') return;
     const names = await volume.listXattrs(entry);
-    const hasFinder = entry.finderInfo.some((b) => b !== 0);
+    const finderInfo = publicFinderInfo(entry.finderInfo, false);
+    const hasFinder = finderInfo !== null;
     const hasRsrc = entry.type === 'file' && entry.rsrcSize > 0;
     if (!names.length && !hasFinder && !hasRsrc) return;
     const xattrs: { name: string; value: Uint8Array }[] = [];
@@ -127,7 +129,7 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
       xattrs.push({ name: n, value: await volume.getXattr(entry, n) });
     }
     const rsrc = hasRsrc ? await volume.readFile(entry, { fork: 'rsrc' }) : new Uint8Array(0);
-    const bytes = buildAppleDouble({ finderInfo: entry.finderInfo, xattrs, rsrc, debugTag: entry.cnid });
+    const bytes = buildAppleDouble({ finderInfo: finderInfo ?? new Uint8Array(32), xattrs, rsrc, debugTag: entry.cnid });
     const adPath = inside(join(dir, `._${name}`));
     try {
       const fh = await fs.open(adPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
