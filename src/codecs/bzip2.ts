@@ -426,8 +426,8 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
         const t = tt[tPos];
         const b = t & 0xff;
         tPos = t >>> 8;
+        // Stores past output.length are dropped by the typed array; the overrun is reported after the loop.
         if (run === 4) {
-          if (out + b > outLen) throw corrupt(CODEC, `output larger than the declared ${outLen} bytes`, blockPos);
           output.fill(last, out, out + b);
           out += b;
           run = 0;
@@ -439,9 +439,9 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
           last = b;
           run = 1;
         }
-        if (out >= outLen) throw corrupt(CODEC, `output larger than the declared ${outLen} bytes`, blockPos);
         output[out++] = b;
       }
+      if (out > outLen) throw corrupt(CODEC, `output larger than the declared ${outLen} bytes`, blockPos);
       const crc = ~bzCrc(output, 0xffffffff, blockStart, out) >>> 0;
       if (crc !== storedCrc) {
         throw corrupt(CODEC, `block CRC mismatch (stored 0x${storedCrc.toString(16)}, computed 0x${crc.toString(16)})`, blockPos);
