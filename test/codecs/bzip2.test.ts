@@ -140,6 +140,12 @@ describe('bzip2 decoder on hostile input', () => {
     expectCorrupt(() => decode(packed, 0));
   });
 
+  it('never writes past the output view when the declared size is too small', () => {
+    const big = new Uint8Array(data.length + 16).fill(0xee);
+    expectCorrupt(() => decodeBzip2(packed, big.subarray(0, data.length - 100)));
+    expect(Array.from(big.subarray(data.length - 100)).every((x) => x === 0xee)).toBe(true);
+  });
+
   it('rejects bad magic, empty input and trailing garbage', () => {
     expectCorrupt(() => decode(new Uint8Array(0), 0));
     const bad = packed.slice();

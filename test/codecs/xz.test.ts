@@ -205,6 +205,12 @@ describe('XZ decoder on hostile input', () => {
       expectError(() => decode(packed, 0));
     });
 
+    it(`${name}: never writes past the output view when the declared size is too small`, () => {
+      const big = new Uint8Array(data.length + 16).fill(0xee);
+      expectError(() => decodeXz(packed, big.subarray(0, data.length - 100)));
+      expect(Array.from(big.subarray(data.length - 100)).every((x) => x === 0xee)).toBe(true);
+    });
+
     it(`${name}: every truncation is CORRUPT_CHUNK`, () => {
       for (let n = 0; n < packed.length; n += n < 64 || n > packed.length - 64 ? 1 : 61) {
         expectError(() => decode(packed.subarray(0, n), data.length));
