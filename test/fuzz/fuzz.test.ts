@@ -6,18 +6,20 @@
  *   FUZZ_SEED        campaign seed (default 1)
  *   FUZZ_ONLY        run only seeds whose name contains this string
  *   FUZZ_HANG_FILE   a file to which the watchdog appends the case that hung synchronously
+ *   FUZZ_STATS       print how often each error message (digits folded) was seen: how deep the mutants reach
  *   FUZZ_LOG         a file to which each failure is appended as soon as it is found
  */
 import { describe, expect, it } from 'vitest';
 import { basename } from 'node:path';
 import { appendFileSync } from 'node:fs';
 import { Harness, writeCase, type CaseResult } from './harness.js';
-import { loadSeed, mutate, type FuzzSeed } from './mutate.js';
+import { loadSeed, mutate, sparseSeed, type FuzzSeed } from './mutate.js';
 import { seedPaths } from './seeds.js';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 60);
 const CAMPAIGN = process.env.FUZZ_SEED ?? '1';
 const ONLY = process.env.FUZZ_ONLY;
+const STATS = !!process.env.FUZZ_STATS;
 
 /** Decoded disks larger than this make every convert slow; such seeds still get UDIF-level mutations. */
 interface Failure {
@@ -39,21 +41,32 @@ describe('mutation fuzzing of the CLI', () => {
   it(`survives ${ITERATIONS} mutants: only DmgkitErrors, bounded time and memory, confined extraction`, async () => {
     const seeds: FuzzSeed[] = [];
     for (const p of paths) seeds.push(await loadSeed(p));
+    // sparse images of two disks (no fixture is one): an HFS+ volume in GPT, and an MBR disk
+    for (const want of ['keramics_hfsplus_zlib', 'lzfse-mbr']) {
+      const from = seeds.find((s) => s.name.includes(want));
+      const sp = from && sparseSeed(from);
+      if (sp) seeds.push(sp);
+    }
     const h = new Harness({ timeoutMs: 30_000, hardMs: 90_000, rssBytes: 1536 * 2 ** 20, outCap: 192 * 2 ** 20 });
     h.baselineRss = process.memoryUsage().rss;
     const failures: Failure[] = [];
     const codes = new Map<string, number>();
+    const stats = new Map<string, number>();
     let ran = 0;
     try {
       for (let n = 0; n < ITERATIONS; n++) {
         const seed = seeds[n % seeds.length];
         const id = `${CAMPAIGN}:${Math.floor(n / seeds.length)}`;
         const m = await mutate(seed, id);
-        const file = writeCase(h.root, m.bytes, seed.kind === 'udif' || m.recipe.some((r) => r.startsWith('writeUdif')) ? '.dmg' : '.img');
+        const file = writeCase(h.root, m.bytes, seed.kind === 'sparse' ? '.sparseimage' : seed.kind === 'udif' || m.recipe.some((r) => r.startsWith('writeUdif')) ? '.dmg' : '.img');
         const label = `seed=${seed.name} mutant=${id} recipe=${m.recipe.join(' ')}`;
         const results: CaseResult[] = await h.runAll(file, label);
         ran++;
         for (const r of results) {
+          if (STATS && r.code !== 0) {
+            const k = `${r.op}: ${r.stderr.split('\n')[0].replace(/\d+/g, 'N').slice(0, 110)}`;
+            stats.set(k, (stats.get(k) ?? 0) + 1);
+          }
           codes.set(`${r.op}:${r.code}`, (codes.get(`${r.op}:${r.code}`) ?? 0) + 1);
           if (!r.problem) continue;
           const f = { seed: seed.name, mutant: id, recipe: m.recipe, op: r.op, problem: r.problem, stderr: r.stderr.slice(0, 2000) };
@@ -66,10 +79,11 @@ describe('mutation fuzzing of the CLI', () => {
       h.close();
     }
     console.log(`fuzz: ${ran} mutants of ${seeds.length} seeds, campaign ${CAMPAIGN}; exit codes ${JSON.stringify(Object.fromEntries([...codes].sort()))}`);
+    if (STATS) console.log([...stats].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${String(n).padStart(6)} ${k}`).join('\n'));
     for (const f of failures) console.log(`FUZZ FAILURE seed=${f.seed} mutant=${f.mutant} op=${f.op}: ${f.problem}\n  recipe: ${f.recipe.join(' ')}\n  ${f.stderr.split('\n').slice(0, 6).join('\n  ')}`);
     expect(ran).toBe(ITERATIONS);
     expect(failures.map((f) => `${f.seed} ${f.mutant} ${f.op}: ${f.problem}`)).toEqual([]);
-  }, 3_600_000);
+  }, 600_000 + ITERATIONS * 5_000);
 });
 
 function r0(results: CaseResult[]): boolean {

@@ -21,6 +21,8 @@ export interface CaseResult {
   code: number | 'threw' | 'timeout';
   ms: number;
   stderr: string;
+  /** Standard output, when asked for (the first 64 KiB). */
+  stdout?: string;
   problem?: string;
 }
 
@@ -29,6 +31,7 @@ class NullSink extends Writable {
   bytes = 0;
   constructor(private cap: number) {
     super();
+    this.on('error', () => {}); // the failure reaches the CLI through the write callback
   }
   override _write(chunk: Buffer, _enc: string, cb: (e?: Error | null) => void): void {
     this.bytes += chunk.length;
@@ -62,7 +65,7 @@ setInterval(() => {
     try { if (workerData.file) fs.appendFileSync(workerData.file, msg); } catch {}
     process.kill(process.pid, 'SIGKILL');
   }
-}, 250).unref();
+}, 250);
 `;
 
 export class Harness {
@@ -91,11 +94,11 @@ export class Harness {
   }
 
   /** Runs `dmgkit <args>` in-process with a time bound; classifies the result. */
-  async run(op: string, args: string[], label: string): Promise<CaseResult> {
+  async run(op: string, args: string[], label: string, captureOut = false): Promise<CaseResult> {
     this.setLabel(`${label} op=${op}`);
     Atomics.add(this.beat, 0, 1);
     Atomics.store(this.beat, 1, 1);
-    const out = new NullSink(this.opts.outCap);
+    const out = captureOut ? new TextSink() : new NullSink(this.opts.outCap);
     const err = new TextSink();
     const io: CliIO = { out, err };
     const t0 = performance.now();
@@ -106,7 +109,7 @@ export class Harness {
         main([...args, '--threads', '1'], io),
         new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), this.opts.timeoutMs))),
       ]);
-      res = { op, code, ms: performance.now() - t0, stderr: err.text };
+      res = { op, code, ms: performance.now() - t0, stderr: err.text, ...(out instanceof TextSink ? { stdout: out.text } : {}) };
     } catch (e) {
       res = { op, code: 'threw', ms: performance.now() - t0, stderr: String((e as Error)?.stack ?? e), problem: `exception escaped main: ${(e as Error)?.message}` };
     } finally {
@@ -131,6 +134,7 @@ export class Harness {
     results.push(await this.run('convert', ['convert', file, '-o', '-'], label));
     results.push(await this.run('convert-keep-going', ['convert', file, '-o', '-', '--keep-going'], label));
     results.push(await this.run('ls', ['ls', file, '-R', '-l'], label));
+    results.push(await this.run('tree', ['tree', file], label));
     results.push(await this.extract(file, label));
     return results;
   }

@@ -20,6 +20,7 @@ import { UdifImage } from '../../src/udif/image.js';
 import { writeUdif, rawEncoder, type ChunkEncoder } from '../../src/udif/writer.js';
 import { deflateZlib } from '../../src/codecs/deflate.js';
 import { crc32 } from '../../src/util/crc32.js';
+import { buildSparseImage } from '../container/build.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // PRNG
@@ -121,12 +122,14 @@ export interface HfsInfo {
   volumeOffset: number;
   blockSize: number;
   /** Offsets (absolute) of B-tree nodes worth mutating, with the node size. */
-  nodes: { offset: number; size: number; tree: string }[];
+  nodes: { offset: number; size: number; tree: string; index: number }[];
+  /** Absolute offsets of decmpfs headers ('fpmc' = 'cmpf' little-endian) in the volume. */
+  decmpfs: number[];
 }
 export interface FuzzSeed {
   name: string;
   bytes: Uint8Array;
-  kind: 'udif' | 'raw';
+  kind: 'udif' | 'raw' | 'sparse';
   koly?: Koly;
   fork?: ResourceFork;
   mish: MishInfo[];
@@ -147,7 +150,7 @@ export function findHfs(b: Uint8Array): HfsInfo[] {
     const h = v + 1024;
     const blockSize = rd32(b, h + 40);
     if (blockSize < 512 || blockSize > 65536 || (blockSize & (blockSize - 1)) !== 0) continue;
-    const info: HfsInfo = { volumeOffset: v, blockSize, nodes: [] };
+    const info: HfsInfo = { volumeOffset: v, blockSize, nodes: [], decmpfs: [] };
     for (const [tree, forkAt] of [['extents', 192], ['catalog', 272], ['attributes', 352]] as const) {
       const start = rd32(b, h + forkAt + 16);
       const count = rd32(b, h + forkAt + 20);
@@ -160,9 +163,13 @@ export function findHfs(b: Uint8Array): HfsInfo[] {
         // keep nodes that are in use (a plausible descriptor kind) and the header node
         const kind = b[n + 8];
         if (n === first || kind === 0xff || kind === 0 || kind === 1 || kind === 2) {
-          if (n === first || rd16(b, n + 10) > 0) info.nodes.push({ offset: n, size: nodeSize, tree });
+          if (n === first || rd16(b, n + 10) > 0) info.nodes.push({ offset: n, size: nodeSize, tree, index: (n - first) / nodeSize });
         }
       }
+    }
+    const volEnd = Math.min(b.length, v + rd32(b, h + 44) * blockSize);
+    for (let o = v; o + 16 <= volEnd && info.decmpfs.length < 256; o++) {
+      if (b[o] === 0x66 && b[o + 1] === 0x70 && b[o + 2] === 0x6d && b[o + 3] === 0x63) info.decmpfs.push(o);
     }
     out.push(info);
     v += 1024; // skip past this header
@@ -233,6 +240,25 @@ export async function loadSeed(path: string): Promise<FuzzSeed> {
     // undecodable seed (the broken fixture): blind and koly mutations only
   }
   return seed;
+}
+
+/**
+ * A sparse image built from a raw disk (band order shuffled by a fixed rule, some bands absent), so the sparse
+ * reader has a seed: no fixture is a sparse image.
+ */
+export function sparseSeed(from: FuzzSeed): FuzzSeed | null {
+  const disk = from.decoded?.bytes ?? (from.kind === 'raw' ? from.bytes : null);
+  if (!disk || disk.length % 512 || disk.length > MAX_DECODED_SEED) return null;
+  const spb = 64;
+  const bands = Math.ceil(disk.length / (spb * 512));
+  const stored: number[] = [];
+  for (let i = 0; i < bands; i++) {
+    const band = (i * 7) % bands; // a permutation when gcd(7, bands) = 1, else some bands repeat: drop those
+    if (!stored.includes(band)) stored.push(band);
+  }
+  const rng = new Rng(from.name);
+  const keep = stored.filter((band) => band === 0 || !rng.chance(0.1));
+  return { name: `${from.name}#sparse`, bytes: buildSparseImage(disk, spb, keep), kind: 'sparse', mish: [], chunks: [], hfs: [] };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -644,6 +670,25 @@ const hfsField: Op = (b, rng, seed, recipe) => {
   const vols = seed.hfs.filter((v) => v.volumeOffset + 1536 <= b.length);
   if (!vols.length) return bitFlips(b, rng, seed, recipe);
   const v = rng.pick(vols);
+  const cmpf = v.decmpfs.filter((o) => o + 16 <= b.length);
+  if (cmpf.length && rng.chance(0.15)) {
+    const o = rng.pick(cmpf);
+    const f = rng.int(3);
+    if (f === 0) {
+      const t = rng.pick([0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 0xffffffff]);
+      wr(b, o + 4, 4, BigInt(t), true);
+      recipe.push(`decmpfs@${o}.type=${t}`);
+    } else if (f === 1) {
+      const val = boundary(rng, 8, rdLe32(b, o + 8) + rdLe32(b, o + 12) * 0x100000000, b.length);
+      wr(b, o + 8, 8, val, true);
+      recipe.push(`decmpfs@${o}.size=${val}`);
+    } else {
+      const p = o + 16 + rng.int(48);
+      if (p < b.length) b[p] ^= 1 << rng.int(8);
+      recipe.push(`decmpfs@${o}.flip(${p})`);
+    }
+    return b;
+  }
   if (v.nodes.length && rng.chance(0.7)) return btreeNode(b, rng, v, recipe);
   const h = v.volumeOffset + 1024;
   if (rng.chance(0.35)) {
@@ -687,7 +732,8 @@ function btreeNode(b: Uint8Array, rng: Rng, v: HfsInfo, recipe: string[]): Uint8
   const pick = rng.int(numRecords > 0 ? 9 : 2);
   if (pick === 0) {
     const [name, off, w] = rng.pick([['fLink', 0, 4], ['bLink', 4, 4], ['kind', 8, 1], ['height', 9, 1], ['numRecords', 10, 2]] as const);
-    const val = name === 'kind' ? BigInt(rng.pick([-1, 0, 1, 2, 3, 0x7f]) & 0xff) : boundary(rng, w, w === 4 ? rd32(b, n + off) : w === 2 ? rd16(b, n + off) : b[n + off], v.nodes.length);
+    const self = BigInt(rng.pick([node.index, node.index - 1, node.index + 1, 0]));
+    const val = name === 'kind' ? BigInt(rng.pick([-1, 0, 1, 2, 3, 0x7f]) & 0xff) : (name === 'fLink' || name === 'bLink') && rng.chance(0.5) ? self : boundary(rng, w, w === 4 ? rd32(b, n + off) : w === 2 ? rd16(b, n + off) : b[n + off], v.nodes.length);
     wr(b, n + off, w, val);
     recipe.push(`${tag}.${name}=${val}`);
   } else if (pick === 1 && node.offset === v.nodes.find((x) => x.tree === node.tree)?.offset) {
@@ -713,7 +759,7 @@ function btreeNode(b: Uint8Array, rng: Rng, v: HfsInfo, recipe: string[]): Uint8
       recipe.push(`${tag}.rec[${i}].keyLength=${val}`);
     } else if (pick === 4 && kind === 0 && r + 2 + keyLen + 4 <= n + size) {
       // index record: the child pointer after the key
-      const val = BigInt(rng.pick([0, 1, 0xffffffff, v.nodes.length + 5, rd32(b, n + recOff(0) + 2 + rd16(b, n + recOff(0)))]));
+      const val = BigInt(rng.pick([0, 1, 0xffffffff, v.nodes.length + 5, node.index, Math.max(0, node.index - 1), rd32(b, n + recOff(0) + 2 + rd16(b, n + recOff(0)))]));
       wr(b, r + 2 + keyLen, 4, val);
       recipe.push(`${tag}.rec[${i}].child=${val}`);
     } else if (pick === 5 && node.tree === 'catalog' && keyLen >= 6) {
@@ -741,6 +787,17 @@ function btreeNode(b: Uint8Array, rng: Rng, v: HfsInfo, recipe: string[]): Uint8
         const val = boundary(rng, w, w === 8 ? rd64(b, o) : rd32(b, o), b.length);
         wr(b, o, w, val);
         recipe.push(`${tag}.rec[${i}].file.${fork === 88 ? 'data' : 'rsrc'}.${['logicalSize', 'totalBlocks', 'extent'][f]}=${val}`);
+      } else if (type === 1 && rng.chance(0.6)) {
+        // a folder whose ID is its parent's (or the root's): listing it lists an ancestor again, a directory cycle
+        const parent = rd32(b, r + 2);
+        const val = BigInt(rng.chance(0.7) ? parent : 2);
+        wr(b, d + 8, 4, val);
+        recipe.push(`${tag}.rec[${i}].folderID=${val}`);
+      } else if ((type === 3 || type === 4) && rng.chance(0.6)) {
+        // a thread record pointing back at its own folder, or at the root
+        const val = BigInt(rng.pick([rd32(b, r + 2), 1, 2, 0]));
+        wr(b, d + 4, 4, val);
+        recipe.push(`${tag}.rec[${i}].thread.parentID=${val}`);
       } else {
         const val = BigInt(rng.pick([0, 1, 2, 3, 4, 5, 0x7fff, 0xffff]));
         wr(b, d, 2, val);
@@ -761,6 +818,32 @@ function btreeNode(b: Uint8Array, rng: Rng, v: HfsInfo, recipe: string[]): Uint8
   return b;
 }
 
+// --- sparse image ------------------------------------------------------------------------------------------------
+
+const SPARSE_FIELDS: readonly [string, number, 4 | 8][] = [
+  ['version', 4, 4], ['sectorsPerBand', 8, 4], ['flags', 12, 4], ['totalSectors32', 16, 4], ['nextIndexNode', 20, 8], ['totalSectors64', 28, 8],
+];
+
+const sparseField: Op = (b, rng, seed, recipe) => {
+  if (b.length < 4096 || ascii(b, 0, 4) !== 'sprs') return bitFlips(b, rng, seed, recipe);
+  if (rng.chance(0.5)) {
+    const [name, off, w] = rng.pick(SPARSE_FIELDS);
+    const orig = w === 8 ? rd64(b, off) : rd32(b, off);
+    const v = name === 'sectorsPerBand' ? BigInt(rng.pick([0, 1, 8, 63, 65, 2048, 1 << 21, 1 << 22, 0xffffffff])) : boundary(rng, w, orig, name === 'nextIndexNode' ? b.length : b.length / 512);
+    wr(b, off, w, v);
+    recipe.push(`sparse.${name}=${v}`);
+  } else {
+    // band slots: a band number past the disk, a duplicate, zero (absent), huge
+    const used: number[] = [];
+    for (let i = 0; i < 1008 && rd32(b, 64 + 4 * i) !== 0; i++) used.push(i);
+    const i = used.length ? rng.pick(used) : 0;
+    const v = BigInt(rng.pick([0, 1, 2, 0xffffffff, 0x80000000, used.length + 1, used.length + 100, rd32(b, 64 + 4 * rng.int(Math.max(1, used.length)))]));
+    wr(b, 64 + 4 * i, 4, v);
+    recipe.push(`sparse.band[${i}]=${v}`);
+  }
+  return b;
+};
+
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Re-wraps a (mutated) raw disk as a UDIF image with dmgkit's writer (zlib or raw chunks). */
@@ -777,6 +860,7 @@ export async function wrapUdif(disk: Uint8Array, rng: Rng, recipe: string[]): Pr
 }
 
 const UDIF_OPS: [Op, number][] = [[truncate, 1], [bitFlips, 2], [byteRun, 1], [insertDelete, 0.5], [kolyField, 3], [xmlText, 3], [mishField, 4], [chunkData, 4]];
+const SPARSE_OPS: [Op, number][] = [[truncate, 1], [bitFlips, 1], [byteRun, 0.5], [sparseField, 5]];
 const RAW_OPS: [Op, number][] = [[truncate, 1], [bitFlips, 1.5], [byteRun, 1], [partitionMap, 3], [hfsField, 6]];
 
 function pickOp(rng: Rng, ops: [Op, number][]): Op {
@@ -803,7 +887,7 @@ export async function mutate(seed: FuzzSeed, n: number | string): Promise<Mutant
   }
   let b: Uint8Array = seed.bytes.slice();
   const steps = 1 + rng.int(rng.chance(0.7) ? 2 : 4);
-  const ops = seed.kind === 'udif' ? UDIF_OPS : RAW_OPS;
+  const ops = seed.kind === 'udif' ? UDIF_OPS : seed.kind === 'sparse' ? SPARSE_OPS : RAW_OPS;
   for (let i = 0; i < steps; i++) b = pickOp(rng, ops)(b, rng, seed, recipe);
   return { bytes: b, recipe };
 }

@@ -96,19 +96,25 @@ async function tree(args: ParsedArgs, io: CliIO): Promise<number> {
     await write(io.out, (path ? '/' + path : '/') + '\n');
     let dirs = 0;
     let files = 0;
-    const visit = async (p: string, prefix: string): Promise<void> => {
-      const list = await volume.readdir(p);
+    // Directories being listed, by CNID: a damaged catalog can make a folder list one of its ancestors.
+    const onStack = new Set<number>();
+    const visit = async (dir: string | HfsEntry, prefix: string): Promise<void> => {
+      const list = await volume.readdir(dir);
       for (let i = 0; i < list.length; i++) {
         const e = list[i];
         const lastOne = i === list.length - 1;
         const target = e.type === 'symlink' ? ` -> ${e.linkTarget ?? ''}` : '';
-        await write(io.out, `${prefix}${lastOne ? '└── ' : '├── '}${e.name}${target}\n`);
-        if (e.type === 'dir' && !e.hardLink) {
+        const loop = e.type === 'dir' && onStack.has(e.cnid);
+        await write(io.out, `${prefix}${lastOne ? '└── ' : '├── '}${e.name}${target}${loop ? '  [directory loop: not followed]' : ''}\n`);
+        if (e.type === 'dir' && !e.hardLink && !loop) {
           dirs++;
-          await visit(e.path, prefix + (lastOne ? '    ' : '│   '));
+          onStack.add(e.cnid);
+          await visit(e, prefix + (lastOne ? '    ' : '│   '));
+          onStack.delete(e.cnid);
         } else files++;
       }
     };
+    onStack.add((await volume.stat(path)).cnid);
     await visit(path, '');
     await write(io.out, `\n${dirs} directories, ${files} files\n`);
     return 0;

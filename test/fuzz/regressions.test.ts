@@ -1,0 +1,54 @@
+/**
+ * Every failure the fuzzer found, as the minimal input that triggered it: a byte patch applied to a named fixture
+ * (read in place, never copied) or a tiny inline input. Each case runs through the same harness as the fuzzer,
+ * so a hang fails the run (the watchdog names the case) instead of blocking it.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { Harness, writeCase } from './harness.js';
+import { synthetic, haveFixtures } from '../helpers/fixtures.js';
+
+interface Patch {
+  /** Absolute byte offset in the fixture. */
+  at: number;
+  /** The bytes expected there before patching (guards against a changed fixture). */
+  was: number[];
+  now: number[];
+}
+
+/** The fixture's bytes with the patches applied (after checking each patch's original bytes). */
+function patched(path: string, patches: Patch[]): Uint8Array {
+  const b = new Uint8Array(readFileSync(path));
+  for (const p of patches) {
+    expect([...b.subarray(p.at, p.at + p.was.length)], `fixture bytes at ${p.at}`).toEqual(p.was);
+    b.set(p.now, p.at);
+  }
+  return b;
+}
+
+const h = new Harness({ timeoutMs: 30_000, hardMs: 60_000, rssBytes: 1536 * 2 ** 20, outCap: 192 * 2 ** 20 });
+afterAll(() => h.close());
+
+describe.runIf(haveFixtures() && existsSync(synthetic('features.hfs')))('fuzzer regressions', () => {
+  /**
+   * Found by the fuzzer (features.hfs, mutant c:340, recipe `catalogNode@3694592.rec[4].folderID=2`): a folder
+   * record whose folderID is the root's (2) makes that folder list the root again. `ls -R` and `extract` stopped at
+   * the loop; `tree` recursed forever (each level resolved from cache, so the microtask queue never let a timer
+   * fire: a hang the event loop could not interrupt). Fixed in src/cli/commands/files.ts: tree keeps the CNIDs
+   * of the directories being listed and does not descend into one of them again.
+   */
+  it('a folder whose ID is the root: tree, ls -R and extract finish, the loop is named', async () => {
+    const bytes = patched(synthetic('features.hfs'), [{ at: 3695360, was: [0, 0, 0, 16], now: [0, 0, 0, 2] }]);
+    const file = writeCase(h.root, bytes, '.img');
+    const tree = await h.run('tree', ['tree', file], 'regression folderID=2', true);
+    expect(tree.problem).toBeUndefined();
+    expect(tree.code).toBe(0);
+    expect(tree.stdout).toMatch(/\[directory loop: not followed\]/);
+    const ls = await h.run('ls', ['ls', file, '-R'], 'regression folderID=2');
+    expect(ls.problem).toBeUndefined();
+    expect(ls.code).toBe(0);
+    const ex = await h.extract(file, 'regression folderID=2');
+    expect(ex.problem).toBeUndefined();
+    expect(ex.stderr).toMatch(/loop/);
+  });
+});
