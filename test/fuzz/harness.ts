@@ -27,6 +27,20 @@ export interface CaseResult {
 }
 
 /** A sink that discards output; after `cap` bytes it fails like a closed pipe (EPIPE), which the CLI accepts. */
+/**
+ * Several layers wrap any non-DmgkitError into a typed error as a last line of defence ("HFS+: unexpected failure",
+ * "could not be parsed", "probe failed", a codec TypeError reported as CORRUPT_CHUNK). Those still hide a bug: a
+ * message carrying a JavaScript runtime error's text is counted as a crash.
+ */
+export const MASKED_BUG = new RegExp(
+  [
+    'unexpected failure', 'could not be parsed', 'probe failed', 'Cannot read propert', 'Cannot set propert', 'is not a function',
+    'is not iterable', 'Invalid typed array length', 'Array buffer allocation failed', 'Maximum call stack', 'Invalid array length',
+    'is not defined', 'Cannot convert', 'outside the bounds', 'Invalid string length', 'out of range. It must be', 'Cannot mix BigInt',
+    'Start offset .* is outside', 'undefined \\(reading',
+  ].join('|'),
+);
+
 class NullSink extends Writable {
   bytes = 0;
   constructor(private cap: number) {
@@ -118,6 +132,7 @@ export class Harness {
     }
     if (res.code === 'timeout') res.problem = `did not finish within ${this.opts.timeoutMs} ms`;
     else if (res.code === 70) res.problem = `internal error: ${res.stderr.trim().split('\n')[0]}`;
+    else if (MASKED_BUG.test(res.stderr)) res.problem = `a JavaScript runtime error behind a typed error: ${res.stderr.split('\n').find((l) => MASKED_BUG.test(l))}`;
     else if (/^dmgkit: [a-z]+ .*: E[A-Z]+$/m.test(res.stderr) && !res.stderr.includes('EPIPE')) res.problem = `raw errno error: ${res.stderr.trim().split('\n')[0]}`;
     const rss = process.memoryUsage().rss;
     if (!res.problem && rss - this.baselineRss > this.opts.rssBytes) {
@@ -136,6 +151,15 @@ export class Harness {
     results.push(await this.run('ls', ['ls', file, '-R', '-l'], label));
     results.push(await this.run('tree', ['tree', file], label));
     results.push(await this.extract(file, label));
+    // one more, rotating with the case: the range selections of convert, plain info, stat of the root
+    const extra: [string, string[]][] = [
+      ['convert-partition', ['convert', file, '-o', '-', '--partition', String(label.length % 4)]],
+      ['convert-blkx', ['convert', file, '-o', '-', '--keep-going', '--blkx', String(label.length % 3)]],
+      ['info-text', ['info', file]],
+      ['stat', ['stat', file, '/', '--json']],
+    ];
+    const [op, args] = extra[hashString(label) % extra.length];
+    results.push(await this.run(op, args, label));
     return results;
   }
 
@@ -194,6 +218,12 @@ export function checkConfined(caseDir: string, chain: string[]): string | null {
     }
   }
   return null;
+}
+
+function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
 }
 
 /** Writes a mutant where the CLI can open it. */

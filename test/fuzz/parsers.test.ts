@@ -26,8 +26,9 @@ import { decodeLzvn } from '../../src/codecs/lzvn.js';
 import { decodeXz } from '../../src/codecs/xz.js';
 import { inflateInto } from '../../src/codecs/zlib.js';
 import { crc32 } from '../../src/util/crc32.js';
+import { MASKED_BUG } from './harness.js';
 
-const RUNS = Math.min(2000, Math.max(100, Math.floor(Number(process.env.FUZZ_ITERATIONS ?? 0) / 10)) || 150);
+const RUNS = process.env.FUZZ_ITERATIONS ? Math.min(3000, Math.max(300, Math.floor(Number(process.env.FUZZ_ITERATIONS) / 8))) : 300;
 
 /** Runs f; anything thrown must be a DmgkitError. */
 async function onlyDmgkit(f: () => unknown): Promise<void> {
@@ -35,6 +36,7 @@ async function onlyDmgkit(f: () => unknown): Promise<void> {
     await f();
   } catch (e) {
     if (!isDmgkitError(e)) throw new Error(`non-DmgkitError escaped: ${(e as Error)?.stack ?? String(e)}`);
+    if (MASKED_BUG.test(e.message)) throw new Error(`a JavaScript runtime error behind a DmgkitError: ${e.message}\n${(e.cause as Error)?.stack ?? ''}`);
   }
 }
 
@@ -285,6 +287,7 @@ describe('codecs on shaped junk with random declared output sizes', () => {
             decode(input, new Uint8Array(size));
           } catch (e) {
             if (!(e instanceof DmgkitError)) throw new Error(`${name}: ${(e as Error)?.stack ?? String(e)}`);
+            if (MASKED_BUG.test(e.message)) throw new Error(`${name}: a JavaScript runtime error behind a DmgkitError: ${e.message}`);
           }
         }),
         { numRuns: RUNS },

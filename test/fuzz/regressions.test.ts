@@ -3,10 +3,12 @@
  * (read in place, never copied) or a tiny inline input. Each case runs through the same harness as the fuzzer,
  * so a hang fails the run (the watchdog names the case) instead of blocking it.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { Harness, writeCase } from './harness.js';
 import { synthetic, haveFixtures } from '../helpers/fixtures.js';
+import { parseXmlPlist } from '../../src/udif/xml-plist.js';
+import { DmgkitError } from '../../src/errors.js';
 
 interface Patch {
   /** Absolute byte offset in the fixture. */
@@ -50,5 +52,31 @@ describe.runIf(haveFixtures() && existsSync(synthetic('features.hfs')))('fuzzer 
     const ex = await h.extract(file, 'regression folderID=2');
     expect(ex.problem).toBeUndefined();
     expect(ex.stderr).toMatch(/loop/);
+  });
+});
+
+describe('fuzzer regressions on inline inputs', () => {
+  /**
+   * Found by every XML mutation of the fuzzer: a malformed plist made the XML parser under plist print
+   * "[xmldom fatalError] …" on console.error (once per open: info, verify, convert … each printed it) before the
+   * typed error was thrown. Fixed in src/udif/xml-plist.ts: the parser runs with console.error muted.
+   */
+  it('a malformed XML plist is a CORRUPT_HEADER naming the offset, and nothing is printed', () => {
+    const xml = new TextEncoder().encode('<?xml version="1.0"?>\n<plist version="1.0"><dict><key>resource-fork</kex></dict>\n</plist>\n');
+    const spy = vi.spyOn(console, 'error');
+    try {
+      let err: unknown;
+      try {
+        parseXmlPlist(xml, 4096);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(DmgkitError);
+      expect((err as DmgkitError).code).toBe('CORRUPT_HEADER');
+      expect((err as DmgkitError).message).toMatch(/at offset 4096 \(0x1000\).*does not parse: .*key/);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
