@@ -1,6 +1,6 @@
 // Timing helpers: wall-clock and CPU time, for in-process work and for spawned tools.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -51,6 +51,37 @@ export function timeTool(cmd, args, { stdinPath } = {}) {
     if (Number.isFinite(u) && Number.isFinite(s)) cpu = u + s;
   }
   return { wall, cpu };
+}
+
+/** On-CPU and run-queue nanoseconds of every thread of this process (Linux schedstat), or null. */
+export function taskTimes() {
+  if (!haveSchedstat) return null;
+  const out = new Map();
+  for (const t of readdirSync('/proc/self/task')) {
+    try {
+      const [run, wait] = readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ').map(Number);
+      out.set(t, { run, wait });
+    } catch {
+      // thread ended
+    }
+  }
+  return out;
+}
+
+/** Per-thread deltas between two taskTimes() snapshots: the busiest thread's on-CPU time, total run and wait. */
+export function taskDelta(a, b) {
+  if (!a || !b) return null;
+  let maxRun = 0;
+  let run = 0;
+  let wait = 0;
+  for (const [t, x] of b) {
+    const y = a.get(t) ?? { run: 0, wait: 0 };
+    const r = (x.run - y.run) / 1e9;
+    maxRun = Math.max(maxRun, r);
+    run += r;
+    wait += (x.wait - y.wait) / 1e9;
+  }
+  return { maxRun, run, wait };
 }
 
 export function median(xs) {

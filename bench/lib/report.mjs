@@ -58,7 +58,7 @@ function decoderRows(results) {
       `${(c.ratio * 100).toFixed(1)}%`,
       cell(one),
       f(par.wallMBps),
-      `${f(c.speedup.median, 2)}× (${f(c.speedup.cpuProjected, 2)}×)`,
+      `${f(c.speedup.median, 2)}× (${f(c.speedup.projected, 2)}×; wait ${c.speedup.waitShare === null ? '–' : Math.round(c.speedup.waitShare * 100) + '%'})`,
       native ? `${native} ${cell(c.measures[native])}` : '–',
       native ? rcell(ratio(one, c.measures[native])) : '–',
       bases.length ? bases.map((b) => `${b} ${cell(c.measures[b])}`).join('; ') : '–',
