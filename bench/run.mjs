@@ -39,6 +39,13 @@ const machine = {
   nproc: availableParallelism(),
   cpu: cpus()[0]?.model?.trim() ?? 'unknown',
   memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+  lscpu: toolVersion('lscpu', [], (s) =>
+    s
+      .split('\n')
+      .filter((l) => /^(Thread\(s\) per core|Hypervisor vendor|L2 cache|L3 cache):/.test(l))
+      .map((l) => l.replace(/\s+/g, ' '))
+      .join('; '),
+  ),
   node: process.version,
   tools: {
     '7zz': toolVersion('7zz', [], (s) => s.split('\n').find((l) => l.startsWith('7-Zip')) ?? ''),

@@ -144,7 +144,7 @@ export function renderMarkdown(r) {
   const h = headers(r);
   const mc = r.machine;
   const lines = [
-    `Run: ${r.date}${r.quick ? ' (quick)' : ''}, ${r.totalSeconds} s. ${mc.cpu} (\`nproc\` = ${mc.nproc}), ${mc.memoryGiB} GiB, Node ${mc.node}; load average ${mc.loadavgStart.join(' / ')} at the start, ${mc.loadavgEnd.join(' / ')} at the end.`,
+    `Run: ${r.date}${r.quick ? ' (quick)' : ''}, ${r.totalSeconds} s. ${mc.cpu} (\`nproc\` = ${mc.nproc}${mc.lscpu ? `; ${mc.lscpu}` : ''}), ${mc.memoryGiB} GiB, Node ${mc.node}; load average ${mc.loadavgStart.join(' / ')} at the start, ${mc.loadavgEnd.join(' / ')} at the end.`,
     `Tools: ${Object.entries(mc.tools).map(([k, v]) => `${k} ${v ?? 'missing'}`).join('; ')}.`,
     '',
     `MB/s = 10^6 bytes of decoded output per second; each cell "W (C)": W from wall-clock time, C from CPU time (user+system); medians of ${r.method.reps} interleaved repetitions.`,
