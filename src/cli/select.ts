@@ -1,8 +1,11 @@
-import { DmgkitError } from '../errors.js';
+import { DmgkitError, at } from '../errors.js';
 import type { OpenedDisk } from '../open.js';
 
-/** The byte range of the whole disk, of a partition-map entry (--partition) or of a UDIF block table (--blkx). */
-export async function selectRange(opened: OpenedDisk, partition?: number, blkx?: number): Promise<[number, number, string]> {
+/**
+ * The byte range of the whole disk, of a partition-map entry (--partition) or of a UDIF block table (--blkx), its
+ * description, and a warning when the entry runs past the end of the disk (the range is cut at the end).
+ */
+export async function selectRange(opened: OpenedDisk, partition?: number, blkx?: number): Promise<[number, number, string, string?]> {
   if (blkx !== undefined) {
     if (!opened.udif) throw new DmgkitError('INVALID_ARGUMENT', '--blkx applies to UDIF images only');
     const p = opened.udif.partitions[blkx];
@@ -14,7 +17,16 @@ export async function selectRange(opened: OpenedDisk, partition?: number, blkx?:
     const map = await readPartitionMap(opened.disk);
     const e = map.entries.find((x) => x.index === partition);
     if (!e) throw new DmgkitError('OUT_OF_RANGE', `no partition ${partition} in the ${map.scheme} partition map (${map.entries.length} entries)`);
-    return [e.offset, Math.min(opened.disk.size, e.offset + e.size), `partition ${partition} (${e.name || e.typeName})`];
+    const what = `partition ${partition} (${e.name || e.typeName})`;
+    const size = opened.disk.size;
+    if (e.offset >= size) {
+      throw new DmgkitError('OUT_OF_RANGE', `${what} starts ${at(e.offset)}, past the end of the ${size}-byte disk`, { offset: e.offset });
+    }
+    if (e.offset + e.size > size) {
+      const missing = e.offset + e.size - size;
+      return [e.offset, size, what, `${what} ends ${missing} bytes past the end of the ${size}-byte disk: only its first ${size - e.offset} bytes exist`];
+    }
+    return [e.offset, e.offset + e.size, what];
   }
   return [0, opened.disk.size, 'the whole disk'];
 }

@@ -367,6 +367,26 @@ const kolyField: Op = (b, rng, seed, recipe) => {
   return b;
 };
 
+/** The koly trailer moved: junk after it (it is no longer the last 512 bytes), or a copy at the start. */
+const kolyPlace: Op = (b, rng, seed, recipe) => {
+  if (b.length < 1024 || ascii(b, b.length - 512, 4) !== 'koly') return kolyField(b, rng, seed, recipe);
+  if (rng.chance(0.6)) {
+    const n = rng.pick([1, 511, 512, 513, 1024, 4096]);
+    recipe.push(`kolyPlace.append(${n})`);
+    const out = new Uint8Array(b.length + n);
+    out.set(b);
+    out.set(rng.chance(0.5) ? rng.bytes(n) : new Uint8Array(n), b.length);
+    return out;
+  }
+  recipe.push('kolyPlace.copyToStart');
+  b.copyWithin(0, b.length - 512, b.length);
+  if (rng.chance(0.5)) {
+    recipe.push('kolyPlace.eraseEnd');
+    b.fill(0, b.length - 512, b.length - 508);
+  }
+  return b;
+};
+
 // --- XML plist ---------------------------------------------------------------------------------------------------
 
 /** Replaces the XML plist (at the koly's xmlOffset) with `xml`, fixing the koly's xmlLength. */
@@ -462,7 +482,7 @@ const xmlText: Op = (b, rng, seed, recipe) => {
 export const CHUNK_TYPES = [0x00000000, 0x00000001, 0x00000002, 0x80000004, 0x80000005, 0x80000006, 0x80000007, 0x80000008, 0x7ffffffe, 0xffffffff, 0x80000009, 0x80000003, 0x12345678, 0x80000000];
 
 /** Mutates one mish table in place (header fields, chunk count, chunk entries). */
-export function mutateMishTable(t: Uint8Array, rng: Rng, fileSize: number, recipe: string[]): void {
+export function mutateMishTable(t: Uint8Array, rng: Rng, fileSize: number, recipe: string[], others: Uint8Array[] = []): void {
   const count = t.length >= 204 ? rd32(t, 200) : 0;
   const nChunks = Math.max(0, Math.min(count, Math.floor((t.length - 204) / 40)));
   const what = rng.int(nChunks ? 10 : 3);
@@ -471,6 +491,12 @@ export function mutateMishTable(t: Uint8Array, rng: Rng, fileSize: number, recip
     const v = boundary(rng, width, width === 8 ? rd64(t, off) : rd32(t, off), fileSize);
     wr(t, off, width, v);
     recipe.push(`mish.${name}=${v}`);
+  } else if (what === 3 && others.length) {
+    // this table's sectors overlap another table's
+    const o = rng.pick(others);
+    const v = BigInt(rd64(o, 8) + rng.pick([0, 1, Math.floor(rd64(o, 16) / 2)]));
+    wr(t, 8, 8, v);
+    recipe.push(`mish.firstSector=${v}(overlap)`);
   } else if (what === 1 || what === 2) {
     const v = rng.pick([0, 1, count - 1, count + 1, count * 2, 0xffffffff, 0x7fffffff, 16 * 1024 * 1024 + 1, 100_000_000]);
     wr(t, 200, 4, BigInt(Math.max(0, v)));
@@ -508,7 +534,7 @@ const mishField: Op = (b, rng, seed, recipe) => {
     const blkx = fork.get('blkx')!;
     const t = blkx[m.index].data.slice();
     recipe.push(`blkx[${m.index}]:`);
-    mutateMishTable(t, rng, b.length, recipe);
+    mutateMishTable(t, rng, b.length, recipe, blkx.filter((_, i) => i !== m.index).map((r) => r.data).filter((d) => d.length >= 204));
     if (rng.chance(0.15)) {
       const cut = rng.int(t.length);
       recipe.push(`mish.truncate(${cut})`);
@@ -859,7 +885,7 @@ export async function wrapUdif(disk: Uint8Array, rng: Rng, recipe: string[]): Pr
   return Buffer.concat(parts);
 }
 
-const UDIF_OPS: [Op, number][] = [[truncate, 1], [bitFlips, 2], [byteRun, 1], [insertDelete, 0.5], [kolyField, 3], [xmlText, 3], [mishField, 4], [chunkData, 4]];
+const UDIF_OPS: [Op, number][] = [[truncate, 1], [bitFlips, 2], [byteRun, 1], [insertDelete, 0.5], [kolyField, 3], [kolyPlace, 0.7], [xmlText, 3], [mishField, 4], [chunkData, 4]];
 const SPARSE_OPS: [Op, number][] = [[truncate, 1], [bitFlips, 1], [byteRun, 0.5], [sparseField, 5]];
 const RAW_OPS: [Op, number][] = [[truncate, 1], [bitFlips, 1.5], [byteRun, 1], [partitionMap, 3], [hfsField, 6]];
 

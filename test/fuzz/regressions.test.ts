@@ -80,3 +80,33 @@ describe('fuzzer regressions on inline inputs', () => {
     }
   });
 });
+
+describe('convert --partition of an entry past the end of the disk', () => {
+  /**
+   * Found while probing what the fuzzer's null sink cannot see: an MBR entry starting past the end of the disk
+   * made `convert --partition 0 -o FILE` print "wrote partition 0 (-50151424 bytes)" and exit 0, and an entry
+   * running past the end was silently cut. Fixed in src/cli/select.ts + convert.ts: OUT_OF_RANGE naming the
+   * offset, and for a cut entry the bytes that exist are written, the shortfall named, exit 1.
+   * Input: 1 MiB of zeros with this partition table at offset 446 (entry 0: FAT32 at LBA 100000, 10 sectors;
+   * entry 1: FAT32 at LBA 2040, 100 sectors; the disk has 2048).
+   */
+  function disk(): Uint8Array {
+    const d = new Uint8Array(1 << 20);
+    const hex = '000000000b000000a08601000a000000' + '000000000b000000f807000064000000' + '00'.repeat(32) + '55aa';
+    d.set(Buffer.from(hex, 'hex'), 446);
+    return d;
+  }
+
+  it('starting past the end: OUT_OF_RANGE naming the offset; running past the end: written short, named, exit 1', async () => {
+    const file = writeCase(h.root, disk(), '.img');
+    const out = `${h.root}/part.img`;
+    const r0 = await h.run('convert-partition', ['convert', file, '-o', out, '--partition', '0'], 'regression mbr past end');
+    expect(r0.problem).toBeUndefined();
+    expect(r0.code).toBe(1);
+    expect(r0.stderr).toMatch(/partition 0 .* starts at offset 51200000 \(0x30d4000\), past the end of the 1048576-byte disk/);
+    const r1 = await h.run('convert-partition', ['convert', file, '-o', out, '--partition', '1'], 'regression mbr past end');
+    expect(r1.code).toBe(1);
+    expect(r1.stderr).toMatch(/partition 1 .* ends 47104 bytes past the end of the 1048576-byte disk: only its first 4096 bytes exist/);
+    expect(readFileSync(out).length).toBe(4096);
+  });
+});

@@ -32,7 +32,7 @@ export async function convertCommand(args: ParsedArgs, io: CliIO): Promise<numbe
   const executor = await makeExecutor(threads);
   const opened = await openDisk(image, { threads, executor });
   try {
-    const [start, end, what] = await selectRange(opened, intFlag(args, 'partition'), intFlag(args, 'blkx'));
+    const [start, end, what, short] = await selectRange(opened, intFlag(args, 'partition'), intFlag(args, 'blkx'));
     const lost: { offset: number; length: number; error: DmgkitError }[] = [];
     const opts: PieceOptions = {
       threads,
@@ -68,7 +68,8 @@ export async function convertCommand(args: ParsedArgs, io: CliIO): Promise<numbe
     progress.done();
     if (outPath !== '-') await write(io.err, `wrote ${what} (${end - start} bytes) to ${outPath}\n`);
     for (const l of lost) await write(io.err, `dmgkit: lost bytes [${l.offset}, +${l.length}) written as zeros: ${l.error.message}\n`);
-    return lost.length ? 1 : 0;
+    if (short) await write(io.err, `dmgkit: ${short}\n`);
+    return lost.length || short ? 1 : 0;
   } finally {
     await opened.close();
   }
