@@ -4,12 +4,14 @@ import { crc64 } from '../util/crc64.js';
 import { sha256 } from '../util/sha256.js';
 import { corrupt } from './errors.js';
 import { decodeLzma2, decodeLzmaAlone } from './lzma.js';
+import { deltaDecode, x86Decode } from './xz-filters.js';
 import type { Codec } from './types.js';
 
 /**
  * XZ container decoder (UDIF chunk type 0x80000008, "ULMO"), pure TypeScript, decoding into the caller's
  * output buffer. Handles one or more concatenated streams with stream padding, block headers (sizes, filter
- * chains: LZMA2 plus the delta filter; BCJ filters are reported as UNSUPPORTED_CODEC), block padding, the check
+ * chains: LZMA2 plus the delta and x86 BCJ filters; other BCJ filters are reported as UNSUPPORTED_CODEC), block
+ * padding, the check
  * (none, CRC32, CRC64, SHA-256, each verified), the index (records compared with the blocks decoded) and the
  * stream footer. Input that does not start with the XZ magic is decoded as a raw LZMA1 ".lzma" stream.
  *
@@ -43,8 +45,8 @@ const BF_HAS_UNCOMPRESSED = 0x80;
 /** Filter ids. */
 const FILTER_LZMA2 = 0x21;
 const FILTER_DELTA = 0x03;
+const FILTER_X86 = 0x04;
 const FILTER_NAMES: Record<number, string> = {
-  0x04: 'BCJ x86',
   0x05: 'BCJ PowerPC',
   0x06: 'BCJ IA-64',
   0x07: 'BCJ ARM',
@@ -118,10 +120,9 @@ function verifyCheck(checkType: number, input: Uint8Array, pos: number, output: 
   if (!ok) throw corrupt(CODEC, `block ${checkName(checkType)} check mismatch`, pos);
 }
 
-/** Delta filter decode in place over out[start, end). */
-function deltaDecode(out: Uint8Array, start: number, end: number, distance: number): void {
-  for (let i = start + distance; i < end; i++) out[i] = (out[i] + out[i - distance]) & 0xff;
-}
+/** Non-last filters of the current block (at most 3 by the 2-bit filter count). */
+const preIds = new Int32Array(4);
+const preArgs = new Float64Array(4);
 
 /** Decodes one XZ stream starting at input[pos]; returns [input position after the footer, output position]. */
 function decodeStream(input: Uint8Array, pos: number, output: Uint8Array, outPos: number): [number, number] {
@@ -167,7 +168,7 @@ function decodeStream(input: Uint8Array, pos: number, output: Uint8Array, outPos
     if (declaredCompressed === 0) throw corrupt(CODEC, 'block compressed size is 0', pos + 2);
     const nFilters = (bflags & BF_FILTER_COUNT_MASK) + 1;
     let dictSize = 0;
-    let deltaDist = 0;
+    let nPre = 0; // filters before LZMA2, in chain order (undone in reverse)
     for (let f = 0; f < nFilters; f++) {
       const fPos = c.pos;
       const id = c.varint('filter id');
@@ -180,13 +181,16 @@ function decodeStream(input: Uint8Array, pos: number, output: Uint8Array, outPos
         const d = input[c.pos];
         if (d > MAX_LZMA2_DICT_CODE) throw corrupt(CODEC, `LZMA2 dictionary size code ${d} out of range`, c.pos);
         dictSize = d === MAX_LZMA2_DICT_CODE ? 0xffffffff : (2 | (d & 1)) * 2 ** ((d >>> 1) + 11);
+      } else if (last && (id === FILTER_DELTA || id === FILTER_X86)) {
+        throw corrupt(CODEC, `filter 0x${id.toString(16)} cannot be the last filter`, fPos);
       } else if (id === FILTER_DELTA) {
-        if (last) throw corrupt(CODEC, 'delta filter cannot be the last filter', fPos);
-        if (deltaDist !== 0) {
-          throw new DmgkitError('UNSUPPORTED_CODEC', `xz: more than one delta filter in a chain at input byte ${fPos}`, { codec: CODEC, inputPos: fPos });
-        }
         if (propSize !== 1) throw corrupt(CODEC, `delta filter properties size ${propSize} (expected 1)`, fPos);
-        deltaDist = input[c.pos] + 1;
+        preIds[nPre] = id;
+        preArgs[nPre++] = input[c.pos] + 1;
+      } else if (id === FILTER_X86) {
+        if (propSize !== 0 && propSize !== 4) throw corrupt(CODEC, `x86 filter properties size ${propSize} (expected 0 or 4)`, fPos);
+        preIds[nPre] = id;
+        preArgs[nPre++] = propSize === 4 ? u32le(input, c.pos) : 0;
       } else {
         const name = FILTER_NAMES[id];
         throw new DmgkitError(
@@ -227,7 +231,10 @@ function decodeStream(input: Uint8Array, pos: number, output: Uint8Array, outPos
       throw corrupt(CODEC, `block compressed size ${declaredCompressed} declared, ${after - dataStart} used`, after);
     }
     pos = after;
-    if (deltaDist) deltaDecode(output, outStart, outPos, deltaDist);
+    for (let f = nPre - 1; f >= 0; f--) {
+      if (preIds[f] === FILTER_DELTA) deltaDecode(output, outStart, outPos, preArgs[f]);
+      else x86Decode(output, outStart, outPos, preArgs[f]);
+    }
 
     // ---- padding + check ----
     const unpadded = pos - blockStart + checkSize;

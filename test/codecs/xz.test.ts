@@ -101,6 +101,8 @@ const SETTINGS: string[][] = [
   ['--format=lzma', '-6'],
   ['--format=lzma', '--lzma1=preset=1,lc=4,lp=0,pb=0'],
   ['--delta=dist=4', '--lzma2=preset=1'],
+  ['--x86', '--lzma2=preset=1'],
+  ['--x86=start=4096', '--delta=dist=3', '--lzma2=preset=0', '--block-size=50000'],
 ];
 
 describe('XZ decoder against the native xz tool', () => {
@@ -177,10 +179,17 @@ describe('XZ decoder against the native xz tool', () => {
     expect(new Uint8Array(run('xz', ['-dc', '--format=lzma'], sized))).toEqual(data);
   });
 
+  it('undoes the x86 BCJ filter on real executables', () => {
+    for (const path of ['/usr/bin/xz', '/usr/bin/bzip2']) {
+      const data = new Uint8Array(readFileSync(path));
+      expect(decode(xz(data, '--x86', '--lzma2=preset=1'), data.length)).toEqual(data);
+    }
+  });
+
   it('names filters it does not implement', () => {
     const data = makeData(3, 10_000, 9);
-    const e = expectError(() => decode(xz(data, '--x86', '--lzma2=preset=1'), data.length), 'UNSUPPORTED_CODEC');
-    expect(e.message).toMatch(/0x4 \(BCJ x86\)/);
+    const e = expectError(() => decode(xz(data, '--sparc', '--lzma2=preset=1'), data.length), 'UNSUPPORTED_CODEC');
+    expect(e.message).toMatch(/0x9 \(BCJ SPARC\)/);
   });
 
   it('exposes the codec object', () => {
