@@ -26,6 +26,9 @@ const OFF_MASTER_CHECKSUM = 352;
 const OFF_IMAGE_VARIANT = 488;
 const OFF_SECTOR_COUNT = 492;
 
+/** Offset of the sector count in the trailer (named in messages about it). */
+export const KOLY_OFF_SECTOR_COUNT = OFF_SECTOR_COUNT;
+
 export const KOLY_FLAG_FLATTENED = 1;
 export const KOLY_FLAG_INTERNET_ENABLED = 4;
 

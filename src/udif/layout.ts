@@ -2,7 +2,7 @@ import { DmgkitError, at } from '../errors.js';
 import type { Limits } from '../limits.js';
 import type { ByteSource } from '../io/source.js';
 import type { Koly } from './koly.js';
-import { KOLY_SIZE } from './koly.js';
+import { KOLY_OFF_SECTOR_COUNT, KOLY_SIZE } from './koly.js';
 import { type MishTable, parseMish } from './mish.js';
 import { type Resource, type ResourceFork } from './resources.js';
 import { looksLikeXml, parseXmlPlist } from './xml-plist.js';
@@ -161,6 +161,9 @@ export async function readLayout(src: ByteSource, koly: Koly, kolyOffset: number
     const t: MishTable = parseMish(res.data, where, limits.maxChunks - totalChunks);
     totalChunks += t.chunks.length;
     if (t.version !== 1) warnings.push(`${where}: mish version ${t.version} (expected 1)`);
+    if (!Number.isSafeInteger((t.firstSector + t.sectorCount) * SECTOR)) {
+      throw new DmgkitError('CORRUPT_TABLE', `${where}: sectors ${t.firstSector} + ${t.sectorCount} reach beyond 2^53 bytes`, { partition: pi });
+    }
     const counts: Record<string, number> = {};
     let running = 0;
     t.chunks.forEach((c, ci) => {
@@ -253,10 +256,15 @@ export async function readLayout(src: ByteSource, koly: Koly, kolyOffset: number
     if (p.firstSector * SECTOR > diskEnd) warnings.push(`sectors ${diskEnd / SECTOR}..${p.firstSector - 1} belong to no partition (read as zeros)`);
     diskEnd = (p.firstSector + p.sectorCount) * SECTOR;
   }
-  if (koly.sectorCount !== 0 && koly.sectorCount * SECTOR !== diskEnd) {
+  let kolyBytes = koly.sectorCount * SECTOR;
+  if (!Number.isSafeInteger(kolyBytes)) {
+    // No disk holds 2^53 bytes: the field is damaged. The block tables say how big the disk is.
+    warnings.push(`koly sector count ${koly.sectorCount} ${at(kolyOffset + KOLY_OFF_SECTOR_COUNT)} is beyond 2^53 bytes; ignored`);
+    kolyBytes = 0;
+  } else if (koly.sectorCount !== 0 && kolyBytes !== diskEnd) {
     warnings.push(`koly sector count ${koly.sectorCount} differs from the ${diskEnd / SECTOR} sectors the block tables cover`);
   }
-  const size = Math.max(diskEnd, koly.sectorCount * SECTOR);
+  const size = Math.max(diskEnd, kolyBytes);
   chunks.sort((a, b) => a.outOffset - b.outOffset);
   for (const p of partitions) p.chunkCount = 0;
   chunks.forEach((c, i) => {

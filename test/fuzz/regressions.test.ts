@@ -6,7 +6,10 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { Harness, writeCase } from './harness.js';
-import { synthetic, haveFixtures } from '../helpers/fixtures.js';
+import { synthetic, haveFixtures, repoRoot } from '../helpers/fixtures.js';
+import { join } from 'node:path';
+import { parseXmlPlist as parsePlist, buildXmlPlist } from '../../src/udif/xml-plist.js';
+import { replaceXml } from './mutate.js';
 import { parseXmlPlist } from '../../src/udif/xml-plist.js';
 import { DmgkitError } from '../../src/errors.js';
 
@@ -108,5 +111,53 @@ describe('convert --partition of an entry past the end of the disk', () => {
     expect(r1.code).toBe(1);
     expect(r1.stderr).toMatch(/partition 1 .* ends 47104 bytes past the end of the 1048576-byte disk: only its first 4096 bytes exist/);
     expect(readFileSync(out).length).toBe(4096);
+  });
+});
+
+describe('sizes beyond 2^53 bytes in the UDIF tables', () => {
+  const sample = join(repoRoot, 'fixtures', 'sample.dmg');
+  const be64 = (b: Uint8Array, o: number, v: bigint) => new DataView(b.buffer, b.byteOffset).setBigUint64(o, v);
+
+  /**
+   * Fuzzer recipe `koly.sectorCount=9007199254740991` (2^53 − 1, which the u64 reader accepts): the disk size became
+   * 2^62 bytes, so every whole-disk read failed with "invalid read of 4611686018427387400 bytes" — verify and convert
+   * of an otherwise intact image failed, naming no field. Fixed in src/udif/layout.ts: such a count is a warning
+   * naming the koly offset and the block tables give the size.
+   */
+  it('koly sectorCount 2^53 − 1: a warning; verify, convert and the size are those of the block tables', async () => {
+    const orig = new Uint8Array(readFileSync(sample));
+    const b = orig.slice();
+    be64(b, b.length - 512 + 492, 2n ** 53n - 1n);
+    const file = writeCase(h.root, b, '.dmg');
+    const info = await h.run('info', ['info', file, '--json'], 'regression koly sectorCount', true);
+    expect(info.code).toBe(0);
+    const j = JSON.parse(info.stdout!);
+    expect(JSON.stringify(j)).toMatch(/koly sector count 9007199254740991 at offset \d+ \(0x[0-9a-f]+\) is beyond 2\^53 bytes; ignored/);
+    const verify = await h.run('verify', ['verify', file], 'regression koly sectorCount', true);
+    expect(verify.code).toBe(0);
+    const out = `${h.root}/disk.img`;
+    const conv = await h.run('convert', ['convert', file, '-o', out], 'regression koly sectorCount');
+    expect(conv.code).toBe(0);
+    // the block tables of the sample cover 780 sectors (the same as the unpatched trailer says)
+    expect(new DataView(orig.buffer).getBigUint64(orig.length - 512 + 492)).toBe(780n);
+    expect(readFileSync(out).length).toBe(780 * 512);
+  });
+
+  /** A table whose first sector + sector count reach beyond 2^53 bytes is refused by name, not read. */
+  it('a blkx table of 2^53 − 1 sectors: CORRUPT_TABLE naming the table', async () => {
+    const b = new Uint8Array(readFileSync(sample));
+    const k = b.length - 512;
+    const dv = new DataView(b.buffer);
+    const xmlOff = Number(dv.getBigUint64(k + 216));
+    const xmlLen = Number(dv.getBigUint64(k + 224));
+    const fork = parsePlist(b.subarray(xmlOff, xmlOff + xmlLen), xmlOff);
+    const t = fork.get('blkx')![0];
+    t.data = t.data.slice();
+    be64(t.data, 16, 2n ** 53n - 1n); // mish sectorCount
+    const file = writeCase(h.root, replaceXml(b, buildXmlPlist(fork)), '.dmg');
+    const info = await h.run('info', ['info', file], 'regression mish sectorCount');
+    expect(info.problem).toBeUndefined();
+    expect(info.code).toBe(1);
+    expect(info.stderr).toMatch(/partition 0 .*: sectors 0 \+ 9007199254740991 reach beyond 2\^53 bytes/);
   });
 });
