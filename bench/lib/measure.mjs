@@ -33,20 +33,45 @@ export async function timeInProcess(fn, { thread = false } = {}) {
   return { wall, cpu: (c.user + c.system) / 1e6 };
 }
 
+// Runs argv[2:] and writes "<wall seconds> <children user+system seconds>" to argv[1] (getrusage: microseconds,
+// where /usr/bin/time prints hundredths).
+const PY_TIMER = `import resource, subprocess, sys, time
+t = time.perf_counter()
+code = subprocess.call(sys.argv[2:])
+wall = time.perf_counter() - t
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%.6f %.6f" % (wall, r.ru_utime + r.ru_stime))
+sys.exit(code)`;
+const PYTHON = spawnSync('python3', ['-c', 'import resource'], { stdio: 'ignore' }).status === 0 ? 'python3' : null;
+
 /**
  * Runs a tool with stdout to /dev/null (stdin from `stdinPath` when given); returns { wall, cpu } seconds,
- * cpu being the child's user+system time from /usr/bin/time (null without it). Throws on a non-zero exit.
+ * cpu being the child's user+system time. Timed by a python3 wrapper around the tool (wall clock and getrusage
+ * of the child only, so the wrapper's start-up is not counted), else /usr/bin/time (cpu in hundredths), else
+ * wall clock only. Throws on a non-zero exit.
  */
 export function timeTool(cmd, args, { stdinPath } = {}) {
   const timeFile = join(scratch, 'time.txt');
-  const argv = TIME ? ['-f', '%U %S', '-o', timeFile, cmd, ...args] : args;
+  let exe = cmd;
+  let argv = args;
+  if (PYTHON) {
+    exe = PYTHON;
+    argv = ['-c', PY_TIMER, timeFile, cmd, ...args];
+  } else if (TIME) {
+    exe = TIME;
+    argv = ['-f', '%U %S', '-o', timeFile, cmd, ...args];
+  }
   const stdin = stdinPath ? openSync(stdinPath, 'r') : 'ignore';
   const t0 = performance.now();
-  const r = spawnSync(TIME ?? cmd, argv, { stdio: [stdin, devNull, 'pipe'], maxBuffer: 1 << 24 });
-  const wall = (performance.now() - t0) / 1000;
+  const r = spawnSync(exe, argv, { stdio: [stdin, devNull, 'pipe'], maxBuffer: 1 << 24 });
+  let wall = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}: ${r.stderr?.toString().trim().slice(-400)}`);
   let cpu = null;
-  if (TIME) {
+  if (PYTHON) {
+    const [w, c] = readFileSync(timeFile, 'utf8').trim().split(' ').map(Number);
+    wall = w;
+    cpu = c;
+  } else if (TIME) {
     const [u, s] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
     if (Number.isFinite(u) && Number.isFinite(s)) cpu = u + s;
   }
