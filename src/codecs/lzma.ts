@@ -189,54 +189,319 @@ export function decodeLzmaChunk(
       const base = LITERAL + 0x300 * (((rel & lpMask) << lc) + (prev >>> lcShift));
       let sym = 1;
       if (state < 7) {
-        do {
-          pi = base + sym;
-          p = probs[pi];
-          if (range >>> 24 === 0) {
-            range <<= 8;
-            code = (code << 8) | input[inPos++];
-          }
-          bound = Math.imul(range >>> 11, p);
-          if ((code ^ SIGN) < (bound ^ SIGN)) {
-            range = bound;
-            probs[pi] = p + ((2048 - p) >>> 5);
-            sym <<= 1;
-          } else {
-            range = (range - bound) | 0;
-            code = (code - bound) | 0;
-            probs[pi] = p - (p >>> 5);
-            sym = (sym << 1) | 1;
-          }
-        } while (sym < 0x100);
+        // Eight bit decodes, unrolled.
+        pi = base + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        pi = base + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        pi = base + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        pi = base + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        pi = base + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        pi = base + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        pi = base + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        pi = base + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
         state = state < 4 ? 0 : state - 3;
       } else {
         // Matched literal: the byte at rep0 steers the probabilities until the first mismatch.
         if (rep0 >= rel) throw corrupt(codec, 'match distance beyond the start of the dictionary', inPos);
         let matchByte = output[outPos - rep0 - 1];
         let offs = 0x100;
-        do {
-          matchByte <<= 1;
-          const bit = offs;
-          offs &= matchByte;
-          pi = base + offs + bit + sym;
-          p = probs[pi];
-          if (range >>> 24 === 0) {
-            range <<= 8;
-            code = (code << 8) | input[inPos++];
-          }
-          bound = Math.imul(range >>> 11, p);
-          if ((code ^ SIGN) < (bound ^ SIGN)) {
-            range = bound;
-            probs[pi] = p + ((2048 - p) >>> 5);
-            sym <<= 1;
-            offs ^= bit;
-          } else {
-            range = (range - bound) | 0;
-            code = (code - bound) | 0;
-            probs[pi] = p - (p >>> 5);
-            sym = (sym << 1) | 1;
-          }
-        } while (sym < 0x100);
+        // Eight bit decodes, unrolled.
+        let bit = 0;
+        matchByte <<= 1;
+        bit = offs;
+        offs &= matchByte;
+        pi = base + offs + bit + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+          offs ^= bit;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        matchByte <<= 1;
+        bit = offs;
+        offs &= matchByte;
+        pi = base + offs + bit + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+          offs ^= bit;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        matchByte <<= 1;
+        bit = offs;
+        offs &= matchByte;
+        pi = base + offs + bit + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+          offs ^= bit;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        matchByte <<= 1;
+        bit = offs;
+        offs &= matchByte;
+        pi = base + offs + bit + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+          offs ^= bit;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        matchByte <<= 1;
+        bit = offs;
+        offs &= matchByte;
+        pi = base + offs + bit + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+          offs ^= bit;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        matchByte <<= 1;
+        bit = offs;
+        offs &= matchByte;
+        pi = base + offs + bit + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+          offs ^= bit;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        matchByte <<= 1;
+        bit = offs;
+        offs &= matchByte;
+        pi = base + offs + bit + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+          offs ^= bit;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
+        matchByte <<= 1;
+        bit = offs;
+        offs &= matchByte;
+        pi = base + offs + bit + sym;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          sym <<= 1;
+          offs ^= bit;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          sym = (sym << 1) | 1;
+        }
         state = state < 10 ? state - 3 : state - 6;
       }
       prev = sym & 0xff;
