@@ -33,44 +33,44 @@ export async function timeInProcess(fn, { thread = false } = {}) {
   return { wall, cpu: (c.user + c.system) / 1e6 };
 }
 
-// Runs argv[2:] and writes "<wall seconds> <children user+system seconds>" to argv[1] (getrusage: microseconds,
-// where /usr/bin/time prints hundredths).
-const PY_TIMER = `import resource, subprocess, sys, time
-t = time.perf_counter()
-code = subprocess.call(sys.argv[2:])
-wall = time.perf_counter() - t
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-open(sys.argv[1], "w").write("%.6f %.6f" % (wall, r.ru_utime + r.ru_stime))
-sys.exit(code)`;
-const PYTHON = spawnSync('python3', ['-c', 'import resource'], { stdio: 'ignore' }).status === 0 ? 'python3' : null;
+// bash runs the tool and writes the wall clock around it ($EPOCHREALTIME, µs) and `times` (its children's user and
+// system time, ms) to $BENCH_TIME_FILE; bash's own start-up is in neither.
+const BASH_TIMER = 's=$EPOCHREALTIME; "$@"; c=$?; e=$EPOCHREALTIME; { echo "$s $e"; times; } > "$BENCH_TIME_FILE"; exit $c';
+const BASH = spawnSync('bash', ['-c', 'test -n "$EPOCHREALTIME"'], { stdio: 'ignore' }).status === 0 ? 'bash' : null;
+const seconds = (t) => {
+  const m = /^(\d+)m([\d.]+)s$/.exec(t);
+  return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+};
 
 /**
  * Runs a tool with stdout to /dev/null (stdin from `stdinPath` when given); returns { wall, cpu } seconds,
- * cpu being the child's user+system time. Timed by a python3 wrapper around the tool (wall clock and getrusage
- * of the child only, so the wrapper's start-up is not counted), else /usr/bin/time (cpu in hundredths), else
+ * cpu being the child's user+system time. Timed by a bash wrapper around the tool (wall clock and `times` of the
+ * child only, in ms, so the wrapper's start-up is not counted), else /usr/bin/time (cpu in hundredths), else
  * wall clock only. Throws on a non-zero exit.
  */
 export function timeTool(cmd, args, { stdinPath } = {}) {
   const timeFile = join(scratch, 'time.txt');
   let exe = cmd;
   let argv = args;
-  if (PYTHON) {
-    exe = PYTHON;
-    argv = ['-c', PY_TIMER, timeFile, cmd, ...args];
+  if (BASH) {
+    exe = BASH;
+    argv = ['-c', BASH_TIMER, 'bench', cmd, ...args];
   } else if (TIME) {
     exe = TIME;
     argv = ['-f', '%U %S', '-o', timeFile, cmd, ...args];
   }
   const stdin = stdinPath ? openSync(stdinPath, 'r') : 'ignore';
   const t0 = performance.now();
-  const r = spawnSync(exe, argv, { stdio: [stdin, devNull, 'pipe'], maxBuffer: 1 << 24 });
+  const r = spawnSync(exe, argv, { stdio: [stdin, devNull, 'pipe'], maxBuffer: 1 << 24, env: { ...process.env, BENCH_TIME_FILE: timeFile } });
   let wall = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}: ${r.stderr?.toString().trim().slice(-400)}`);
   let cpu = null;
-  if (PYTHON) {
-    const [w, c] = readFileSync(timeFile, 'utf8').trim().split(' ').map(Number);
-    wall = w;
-    cpu = c;
+  if (BASH) {
+    const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
+    const [s0, s1] = lines[0].split(' ').map(Number);
+    const [u, sy] = (lines[2] ?? '').trim().split(/\s+/).map(seconds);
+    wall = s1 - s0;
+    cpu = Number.isFinite(u) && Number.isFinite(sy) ? u + sy : null;
   } else if (TIME) {
     const [u, s] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
     if (Number.isFinite(u) && Number.isFinite(s)) cpu = u + s;
