@@ -24,36 +24,32 @@ export class HttpSource implements ByteSource {
 
   static async open(url: string, opts: HttpSourceOptions = {}): Promise<HttpSource> {
     const f = opts.fetch ?? fetch;
-    let res: Response;
-    try {
-      res = await f(url, { headers: { ...opts.headers, Range: 'bytes=0-0' } });
-    } catch (e) {
-      throw new DmgkitError('HTTP_ERROR', `cannot fetch ${url}: ${(e as Error).message}`, { url }, { cause: e });
-    }
+    const res = await fetchOrFail(f, url, { headers: { ...opts.headers, Range: 'bytes=0-0' } });
     if (res.status === 206) {
       const cr = res.headers.get('content-range') ?? '';
-      await res.body?.cancel();
+      await cancelBody(res);
       const m = /\/(\d+)\s*$/.exec(cr);
-      if (!m) throw new DmgkitError('HTTP_ERROR', `${url}: 206 response without a usable Content-Range (${cr})`, { url });
+      if (!m || !Number.isSafeInteger(Number(m[1]))) throw new DmgkitError('HTTP_ERROR', `${url}: 206 response without a usable Content-Range (${cr})`, { url });
       return new HttpSource(url, Number(m[1]), opts, true);
     }
     if (res.status === 200) {
       const len = Number(res.headers.get('content-length') ?? NaN);
       const max = opts.maxFullDownloadBytes ?? 16 * 1024 * 1024;
       if (!Number.isFinite(len) || len > max) {
-        await res.body?.cancel();
+        await cancelBody(res);
         throw new DmgkitError(
           'HTTP_ERROR',
           `${url}: the server ignores Range requests and the file is ${Number.isFinite(len) ? `${len} bytes` : 'of unknown size'}, more than the ${max}-byte limit for a full download`,
           { url },
         );
       }
-      const body = new Uint8Array(await res.arrayBuffer());
+      // Content-Length is the server's word: the body is read up to the limit and no further.
+      const body = await readBody(res, max, `${url}: full download`, 'LIMIT_EXCEEDED');
       const src = new HttpSource(url, body.length, opts, false);
       src.whole = body;
       return src;
     }
-    await res.body?.cancel();
+    await cancelBody(res);
     throw new DmgkitError('HTTP_ERROR', `${url}: HTTP ${res.status}`, { url, status: res.status });
   }
 
@@ -61,17 +57,24 @@ export class HttpSource implements ByteSource {
     checkRange(this, offset, length);
     if (length === 0) return new Uint8Array(0);
     if (!this.rangeOk) return this.whole!.subarray(offset, offset + length);
-    const f = this.opts.fetch ?? fetch;
-    const res = await f(this.name, {
+    const res = await fetchOrFail(this.opts.fetch ?? fetch, this.name, {
       headers: { ...this.opts.headers, Range: `bytes=${offset}-${offset + length - 1}` },
     });
     if (res.status !== 206) {
-      await res.body?.cancel();
+      await cancelBody(res);
       throw new DmgkitError('HTTP_ERROR', `${this.name}: range request ${at(offset)} answered HTTP ${res.status}`, {
         offset,
       });
     }
-    const body = new Uint8Array(await res.arrayBuffer());
+    const cr = /^\s*bytes\s+(\d+)-(\d+)\//i.exec(res.headers.get('content-range') ?? '');
+    if (cr && (Number(cr[1]) !== offset || Number(cr[2]) !== offset + length - 1)) {
+      await cancelBody(res);
+      throw new DmgkitError('HTTP_ERROR', `${this.name}: asked for bytes ${offset}-${offset + length - 1}, the server sent ${cr[1]}-${cr[2]}`, {
+        offset,
+      });
+    }
+    // At most `length` bytes are read: a server sending more (or a compressed body that expands) is cut off.
+    const body = await readBody(res, length, `${this.name}: range request ${at(offset)}`, 'TRUNCATED');
     if (body.length !== length) {
       throw new DmgkitError('TRUNCATED', `${this.name}: range request ${at(offset)} returned ${body.length} of ${length} bytes`, {
         offset,
@@ -79,4 +82,55 @@ export class HttpSource implements ByteSource {
     }
     return body;
   }
+}
+
+/** fetch, with a network failure (a TypeError from fetch) as HTTP_ERROR. */
+async function fetchOrFail(f: typeof fetch, url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await f(url, init);
+  } catch (e) {
+    throw new DmgkitError('HTTP_ERROR', `cannot fetch ${url}: ${(e as Error)?.message ?? String(e)}`, { url }, { cause: e });
+  }
+}
+
+async function cancelBody(res: Response): Promise<void> {
+  try {
+    await res.body?.cancel();
+  } catch {
+    // the connection is being dropped anyway
+  }
+}
+
+/**
+ * Reads a response body, at most `max` bytes: one byte more cancels the body and throws `overCode` (the server
+ * sent more than asked, or more than the limit). A body that fails midway is HTTP_ERROR.
+ */
+async function readBody(res: Response, max: number, what: string, overCode: 'TRUNCATED' | 'LIMIT_EXCEEDED'): Promise<Uint8Array> {
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      n += value.length;
+      if (n > max) {
+        await reader.cancel().catch(() => undefined);
+        throw new DmgkitError(overCode, `${what}: the server sent more than the ${max} bytes expected`);
+      }
+      parts.push(value);
+    }
+  } catch (e) {
+    if (e instanceof DmgkitError) throw e;
+    throw new DmgkitError('HTTP_ERROR', `${what}: the response failed after ${n} bytes: ${(e as Error)?.message ?? String(e)}`, {}, { cause: e });
+  }
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
  * Mutation fuzzing of the whole CLI (info --json, verify, convert -o - with and without --keep-going, ls -R,
  * extract) on mutants of every seed image. Reproducible: mutant `n` of a seed is `mutate(seed, '<FUZZ_SEED>:<n>')`.
  *
- *   FUZZ_ITERATIONS  mutants in total (default 60 — a modest budget for `npm test`; `npm run fuzz` uses 20000)
+ *   FUZZ_ITERATIONS  mutants in total (default 150 — a modest budget for `npm test`; `npm run fuzz` uses 20000)
  *   FUZZ_SEED        campaign seed (default 1)
  *   FUZZ_ONLY        run only seeds whose name contains this string
  *   FUZZ_HANG_FILE   a file to which the watchdog appends the case that hung synchronously
@@ -16,7 +16,7 @@ import { Harness, writeCase, type CaseResult } from './harness.js';
 import { loadSeed, mutate, sparseSeed, type FuzzSeed } from './mutate.js';
 import { seedPaths } from './seeds.js';
 
-const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 60);
+const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 150);
 const CAMPAIGN = process.env.FUZZ_SEED ?? '1';
 const ONLY = process.env.FUZZ_ONLY;
 const STATS = !!process.env.FUZZ_STATS;

@@ -28,7 +28,7 @@ import { inflateInto } from '../../src/codecs/zlib.js';
 import { crc32 } from '../../src/util/crc32.js';
 import { MASKED_BUG } from './harness.js';
 
-const RUNS = process.env.FUZZ_ITERATIONS ? Math.min(3000, Math.max(300, Math.floor(Number(process.env.FUZZ_ITERATIONS) / 8))) : 300;
+const RUNS = process.env.FUZZ_ITERATIONS ? Math.min(3000, Math.max(300, Math.floor(Number(process.env.FUZZ_ITERATIONS) / 8))) : 500;
 
 /** Runs f; anything thrown must be a DmgkitError. */
 async function onlyDmgkit(f: () => unknown): Promise<void> {

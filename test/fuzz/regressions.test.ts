@@ -10,6 +10,7 @@ import { synthetic, haveFixtures, repoRoot } from '../helpers/fixtures.js';
 import { join } from 'node:path';
 import { parseXmlPlist as parsePlist, buildXmlPlist } from '../../src/udif/xml-plist.js';
 import { replaceXml } from './mutate.js';
+import { HttpSource } from '../../src/io/http-source.js';
 import { parseXmlPlist } from '../../src/udif/xml-plist.js';
 import { DmgkitError } from '../../src/errors.js';
 
@@ -159,5 +160,67 @@ describe('sizes beyond 2^53 bytes in the UDIF tables', () => {
     expect(info.problem).toBeUndefined();
     expect(info.code).toBe(1);
     expect(info.stderr).toMatch(/partition 0 .*: sectors 0 \+ 9007199254740991 reach beyond 2\^53 bytes/);
+  });
+});
+
+describe('hostile HTTP servers', () => {
+  /** A body of `total` bytes served lazily in 64 KiB pieces, counting what was pulled; `failAfter` breaks it. */
+  function body(total: number, failAfter = Infinity) {
+    const stats = { pulled: 0 };
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (stats.pulled >= failAfter) return c.error(new TypeError('terminated'));
+        if (stats.pulled >= total) return c.close();
+        const n = Math.min(65536, total - stats.pulled);
+        stats.pulled += n;
+        c.enqueue(new Uint8Array(n));
+      },
+    });
+    return { stream, stats };
+  }
+  const url = 'http://example.invalid/image.dmg';
+  /** A server that answers the size probe properly, then `onRead` for every range request. */
+  function server(size: number, onRead: (range: string) => Response | Promise<Response>): typeof fetch {
+    return (async (_u: unknown, init?: RequestInit) => {
+      const range = (init?.headers as Record<string, string>)?.Range ?? '';
+      if (range === 'bytes=0-0') return new Response(new Uint8Array(1), { status: 206, headers: { 'content-range': `bytes 0-0/${size}` } });
+      return onRead(range);
+    }) as typeof fetch;
+  }
+
+  /**
+   * Found reading src/io for the threat model (an untrusted site): a failing network in a range read, or a body
+   * that breaks midway, escaped as fetch's TypeError ("fetch failed", "terminated") — exit 70 in the CLI.
+   */
+  it('a network failure or a broken body during a range read is HTTP_ERROR', async () => {
+    const down = await HttpSource.open(url, { fetch: server(1 << 20, () => Promise.reject(new TypeError('fetch failed'))) });
+    await expect(down.read(0, 512)).rejects.toMatchObject({ name: 'DmgkitError', code: 'HTTP_ERROR' });
+    const broken = await HttpSource.open(url, {
+      fetch: server(1 << 20, () => new Response(body(1 << 20, 65536).stream, { status: 206 })),
+    });
+    await expect(broken.read(0, 1 << 19)).rejects.toMatchObject({ name: 'DmgkitError', code: 'HTTP_ERROR' });
+  });
+
+  /** A server that sends far more than the range asked for was read to the end into memory before the check. */
+  it('a range answered with 64 MiB is cut off after the bytes asked for: TRUNCATED', async () => {
+    const b = body(64 << 20);
+    const src = await HttpSource.open(url, { fetch: server(1 << 30, () => new Response(b.stream, { status: 206 })) });
+    await expect(src.read(4096, 512)).rejects.toMatchObject({ code: 'TRUNCATED' });
+    expect(b.stats.pulled).toBeLessThanOrEqual(3 * 65536);
+  });
+
+  it('a range answered with another range is HTTP_ERROR naming both', async () => {
+    const src = await HttpSource.open(url, {
+      fetch: server(1 << 20, () => new Response(new Uint8Array(512), { status: 206, headers: { 'content-range': 'bytes 0-511/1048576' } })),
+    });
+    await expect(src.read(4096, 512)).rejects.toThrow(/asked for bytes 4096-4607, the server sent 0-511/);
+  });
+
+  /** Without Range support a small Content-Length allowed a full download, which read whatever the body held. */
+  it('no Range support, Content-Length 1000, a 64 MiB body: LIMIT_EXCEEDED after the limit, not the whole body', async () => {
+    const b = body(64 << 20);
+    const fetchNoRange = (async () => new Response(b.stream, { status: 200, headers: { 'content-length': '1000' } })) as typeof fetch;
+    await expect(HttpSource.open(url, { fetch: fetchNoRange, maxFullDownloadBytes: 1 << 20 })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    expect(b.stats.pulled).toBeLessThanOrEqual((1 << 20) + 2 * 65536);
   });
 });
