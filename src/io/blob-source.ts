@@ -1,3 +1,4 @@
+import { DmgkitError, at } from '../errors.js';
 import type { ByteSource } from './source.js';
 import { checkRange } from './source.js';
 
@@ -12,6 +13,16 @@ export class BlobSource implements ByteSource {
   }
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this, offset, length);
-    return new Uint8Array(await this.blob.slice(offset, offset + length).arrayBuffer());
+    let buf: ArrayBuffer;
+    try {
+      buf = await this.blob.slice(offset, offset + length).arrayBuffer();
+    } catch (e) {
+      // a File changed or removed since it was picked (NotReadableError), a revoked Blob
+      throw new DmgkitError('IO_ERROR', `${this.name}: read ${at(offset)} failed: ${(e as Error)?.message ?? String(e)}`, { offset }, { cause: e });
+    }
+    if (buf.byteLength !== length) {
+      throw new DmgkitError('TRUNCATED', `${this.name}: read ${at(offset)} returned ${buf.byteLength} of ${length} bytes`, { offset });
+    }
+    return new Uint8Array(buf);
   }
 }

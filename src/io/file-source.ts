@@ -19,7 +19,13 @@ export class FileSource implements ByteSource {
       const err = e as NodeJS.ErrnoException;
       throw new DmgkitError('IO_ERROR', `cannot open ${path}: ${err.code ?? err.message}`, { path }, { cause: e });
     }
-    const st = await handle.stat();
+    let st: Awaited<ReturnType<FileHandle['stat']>>;
+    try {
+      st = await handle.stat();
+    } catch (e) {
+      await handle.close().catch(() => undefined);
+      throw new DmgkitError('IO_ERROR', `cannot stat ${path}: ${(e as NodeJS.ErrnoException)?.code ?? (e as Error)?.message}`, { path }, { cause: e });
+    }
     if (st.isDirectory()) {
       await handle.close();
       throw new DmgkitError('IO_ERROR', `${path} is a directory`, { path });
@@ -32,7 +38,13 @@ export class FileSource implements ByteSource {
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.handle.read(out, done, length - done, offset + done);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await this.handle.read(out, done, length - done, offset + done));
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        throw new DmgkitError('IO_ERROR', `${this.name}: read ${at(offset + done)} failed: ${err?.code ?? err?.message}`, { offset: offset + done, errno: err?.code }, { cause: e });
+      }
       if (bytesRead === 0) {
         throw new DmgkitError('TRUNCATED', `${this.name} ended early while reading ${at(offset + done)}`, {
           offset: offset + done,

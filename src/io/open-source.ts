@@ -1,3 +1,4 @@
+import { DmgkitError } from '../errors.js';
 import type { ByteSource } from './source.js';
 import { BufferSource } from './buffer-source.js';
 import { BlobSource } from './blob-source.js';
@@ -17,7 +18,14 @@ export async function openSource(input: SourceInput): Promise<ByteSource> {
   if (typeof Blob !== 'undefined' && input instanceof Blob) return new BlobSource(input, (input as File).name || 'blob');
   const s = input instanceof URL ? input.href : String(input);
   if (/^https?:\/\//i.test(s)) return HttpSource.open(s);
-  const path = s.startsWith('file:') ? new URL(s).pathname : s;
+  let path = s;
+  if (s.startsWith('file:')) {
+    try {
+      path = decodeURIComponent(new URL(s).pathname);
+    } catch (e) {
+      throw new DmgkitError('INVALID_ARGUMENT', `${s} is not a usable file: URL: ${(e as Error)?.message}`, {}, { cause: e });
+    }
+  }
   const { FileSource } = await import('./file-source.js');
   return FileSource.open(path);
 }

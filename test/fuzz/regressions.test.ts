@@ -4,13 +4,17 @@
  * so a hang fails the run (the watchdog names the case) instead of blocking it.
  */
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Harness, writeCase } from './harness.js';
 import { synthetic, haveFixtures, repoRoot } from '../helpers/fixtures.js';
 import { join } from 'node:path';
 import { parseXmlPlist as parsePlist, buildXmlPlist } from '../../src/udif/xml-plist.js';
 import { replaceXml } from './mutate.js';
 import { HttpSource } from '../../src/io/http-source.js';
+import { FileSource } from '../../src/io/file-source.js';
+import { BlobSource } from '../../src/io/blob-source.js';
+import { openSource } from '../../src/io/open-source.js';
 import { parseXmlPlist } from '../../src/udif/xml-plist.js';
 import { DmgkitError } from '../../src/errors.js';
 
@@ -222,5 +226,40 @@ describe('hostile HTTP servers', () => {
     const fetchNoRange = (async () => new Response(b.stream, { status: 200, headers: { 'content-length': '1000' } })) as typeof fetch;
     await expect(HttpSource.open(url, { fetch: fetchNoRange, maxFullDownloadBytes: 1 << 20 })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
     expect(b.stats.pulled).toBeLessThanOrEqual((1 << 20) + 2 * 65536);
+  });
+});
+
+describe('byte sources fail with typed errors', () => {
+  /** A failing positional read (here: the handle is closed) escaped as Node's raw error. */
+  it('FileSource: a failing read is IO_ERROR naming the file and offset', async () => {
+    const src = await FileSource.open(join(repoRoot, 'fixtures', 'sample.dmg'));
+    await src.close();
+    await expect(src.read(512, 16)).rejects.toMatchObject({ name: 'DmgkitError', code: 'IO_ERROR', message: expect.stringMatching(/sample\.dmg: read at offset 512 \(0x200\) failed/) });
+  });
+
+  /** A File that changed after it was picked rejects arrayBuffer() with a DOMException, which escaped. */
+  it('BlobSource: a failing Blob read is IO_ERROR; a short one TRUNCATED', async () => {
+    class Failing extends Blob {
+      override slice(): Blob {
+        return { arrayBuffer: () => Promise.reject(new DOMException('file changed', 'NotReadableError')) } as unknown as Blob;
+      }
+    }
+    await expect(new BlobSource(new Failing([new Uint8Array(4096)]), 'picked.dmg').read(0, 16)).rejects.toMatchObject({ code: 'IO_ERROR' });
+    class Short extends Blob {
+      override slice(): Blob {
+        return new Blob([new Uint8Array(3)]);
+      }
+    }
+    await expect(new BlobSource(new Short([new Uint8Array(4096)])).read(0, 16)).rejects.toMatchObject({ code: 'TRUNCATED' });
+  });
+
+  /** file: URLs were opened by their raw pathname, so "a%20b.dmg" named a file that does not exist. */
+  it('openSource: file: URLs are percent-decoded; a malformed escape is INVALID_ARGUMENT', async () => {
+    const path = join(h.root, 'a b.dmg');
+    writeFileSync(path, new Uint8Array(1234));
+    const src = await openSource(pathToFileURL(path).href);
+    expect(src.size).toBe(1234);
+    await src.close?.();
+    await expect(openSource('file:///tmp/%E0%A4%A.dmg')).rejects.toMatchObject({ name: 'DmgkitError', code: 'INVALID_ARGUMENT' });
   });
 });
