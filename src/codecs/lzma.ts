@@ -663,7 +663,7 @@ export function decodeLzmaChunk(
       }
       let m = 1;
       const limit = 1 << nbits;
-      do {
+      if (nbits === 3) {
         pi = treeBase + m;
         p = probs[pi];
         if (range >>> 24 === 0) {
@@ -681,17 +681,7 @@ export function decodeLzmaChunk(
           probs[pi] = p - (p >>> 5);
           m = (m << 1) | 1;
         }
-      } while (m < limit);
-      len += m - limit + MATCH_MIN;
-    }
-
-    // ---- distance (simple matches only) ----
-    if (lenBase === LEN_CODER) {
-      const lenState = len < 6 ? len - MATCH_MIN : 3;
-      const slotBase = POS_SLOT + (lenState << 6);
-      let slot = 1;
-      do {
-        pi = slotBase + slot;
+        pi = treeBase + m;
         p = probs[pi];
         if (range >>> 24 === 0) {
           range <<= 8;
@@ -701,14 +691,161 @@ export function decodeLzmaChunk(
         if ((code ^ SIGN) < (bound ^ SIGN)) {
           range = bound;
           probs[pi] = p + ((2048 - p) >>> 5);
-          slot <<= 1;
+          m <<= 1;
         } else {
           range = (range - bound) | 0;
           code = (code - bound) | 0;
           probs[pi] = p - (p >>> 5);
-          slot = (slot << 1) | 1;
+          m = (m << 1) | 1;
         }
-      } while (slot < 64);
+        pi = treeBase + m;
+        p = probs[pi];
+        if (range >>> 24 === 0) {
+          range <<= 8;
+          code = (code << 8) | input[inPos++];
+        }
+        bound = Math.imul(range >>> 11, p);
+        if ((code ^ SIGN) < (bound ^ SIGN)) {
+          range = bound;
+          probs[pi] = p + ((2048 - p) >>> 5);
+          m <<= 1;
+        } else {
+          range = (range - bound) | 0;
+          code = (code - bound) | 0;
+          probs[pi] = p - (p >>> 5);
+          m = (m << 1) | 1;
+        }
+      } else {
+        do {
+          pi = treeBase + m;
+          p = probs[pi];
+          if (range >>> 24 === 0) {
+            range <<= 8;
+            code = (code << 8) | input[inPos++];
+          }
+          bound = Math.imul(range >>> 11, p);
+          if ((code ^ SIGN) < (bound ^ SIGN)) {
+            range = bound;
+            probs[pi] = p + ((2048 - p) >>> 5);
+            m <<= 1;
+          } else {
+            range = (range - bound) | 0;
+            code = (code - bound) | 0;
+            probs[pi] = p - (p >>> 5);
+            m = (m << 1) | 1;
+          }
+        } while (m < limit);
+      }
+      len += m - limit + MATCH_MIN;
+    }
+
+    // ---- distance (simple matches only) ----
+    if (lenBase === LEN_CODER) {
+      const lenState = len < 6 ? len - MATCH_MIN : 3;
+      const slotBase = POS_SLOT + (lenState << 6);
+      let slot = 1;
+      pi = slotBase + slot;
+      p = probs[pi];
+      if (range >>> 24 === 0) {
+        range <<= 8;
+        code = (code << 8) | input[inPos++];
+      }
+      bound = Math.imul(range >>> 11, p);
+      if ((code ^ SIGN) < (bound ^ SIGN)) {
+        range = bound;
+        probs[pi] = p + ((2048 - p) >>> 5);
+        slot <<= 1;
+      } else {
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
+        probs[pi] = p - (p >>> 5);
+        slot = (slot << 1) | 1;
+      }
+      pi = slotBase + slot;
+      p = probs[pi];
+      if (range >>> 24 === 0) {
+        range <<= 8;
+        code = (code << 8) | input[inPos++];
+      }
+      bound = Math.imul(range >>> 11, p);
+      if ((code ^ SIGN) < (bound ^ SIGN)) {
+        range = bound;
+        probs[pi] = p + ((2048 - p) >>> 5);
+        slot <<= 1;
+      } else {
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
+        probs[pi] = p - (p >>> 5);
+        slot = (slot << 1) | 1;
+      }
+      pi = slotBase + slot;
+      p = probs[pi];
+      if (range >>> 24 === 0) {
+        range <<= 8;
+        code = (code << 8) | input[inPos++];
+      }
+      bound = Math.imul(range >>> 11, p);
+      if ((code ^ SIGN) < (bound ^ SIGN)) {
+        range = bound;
+        probs[pi] = p + ((2048 - p) >>> 5);
+        slot <<= 1;
+      } else {
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
+        probs[pi] = p - (p >>> 5);
+        slot = (slot << 1) | 1;
+      }
+      pi = slotBase + slot;
+      p = probs[pi];
+      if (range >>> 24 === 0) {
+        range <<= 8;
+        code = (code << 8) | input[inPos++];
+      }
+      bound = Math.imul(range >>> 11, p);
+      if ((code ^ SIGN) < (bound ^ SIGN)) {
+        range = bound;
+        probs[pi] = p + ((2048 - p) >>> 5);
+        slot <<= 1;
+      } else {
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
+        probs[pi] = p - (p >>> 5);
+        slot = (slot << 1) | 1;
+      }
+      pi = slotBase + slot;
+      p = probs[pi];
+      if (range >>> 24 === 0) {
+        range <<= 8;
+        code = (code << 8) | input[inPos++];
+      }
+      bound = Math.imul(range >>> 11, p);
+      if ((code ^ SIGN) < (bound ^ SIGN)) {
+        range = bound;
+        probs[pi] = p + ((2048 - p) >>> 5);
+        slot <<= 1;
+      } else {
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
+        probs[pi] = p - (p >>> 5);
+        slot = (slot << 1) | 1;
+      }
+      pi = slotBase + slot;
+      p = probs[pi];
+      if (range >>> 24 === 0) {
+        range <<= 8;
+        code = (code << 8) | input[inPos++];
+      }
+      bound = Math.imul(range >>> 11, p);
+      if ((code ^ SIGN) < (bound ^ SIGN)) {
+        range = bound;
+        probs[pi] = p + ((2048 - p) >>> 5);
+        slot <<= 1;
+      } else {
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
+        probs[pi] = p - (p >>> 5);
+        slot = (slot << 1) | 1;
+      }
       slot -= 64;
       let dist: number;
       if (slot < 4) {
