@@ -99,6 +99,9 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
   }
 
   const isExist = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'EEXIST';
+  /** An HFS+ name is up to 255 UTF-16 units: up to 765 UTF-8 bytes, and "._" + 254 more, past NAME_MAX. */
+  const isTooLong = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'ENAMETOOLONG';
+  const tooLong = (volPath: string, what: string) => result.skipped.push({ path: volPath, reason: `${what} is longer than this file system allows` });
 
   async function makeDir(path: string, volPath: string): Promise<boolean> {
     try {
@@ -106,6 +109,10 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     } catch (e) {
       if (isExist(e)) {
         result.skipped.push({ path: volPath, reason: `name collides with an existing entry at ${path}` });
+        return false;
+      }
+      if (isTooLong(e)) {
+        tooLong(volPath, 'the name');
         return false;
       }
       throw ioError(e, `mkdir ${path}`);
@@ -144,6 +151,10 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
         result.skipped.push({ path: entry.path, reason: `AppleDouble ._${name} collides with an existing entry` });
         return;
       }
+      if (isTooLong(e)) {
+        tooLong(entry.path, `the AppleDouble name ._${name}`);
+        return;
+      }
       throw ioError(e, `writing ${adPath}`);
     }
   }
@@ -175,6 +186,10 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
         result.skipped.push({ path: entry.path, reason: `name collides with an existing entry at ${path}` });
         return;
       }
+      if (isTooLong(e)) {
+        tooLong(entry.path, 'the name');
+        return;
+      }
       throw ioError(e, `creating ${path}`);
     }
     try {
@@ -204,6 +219,10 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     } catch (e) {
       if (isExist(e)) {
         result.skipped.push({ path: entry.path, reason: `name collides with an existing entry at ${path}` });
+        return;
+      }
+      if (isTooLong(e)) {
+        tooLong(entry.path, 'the name or the link target');
         return;
       }
       throw ioError(e, `symlink ${path}`);

@@ -61,6 +61,22 @@ describe.runIf(haveFixtures() && existsSync(synthetic('features.hfs')))('fuzzer 
     expect(ex.problem).toBeUndefined();
     expect(ex.stderr).toMatch(/loop/);
   });
+
+  /**
+   * Found by the fuzzer (campaign 3, a features.hfs mutant that gave the 255-character file in /unicode Finder info):
+   * "._" + a 255-byte name is past NAME_MAX, ENAMETOOLONG became IO_ERROR and the whole extraction stopped at that
+   * one AppleDouble file. Fixed in src/extract/extract.ts: a name too long for the destination is skipped and
+   * reported (files, directories, symlinks and AppleDouble files alike). Minimal input: fdType 'TEXT' in that
+   * file's catalog record.
+   */
+  it("a 255-character file with Finder info: its '._' file is skipped and named, everything else extracted", async () => {
+    const bytes = patched(synthetic('features.hfs'), [{ at: 3793756, was: [0, 0, 0, 0], now: [0x54, 0x45, 0x58, 0x54] }]);
+    const file = writeCase(h.root, bytes, '.img');
+    const ex = await h.extract(file, 'regression long AppleDouble name');
+    expect(ex.problem).toBeUndefined();
+    expect(ex.stderr).toMatch(/skipped \/unicode\/x{200,}\.txt: the AppleDouble name \._x+\.txt is longer than this file system allows/);
+    expect(ex.stderr).toMatch(/extracted 328 files \(2009487 bytes\)/);
+  });
 });
 
 describe('fuzzer regressions on inline inputs', () => {
