@@ -23,6 +23,9 @@ export interface CaseResult {
   stderr: string;
   /** Standard output, when asked for (the first 64 KiB). */
   stdout?: string;
+  /** Bytes written to standard output (null sink only), and whether the sink's cap cut it short. */
+  outBytes?: number;
+  capped?: boolean;
   problem?: string;
 }
 
@@ -59,7 +62,7 @@ class NullSink extends Writable {
 class TextSink extends Writable {
   text = '';
   override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    if (this.text.length < 1 << 16) this.text += chunk.toString('utf8');
+    if (this.text.length < 1 << 22) this.text += chunk.toString('utf8');
     cb();
   }
 }
@@ -123,7 +126,10 @@ export class Harness {
         main([...args, '--threads', '1'], io),
         new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), this.opts.timeoutMs))),
       ]);
-      res = { op, code, ms: performance.now() - t0, stderr: err.text, ...(out instanceof TextSink ? { stdout: out.text } : {}) };
+      res = {
+        op, code, ms: performance.now() - t0, stderr: err.text,
+        ...(out instanceof TextSink ? { stdout: out.text } : { outBytes: out.bytes, capped: out.bytes > this.opts.outCap }),
+      };
     } catch (e) {
       res = { op, code: 'threw', ms: performance.now() - t0, stderr: String((e as Error)?.stack ?? e), problem: `exception escaped main: ${(e as Error)?.message}` };
     } finally {
@@ -133,6 +139,7 @@ export class Harness {
     if (res.code === 'timeout') res.problem = `did not finish within ${this.opts.timeoutMs} ms`;
     else if (res.code === 70) res.problem = `internal error: ${res.stderr.trim().split('\n')[0]}`;
     else if (MASKED_BUG.test(res.stderr)) res.problem = `a JavaScript runtime error behind a typed error: ${res.stderr.split('\n').find((l) => MASKED_BUG.test(l))}`;
+    else if (op === 'extract' && /ENAMETOOLONG|EILSEQ|EINVAL|ELOOP|ENOTDIR/.test(res.stderr)) res.problem = `extraction stopped by a name from the image: ${res.stderr.split('\n')[0]}`;
     else if (/^dmgkit: [a-z]+ .*: E[A-Z]+$/m.test(res.stderr) && !res.stderr.includes('EPIPE')) res.problem = `raw errno error: ${res.stderr.trim().split('\n')[0]}`;
     const rss = process.memoryUsage().rss;
     if (!res.problem && rss - this.baselineRss > this.opts.rssBytes) {
@@ -144,10 +151,28 @@ export class Harness {
   /** Every operation the brief lists, on one input file. */
   async runAll(file: string, label: string): Promise<CaseResult[]> {
     const results: CaseResult[] = [];
-    results.push(await this.run('info', ['info', file, '--json'], label));
+    const info = await this.run('info', ['info', file, '--json'], label, true);
+    results.push(info);
     results.push(await this.run('verify', ['verify', file], label));
-    results.push(await this.run('convert', ['convert', file, '-o', '-'], label));
-    results.push(await this.run('convert-keep-going', ['convert', file, '-o', '-', '--keep-going'], label));
+    const convert = await this.run('convert', ['convert', file, '-o', '-'], label);
+    const keepGoing = await this.run('convert-keep-going', ['convert', file, '-o', '-', '--keep-going'], label);
+    results.push(convert, keepGoing);
+    // The raw disk written must be exactly the size info reports: all of it when convert succeeds, and with
+    // --keep-going also when chunks were lost (they are written as zeros).
+    let size: number | undefined;
+    try {
+      if (info.code === 0) size = (JSON.parse(info.stdout ?? '') as { size?: number }).size;
+    } catch {
+      info.problem ??= 'info --json printed something that is not JSON';
+    }
+    if (typeof size === 'number') {
+      for (const r of [convert, keepGoing]) {
+        const complete = r.code === 0 || (r === keepGoing && r.code === 1 && /lost bytes/.test(r.stderr));
+        if (!r.problem && complete && !r.capped && r.outBytes !== size) {
+          r.problem = `wrote ${r.outBytes} bytes of a ${size}-byte disk (exit ${r.code})`;
+        }
+      }
+    }
     results.push(await this.run('ls', ['ls', file, '-R', '-l'], label));
     results.push(await this.run('tree', ['tree', file], label));
     results.push(await this.extract(file, label));
