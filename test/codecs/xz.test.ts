@@ -151,19 +151,23 @@ describe('XZ decoder against the native xz tool', () => {
       writeFileSync(join(dir, 'in.bin'), data);
       // A .7z with one LZMA (eos off) coder and an uncompressed header: the packed stream runs from byte 32 to
       // the next-header offset; the coder record 03 01 01 05 carries the 5 props bytes.
-      run(z, ['a', '-t7z', '-m0=LZMA:d=1m:eos=off', '-mhc=off', '-mhe=off', join(dir, 'out.7z'), join(dir, 'in.bin')]);
-      const sz = new Uint8Array(readFileSync(join(dir, 'out.7z')));
-      const nextHeader = Number(new DataView(sz.buffer, sz.byteOffset).getBigUint64(12, true));
-      const header = Buffer.from(sz.subarray(32 + nextHeader));
-      const coder = header.indexOf(Buffer.from([0x03, 0x01, 0x01, 0x05]));
-      expect(coder).toBeGreaterThan(0);
-      const alone = new Uint8Array(13 + nextHeader);
-      alone.set(header.subarray(coder + 4, coder + 9), 0);
-      new DataView(alone.buffer).setBigUint64(5, BigInt(data.length), true);
-      alone.set(sz.subarray(32, 32 + nextHeader), 13);
-      expect(decode(alone, data.length)).toEqual(data);
-      expectError(() => decode(alone, data.length + 1));
-      expectError(() => decode(alone.subarray(0, alone.length - 1), data.length));
+      // lc=3 lp=0 pb=2 (defaults) and the extremes lc=8 lp=4 that only LZMA1 allows
+      for (const [i, method] of ['LZMA:d=1m:eos=off', 'LZMA:d=64k:lc=8:lp=4:pb=0:eos=off'].entries()) {
+        const archive = join(dir, `out${i}.7z`);
+        run(z, ['a', '-t7z', `-m0=${method}`, '-mhc=off', '-mhe=off', archive, join(dir, 'in.bin')]);
+        const sz = new Uint8Array(readFileSync(archive));
+        const nextHeader = Number(new DataView(sz.buffer, sz.byteOffset).getBigUint64(12, true));
+        const header = Buffer.from(sz.subarray(32 + nextHeader));
+        const coder = header.indexOf(Buffer.from([0x03, 0x01, 0x01, 0x05]));
+        expect(coder).toBeGreaterThan(0);
+        const alone = new Uint8Array(13 + nextHeader);
+        alone.set(header.subarray(coder + 4, coder + 9), 0);
+        new DataView(alone.buffer).setBigUint64(5, BigInt(data.length), true);
+        alone.set(sz.subarray(32, 32 + nextHeader), 13);
+        expect(decode(alone, data.length)).toEqual(data);
+        expectError(() => decode(alone, data.length + 1));
+        expectError(() => decode(alone.subarray(0, alone.length - 1), data.length));
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
