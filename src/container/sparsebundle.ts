@@ -1,6 +1,7 @@
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import plist from 'plist';
+import { withConsoleErrorMuted } from '../util/quiet.js';
 import { DmgkitError, at } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import { checkRange } from '../io/source.js';
@@ -78,7 +79,7 @@ interface BandEntry {
 function parseInfo(text: string, where: string): SparseBundleInfo {
   let doc: unknown;
   try {
-    doc = plist.parse(text);
+    doc = withConsoleErrorMuted(() => plist.parse(text)); // xmldom prints its complaints; the error carries them
   } catch (e) {
     throw new DmgkitError('CORRUPT_HEADER', `${where} is not a valid XML property list: ${(e as Error).message}`, { path: where }, { cause: e });
   }

@@ -1,5 +1,6 @@
 import plist from 'plist';
 import { DmgkitError, at } from '../errors.js';
+import { withConsoleErrorMuted } from '../util/quiet.js';
 import { type Resource, type ResourceFork, addResource } from './resources.js';
 
 /**
@@ -34,21 +35,6 @@ function toInt(v: unknown): number {
   return 0;
 }
 
-/**
- * Runs plist's parser with console.error muted: its XML parser (xmldom) prints every warning and fatal error
- * there before throwing, which would spray a hostile image's garbage over a CLI's or an application's stderr.
- * The error we throw carries the message. Synchronous, so nothing else runs while console.error is swapped.
- */
-function quietly<T>(f: () => T): T {
-  const saved = console.error;
-  console.error = () => {};
-  try {
-    return f();
-  } finally {
-    console.error = saved;
-  }
-}
-
 /** True when the bytes look like the start of an XML plist. */
 export function looksLikeXml(b: Uint8Array): boolean {
   const head = decoder.decode(b.subarray(0, Math.min(b.length, 64))).trimStart();
@@ -64,7 +50,7 @@ export function parseXmlPlist(bytes: Uint8Array, fileOffset: number): ResourceFo
   text = text.slice(0, end + '</plist>'.length);
   let root: unknown;
   try {
-    root = quietly(() => plist.parse(text));
+    root = withConsoleErrorMuted(() => plist.parse(text));
   } catch (e) {
     throw new DmgkitError('CORRUPT_HEADER', `XML plist ${at(fileOffset)} does not parse: ${(e as Error).message}`, {
       offset: fileOffset,

@@ -15,6 +15,8 @@ import { HttpSource } from '../../src/io/http-source.js';
 import { FileSource } from '../../src/io/file-source.js';
 import { BlobSource } from '../../src/io/blob-source.js';
 import { openSource } from '../../src/io/open-source.js';
+import { openSparseBundle } from '../../src/container/sparsebundle.js';
+import { mkdirSync } from 'node:fs';
 import { parseXmlPlist } from '../../src/udif/xml-plist.js';
 import { DmgkitError } from '../../src/errors.js';
 
@@ -98,6 +100,22 @@ describe('fuzzer regressions on inline inputs', () => {
       expect(err).toBeInstanceOf(DmgkitError);
       expect((err as DmgkitError).code).toBe('CORRUPT_HEADER');
       expect((err as DmgkitError).message).toMatch(/at offset 4096 \(0x1000\).*does not parse: .*key/);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  /** The same spray from a sparse bundle's damaged Info.plist (and its Info.bckup). Fixed in src/container/sparsebundle.ts. */
+  it('a sparse bundle with a malformed Info.plist: a typed error, and nothing is printed', async () => {
+    const dir = join(h.root, 'bad.sparsebundle');
+    mkdirSync(dir, { recursive: true });
+    const bad = '<?xml version="1.0"?>\n<plist version="1.0"><dict><key>band-size</kex></dict></plist>\n';
+    writeFileSync(join(dir, 'Info.plist'), bad);
+    writeFileSync(join(dir, 'Info.bckup'), bad);
+    const spy = vi.spyOn(console, 'error');
+    try {
+      await expect(openSparseBundle(dir)).rejects.toMatchObject({ name: 'DmgkitError', code: 'CORRUPT_HEADER' });
       expect(spy).not.toHaveBeenCalled();
     } finally {
       spy.mockRestore();
