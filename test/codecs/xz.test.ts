@@ -98,6 +98,8 @@ const SETTINGS: string[][] = [
   ['--lzma2=preset=2,mode=fast,mf=hc4,nice=273'],
   ['--lzma2=preset=9,dict=1MiB,nice=273,depth=0'],
   ['-6', '--block-size=20000'],
+  // multi-threaded xz writes both sizes into every block header (as hdiutil does); -T1 writes neither
+  ['-T2', '-3', '--block-size=30000', '--check=crc64'],
   ['--format=lzma', '-6'],
   ['--format=lzma', '--lzma1=preset=1,lc=4,lp=0,pb=0'],
   ['--delta=dist=4', '--lzma2=preset=1'],
