@@ -87,8 +87,8 @@ function e2eRows(results) {
 function targetRows(results) {
   return results.targets.map((t) => [
     t.target,
-    t.unit === '×' ? `${f(t.wall, 2)}×` : `${f(t.wall)} MB/s`,
-    t.cpu === null ? '–' : t.unit === '×' ? `${f(t.cpu, 2)}×` : `${f(t.cpu)} MB/s`,
+    t.unit === '×' ? `${f(t.wall, 3)}×` : `${f(t.wall)} MB/s`,
+    t.cpu === null ? '–' : t.unit === '×' ? `${f(t.cpu, 3)}×` : `${f(t.cpu)} MB/s`,
     t.basis === 'cpu' ? 'CPU time' : 'wall clock',
     t.met ? '**met**' : '**missed**',
   ]);
@@ -121,8 +121,8 @@ function textTable(header, rows) {
 function headers(results) {
   const th = results.method.threads;
   return {
-    dec: ['codec', 'compressed', 'dmgkit 1 thread', `dmgkit ${th} threads`, 'speed-up', 'native tool', 'dmgkit ÷ native', 'npm / node baselines', 'dmgkit ÷ baseline'],
-    e2e: ['codec', 'dmgkit 1 thread', `dmgkit ${th} threads`, 'speed-up', '`7zz x -tdmg -so`', 'dmgkit 1 thread ÷ 7zz', `dmgkit ${th} threads ÷ 7zz`],
+    dec: ['codec', 'compressed', 'dmgkit 1 thread', `dmgkit ${th} threads`, 'speed-up (projected; run-queue wait)', 'native tool', 'dmgkit ÷ native', 'npm / node baselines', 'dmgkit ÷ baseline'],
+    e2e: ['codec', 'dmgkit 1 thread', `dmgkit ${th} threads`, 'speed-up (ratio of medians)', '`7zz x -tdmg -so`', 'dmgkit 1 thread ÷ 7zz', `dmgkit ${th} threads ÷ 7zz`],
     tgt: ['target', 'measured (wall clock)', 'measured (CPU time)', 'judged on', 'verdict'],
     hfs: ['HFS+ operation', 'wall clock', 'CPU time', 'time (runs)'],
   };
