@@ -133,8 +133,8 @@ export interface FuzzSeed {
   koly?: Koly;
   fork?: ResourceFork;
   mish: MishInfo[];
-  /** Compressed chunks: absolute offset, length, chunk type. */
-  chunks: { offset: number; length: number; type: number }[];
+  /** Compressed chunks: absolute offset, length, chunk type, decoded size in bytes. */
+  chunks: { offset: number; length: number; type: number; outLength: number }[];
   hfs: HfsInfo[];
   /** The decoded disk (for UDIF seeds with a small disk): partition-map and HFS mutations re-wrapped as UDIF. */
   decoded?: FuzzSeed;
@@ -195,7 +195,7 @@ function udifStructures(bytes: Uint8Array): Pick<FuzzSeed, 'koly' | 'fork' | 'mi
       mish.push({ index, table, dataBase });
       for (const c of t.chunks) {
         if (c.compressedLength > 0 && (c.type & 0x80000000) !== 0 && c.type !== 0x7ffffffe && c.type !== 0xffffffff) {
-          chunks.push({ offset: dataBase + c.compressedOffset, length: c.compressedLength, type: c.type });
+          chunks.push({ offset: dataBase + c.compressedOffset, length: c.compressedLength, type: c.type, outLength: c.sectorCount * 512 });
         }
       }
     } catch {
@@ -223,12 +223,13 @@ function udifStructures(bytes: Uint8Array): Pick<FuzzSeed, 'koly' | 'fork' | 'mi
 const MAX_DECODED_SEED = 12 * 1024 * 1024;
 
 /** Loads one image and finds its structures; UDIF images with a small disk also get their decoded disk. */
-export async function loadSeed(path: string): Promise<FuzzSeed> {
+export async function loadSeed(path: string, opts: { decode?: boolean } = {}): Promise<FuzzSeed> {
   const bytes = new Uint8Array(readFileSync(path));
   const name = basename(path);
   const u = udifStructures(bytes);
   if (!u) return { name, bytes, kind: 'raw', mish: [], chunks: [], hfs: findHfs(bytes) };
   const seed: FuzzSeed = { name, bytes, kind: 'udif', ...u, hfs: [] };
+  if (opts.decode === false) return seed;
   try {
     const img = await UdifImage.open(new BufferSource(bytes), { threads: 1 });
     if (img.size > 0 && img.size <= MAX_DECODED_SEED) {

@@ -27,6 +27,10 @@ import { decodeXz } from '../../src/codecs/xz.js';
 import { inflateInto } from '../../src/codecs/zlib.js';
 import { crc32 } from '../../src/util/crc32.js';
 import { MASKED_BUG } from './harness.js';
+import { codecFor } from '../../src/udif/chunk-codecs.js';
+import { chunkTypeName } from '../../src/udif/chunk-types.js';
+import { loadSeed, Rng } from './mutate.js';
+import { seedPaths } from './seeds.js';
 
 const RUNS = process.env.FUZZ_ITERATIONS ? Math.min(3000, Math.max(300, Math.floor(Number(process.env.FUZZ_ITERATIONS) / 8))) : 500;
 
@@ -294,4 +298,55 @@ describe('codecs on shaped junk with random declared output sizes', () => {
       );
     });
   }
+});
+
+describe('codecs on mutated real chunks from the fixtures', () => {
+  /**
+   * Every compressed chunk type found in the seed images (ADC, zlib, bzip2, LZFSE/LZVN, LZMA), mutated (bit flips,
+   * byte runs, truncation, extension) and decoded into its declared size: a DmgkitError or exactly that many bytes.
+   */
+  it('only DmgkitError, never a runtime error, for mutated chunks of every codec', async () => {
+    const byType = new Map<number, Uint8Array[]>();
+    const sizes = new Map<Uint8Array, number>();
+    for (const p of seedPaths().filter((x) => x.endsWith('.dmg'))) {
+      const seed = await loadSeed(p, { decode: false });
+      for (const c of seed.chunks.slice(0, 6)) {
+        if (c.offset + c.length > seed.bytes.length || c.outLength > 4 << 20) continue;
+        const data = seed.bytes.subarray(c.offset, c.offset + c.length);
+        const list = byType.get(c.type) ?? [];
+        if (list.length < 8) {
+          list.push(data);
+          sizes.set(data, c.outLength);
+          byType.set(c.type, list);
+        }
+      }
+    }
+    expect([...byType.keys()].map(chunkTypeName).sort()).toEqual(expect.arrayContaining(['adc', 'bzip2', 'lzfse', 'lzma', 'zlib']));
+    const rng = new Rng('codec-chunks');
+    const perType = Math.max(40, Math.floor(RUNS / 4));
+    for (const [type, list] of byType) {
+      const codec = codecFor(type)!;
+      for (let i = 0; i < perType; i++) {
+        const orig = list[i % list.length];
+        let input = orig.slice();
+        const kind = rng.int(5);
+        if (kind === 0) for (let k = 1 + rng.int(6); k > 0; k--) input[rng.int(input.length)] ^= 1 << rng.int(8);
+        else if (kind === 1) {
+          const n = Math.min(input.length, 1 + rng.int(64));
+          input.set(rng.bytes(n), rng.int(input.length - n + 1));
+        }
+        else if (kind === 2) input = input.slice(0, rng.int(input.length));
+        else if (kind === 3) input = new Uint8Array([...input, ...rng.bytes(1 + rng.int(64))]);
+        else input[rng.int(Math.min(16, input.length))] = rng.pick([0, 0xff, 0x80]);
+        const declared = sizes.get(orig)! + rng.pick([0, 0, 0, -512, 512]);
+        const out = new Uint8Array(Math.max(0, declared));
+        try {
+          codec.decode(input, out);
+        } catch (e) {
+          if (!(e instanceof DmgkitError)) throw new Error(`${codec.name}: ${(e as Error)?.stack ?? String(e)}`);
+          if (MASKED_BUG.test(e.message)) throw new Error(`${codec.name}: a runtime error behind a DmgkitError: ${e.message}`);
+        }
+      }
+    }
+  });
 });
