@@ -49,6 +49,7 @@ describe('mutation fuzzing of the CLI', () => {
     }
     const h = new Harness({ timeoutMs: 30_000, hardMs: 90_000, rssBytes: 1536 * 2 ** 20, outCap: 192 * 2 ** 20 });
     h.baselineRss = process.memoryUsage().rss;
+    h.baselineHeap = process.memoryUsage().heapUsed;
     const failures: Failure[] = [];
     const codes = new Map<string, number>();
     const stats = new Map<string, number>();

@@ -92,6 +92,7 @@ export class Harness {
   private worker: Worker;
   readonly root: string;
   baselineRss = 0;
+  baselineHeap = 0;
 
   constructor(
     readonly opts: { timeoutMs: number; hardMs: number; rssBytes: number; outCap: number },
@@ -141,9 +142,11 @@ export class Harness {
     else if (MASKED_BUG.test(res.stderr)) res.problem = `a JavaScript runtime error behind a typed error: ${res.stderr.split('\n').find((l) => MASKED_BUG.test(l))}`;
     else if (op === 'extract' && /ENAMETOOLONG|EILSEQ|EINVAL|ELOOP|ENOTDIR/.test(res.stderr)) res.problem = `extraction stopped by a name from the image: ${res.stderr.split('\n')[0]}`;
     else if (/^dmgkit: [a-z]+ .*: E[A-Z]+$/m.test(res.stderr) && !res.stderr.includes('EPIPE')) res.problem = `raw errno error: ${res.stderr.trim().split('\n')[0]}`;
-    const rss = process.memoryUsage().rss;
+    const { rss, heapUsed } = process.memoryUsage();
     if (!res.problem && rss - this.baselineRss > this.opts.rssBytes) {
       res.problem = `resident memory grew by ${((rss - this.baselineRss) / 2 ** 20).toFixed(0)} MiB (bound ${(this.opts.rssBytes / 2 ** 20).toFixed(0)} MiB)`;
+    } else if (!res.problem && heapUsed - this.baselineHeap > this.opts.rssBytes / 2) {
+      res.problem = `the JavaScript heap grew by ${((heapUsed - this.baselineHeap) / 2 ** 20).toFixed(0)} MiB (bound ${(this.opts.rssBytes / 2 ** 21).toFixed(0)} MiB)`;
     }
     return res;
   }

@@ -39,6 +39,8 @@ function patched(path: string, patches: Patch[]): Uint8Array {
 }
 
 const h = new Harness({ timeoutMs: 30_000, hardMs: 60_000, rssBytes: 1536 * 2 ** 20, outCap: 192 * 2 ** 20 });
+h.baselineRss = process.memoryUsage().rss;
+h.baselineHeap = process.memoryUsage().heapUsed;
 afterAll(() => h.close());
 
 describe.runIf(haveFixtures() && existsSync(synthetic('features.hfs')))('fuzzer regressions', () => {
