@@ -98,8 +98,8 @@ const ascii = (b: Uint8Array, o: number, n: number) => String.fromCharCode(...b.
 /** Boundary values for an integer field of `width` bytes whose current value is `orig`. */
 function boundary(rng: Rng, width: 1 | 2 | 4 | 8, orig: number, fileSize: number): bigint {
   const max = (1n << BigInt(width * 8)) - 1n;
-  const o = BigInt(Math.max(0, Math.floor(orig)));
-  const fs = BigInt(Math.max(0, Math.floor(fileSize)));
+  const o = BigInt(Number.isFinite(orig) ? Math.max(0, Math.floor(orig)) : 0);
+  const fs = BigInt(Number.isFinite(fileSize) ? Math.max(0, Math.floor(fileSize)) : 0);
   const common = [0n, 1n, 2n, max, max - 1n, max >> 1n, (max >> 1n) + 1n, o + 1n, o - 1n, o * 2n, o + 512n, o + 7n, fs, fs + 1n, fs - 1n, fs / 512n, fs / 512n + 1n];
   const wide = width >= 4 ? [0xffffffffn, 0x100000000n, 0x7fffffffn, 0x80000000n, 1n << 31n, 1n << 40n] : [];
   const huge = width === 8 ? [(1n << 53n) - 1n, 1n << 53n, (1n << 53n) + 1n, 1n << 63n, (1n << 62n) + 3n] : [];
