@@ -29,7 +29,7 @@ import { crc32 } from '../../src/util/crc32.js';
 import { MASKED_BUG } from './harness.js';
 import { codecFor } from '../../src/udif/chunk-codecs.js';
 import { chunkTypeName } from '../../src/udif/chunk-types.js';
-import { loadSeed, Rng } from './mutate.js';
+import { loadSeed, mutate, Rng } from './mutate.js';
 import { seedPaths } from './seeds.js';
 
 const RUNS = process.env.FUZZ_ITERATIONS ? Math.min(3000, Math.max(300, Math.floor(Number(process.env.FUZZ_ITERATIONS) / 8))) : 500;
@@ -322,7 +322,7 @@ describe('codecs on mutated real chunks from the fixtures', () => {
       }
     }
     expect([...byType.keys()].map(chunkTypeName).sort()).toEqual(expect.arrayContaining(['adc', 'bzip2', 'lzfse', 'lzma', 'zlib']));
-    const rng = new Rng('codec-chunks');
+    const rng = new Rng(`codec-chunks:${process.env.FUZZ_SEED ?? '1'}`);
     const perType = Math.max(40, Math.floor(RUNS / 4));
     for (const [type, list] of byType) {
       const codec = codecFor(type)!;
@@ -347,6 +347,47 @@ describe('codecs on mutated real chunks from the fixtures', () => {
           if (MASKED_BUG.test(e.message)) throw new Error(`${codec.name}: a runtime error behind a DmgkitError: ${e.message}`);
         }
       }
+    }
+  });
+});
+
+describe('the HFS+ API on field-aware mutants of the synthetic volumes', () => {
+  /**
+   * Cheaper than the CLI fuzzer, so many more HFS+ mutants: B-tree nodes, records, names, extents, decmpfs headers
+   * of the raw synthetic volumes, then open, walk, stat, read every file (data and resource forks), list and read
+   * xattrs, read links. Only DmgkitError, never one carrying a runtime error's text; each mutant within 20 s.
+   */
+  it('open + walk + read everything: only DmgkitError', async () => {
+    const seeds = [];
+    for (const p of seedPaths().filter((x) => x.endsWith('.hfs'))) seeds.push(await loadSeed(p));
+    if (!seeds.length) return;
+    const n = process.env.FUZZ_ITERATIONS ? Math.floor(RUNS / 3) : 60;
+    for (let i = 0; i < n; i++) {
+      const seed = seeds[i % seeds.length];
+      const id = `api:${process.env.FUZZ_SEED ?? '1'}:${Math.floor(i / seeds.length)}`;
+      const m = await mutate(seed, id);
+      const work = (async () => {
+        await onlyDmgkit(async () => {
+          const vol = await openHfs(new BufferSource(m.bytes), { limits: { maxFileBytes: 64 << 20 } });
+          let k = 0;
+          for await (const e of vol.walk()) {
+            if (++k > 3000) break;
+            await onlyDmgkit(() => vol.stat(e));
+            if (e.type === 'file') {
+              await onlyDmgkit(() => vol.readFile(e));
+              if (e.rsrcSize > 0) await onlyDmgkit(() => vol.readFile(e, { fork: 'rsrc' }));
+            }
+            if (e.type === 'symlink') await onlyDmgkit(() => vol.readlink(e));
+            await onlyDmgkit(async () => {
+              for (const x of await vol.listXattrs(e)) await onlyDmgkit(() => vol.getXattr(e, x));
+            });
+          }
+        });
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([work.then(() => 'done'), new Promise((r) => (timer = setTimeout(() => r('timeout'), 20_000)))]);
+      clearTimeout(timer);
+      expect(outcome, `${seed.name} mutant ${id}: ${m.recipe.join(' ')}`).toBe('done');
     }
   });
 });
