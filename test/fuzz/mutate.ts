@@ -133,8 +133,8 @@ export interface FuzzSeed {
   koly?: Koly;
   fork?: ResourceFork;
   mish: MishInfo[];
-  /** Compressed chunks: absolute offset, length, chunk type, decoded size in bytes. */
-  chunks: { offset: number; length: number; type: number; outLength: number }[];
+  /** Compressed chunks: absolute offset, length, chunk type, decoded size in bytes, blkx table index. */
+  chunks: { offset: number; length: number; type: number; outLength: number; table: number }[];
   hfs: HfsInfo[];
   /** The decoded disk (for UDIF seeds with a small disk): partition-map and HFS mutations re-wrapped as UDIF. */
   decoded?: FuzzSeed;
@@ -195,7 +195,7 @@ function udifStructures(bytes: Uint8Array): Pick<FuzzSeed, 'koly' | 'fork' | 'mi
       mish.push({ index, table, dataBase });
       for (const c of t.chunks) {
         if (c.compressedLength > 0 && (c.type & 0x80000000) !== 0 && c.type !== 0x7ffffffe && c.type !== 0xffffffff) {
-          chunks.push({ offset: dataBase + c.compressedOffset, length: c.compressedLength, type: c.type, outLength: c.sectorCount * 512 });
+          chunks.push({ offset: dataBase + c.compressedOffset, length: c.compressedLength, type: c.type, outLength: c.sectorCount * 512, table: mish.length - 1 });
         }
       }
     } catch {
