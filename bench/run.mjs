@@ -13,12 +13,9 @@ import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } f
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import zlib from 'node:zlib';
-import { MB, MiB, MIX, benchCodecs, decodeAll, decodeAllParallel, equalBytes } from '../dist/cli/commands/bench.js';
-import { openUdif } from '../dist/udif/image.js';
-import { WorkerPoolExecutor } from '../dist/udif/worker-pool.js';
+import { MB, MiB, MIX, benchCodecs, decodeAll, equalBytes } from '../dist/cli/commands/bench.js';
 import { openVolume } from '../dist/volume.js';
-import { Samples, median, taskDelta, taskTimes, timeInProcess, timeTool, toolVersion } from './lib/measure.mjs';
+import { Samples, median, timeInProcess, timeTool, toolVersion } from './lib/measure.mjs';
 import { buildDmg, cacheDir, concatenatedFile, encodeChunks, makeData, repoRoot, sha } from './lib/data.mjs';
 import { buildHfsVolume, carveHfs, hfsShape } from './lib/hfs.mjs';
 import { renderMarkdown, renderText, evaluateTargets } from './lib/report.mjs';
@@ -71,13 +68,12 @@ const codecs = [];
 for (const codec of benchCodecs()) {
   log(`  ${codec.name}: encoding… `);
   const { set, file, cached } = await encodeChunks(codec, d);
-  decodeAll(codec.decode, set, d.chunks); // dmgkit decodes every chunk to the original bytes (also a JIT warm-up)
-  for (let w = SIZE; w < 24 * MiB; w += SIZE) decodeAll(codec.decode, set); // warm up on at least 24 MiB
+  decodeAll(codec.decode, set, d.chunks); // dmgkit decodes every chunk to the original bytes
   const dmg = await buildDmg(codec, d, set, file);
   // 7-Zip decodes our image to the same bytes
   const z = spawnSync('7zz', ['x', '-tdmg', '-so', dmg], { maxBuffer: SIZE + MiB });
   if (z.status !== 0 || sha(z.stdout) !== d.hash) throw new Error(`7zz does not decode ${dmg} to the data (exit ${z.status}, ${z.stdout?.length} bytes)`);
-  const entry = { codec, set, dmg, ratio: set.encodedBytes / set.decodedBytes, cachedEncoding: cached };
+  const entry = { codec, set, file, dmg, ratio: set.encodedBytes / set.decodedBytes, cachedEncoding: cached };
   if (codec.name === 'bzip2' || codec.name === 'XZ') {
     entry.cat = concatenatedFile(set, file);
     const tool = codec.name === 'bzip2' ? 'bzip2' : 'xz';
@@ -88,94 +84,53 @@ for (const codec of benchCodecs()) {
   log(`${(entry.ratio * 100).toFixed(1)}% ${cached ? '(cached) ' : ''}checked with 7zz\n`);
 }
 
-// Baselines decode the same chunks; check them once too.
+// The baselines decode the same chunks: check them once.
 const zlibSet = codecs.find((c) => c.codec.name === 'zlib').set;
 const bzSet = codecs.find((c) => c.codec.name === 'bzip2').set;
-const nodeZlibAll = () => {
-  for (const c of zlibSet.chunks) zlib.inflateSync(c);
-};
-const pakoAll = () => {
-  for (const c of zlibSet.chunks) pako.inflate(c);
-};
-let seekOut = Buffer.alloc(MiB);
-const seekAll = () => {
-  for (let i = 0; i < bzSet.chunks.length; i++) {
-    if (seekOut.length !== bzSet.sizes[i]) seekOut = Buffer.alloc(bzSet.sizes[i]);
-    Bunzip.decode(Buffer.from(bzSet.chunks[i].buffer, bzSet.chunks[i].byteOffset, bzSet.chunks[i].length), seekOut);
-  }
-};
 if (!equalBytes(pako.inflate(zlibSet.chunks[0]), d.chunks[0])) throw new Error('pako baseline decodes differently');
 if (!equalBytes(Bunzip.decode(Buffer.from(bzSet.chunks[0]), Buffer.alloc(bzSet.sizes[0])), d.chunks[0])) throw new Error('seek-bzip baseline decodes differently');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Contenders
-const pool = new WorkerPoolExecutor(THREADS);
-/** The pool, without close(): UdifImage.close() closes its executor, and the pool is shared across runs. */
-const sharedPool = { decode: (type, input, outLength) => pool.decode(type, input, outLength) };
-log('  warming up the worker pool…\n');
-for (const c of codecs) await decodeAllParallel(pool, c.codec.type, c.set, THREADS * 2);
-for (const p of [nodeZlibAll, pakoAll, seekAll]) p();
-
-async function endToEnd(path, threads) {
-  const img = await openUdif(path, threads > 1 ? { threads, executor: sharedPool } : { threads: 1 });
-  try {
-    for await (const b of img.bytes(0, img.size, { threads })) writeSync(devNull, b);
-  } finally {
-    await img.close();
-  }
-}
-
 const samples = new Samples();
-/**
- * dmgkit's decoder on this thread and on the pool, alternating in blocks of BLOCK chunks so that each pair of
- * measurements sees the same load; the speed-up is the median of the per-block ratios over all repetitions.
- */
-const BLOCK = 8;
 const speedups = new Map();
 const projected = new Map();
 const waits = new Map();
-async function pairedDecode(c) {
-  const one = { wall: 0, cpu: 0 };
-  const par = { wall: 0, cpu: 0 };
-  for (let b = 0; b < c.set.chunks.length; b += BLOCK) {
-    const part = { chunks: c.set.chunks.slice(b, b + BLOCK), sizes: c.set.sizes.slice(b, b + BLOCK) };
-    const a = await timeInProcess(() => decodeAll(c.codec.decode, part), { thread: true });
-    const t0 = taskTimes();
-    const p = await timeInProcess(() => decodeAllParallel(pool, c.codec.type, part, THREADS * 2));
-    const td = taskDelta(t0, taskTimes());
-    if (td) {
-      // Without waits for a CPU, the pool run would take as long as its busiest thread ran.
-      const list = projected.get(c.codec.name) ?? [];
-      list.push(a.cpu / td.maxRun);
-      projected.set(c.codec.name, list);
-      const w = waits.get(c.codec.name) ?? { run: 0, wait: 0 };
-      w.run += td.run;
-      w.wait += td.wait;
-      waits.set(c.codec.name, w);
-    }
-    one.wall += a.wall;
-    one.cpu += a.cpu;
-    par.wall += p.wall;
-    par.cpu += p.cpu;
-    const list = speedups.get(c.codec.name) ?? [];
-    list.push(a.wall / p.wall);
-    speedups.set(c.codec.name, list);
-  }
-  samples.add(`${c.codec.name}/dmgkit-par`, par);
-  return one;
+const CHILD = join(repoRoot, 'bench', 'lib', 'codec-child.mjs');
+
+/**
+ * The in-process measurements of one codec (dmgkit 1 thread / pool in paired blocks of 8 chunks, end to end on 1
+ * and N threads, npm/node baselines), one repetition in a fresh Node process (bench/lib/codec-child.mjs).
+ */
+function inProcess(c) {
+  const job = { codec: c.codec.name, chunksFile: c.file, dmg: c.dmg, sizes: c.set.sizes, threads: THREADS, block: 8, warmBytes: 24 * MiB };
+  const r = spawnSync(process.execPath, [CHILD, JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${CHILD} ${c.codec.name} failed (exit ${r.status}): ${r.stderr.trim().slice(-600)}`);
+  const out = JSON.parse(r.stdout);
+  const name = c.codec.name;
+  for (const [key, v] of Object.entries(out.samples)) samples.add(`${name}/${key}`, v);
+  speedups.set(name, [...(speedups.get(name) ?? []), ...out.speedups]);
+  projected.set(name, [...(projected.get(name) ?? []), ...out.projected]);
+  const w = waits.get(name) ?? { run: 0, wait: 0 };
+  waits.set(name, { run: w.run + out.waits.run, wait: w.wait + out.waits.wait });
+}
+
+/** Measurement keys of a codec (in-process ones are recorded by inProcess). */
+function keys(c) {
+  const k = ['dmgkit', 'dmgkit-par', 'e2e', 'e2e-par', '7zz'];
+  if (c.codec.name === 'zlib') k.push('node:zlib', 'pako');
+  if (c.codec.name === 'bzip2') k.push('bzip2 -d', 'seek-bzip');
+  if (c.codec.name === 'XZ') k.push('xz -d');
+  return k;
 }
 
 function contenders(c) {
-  const name = c.codec.name;
   const list = [
-    ['dmgkit', () => pairedDecode(c)], // records 'dmgkit' and 'dmgkit-par'
-    ['e2e', () => timeInProcess(() => endToEnd(c.dmg, 1))],
-    ['e2e-par', () => timeInProcess(() => endToEnd(c.dmg, THREADS))],
-    ['7zz', () => timeTool('7zz', ['x', '-tdmg', '-so', c.dmg])],
+    ['in-process', () => inProcess(c)],
+    ['7zz', () => samples.add(`${c.codec.name}/7zz`, timeTool('7zz', ['x', '-tdmg', '-so', c.dmg]))],
   ];
-  if (name === 'zlib') list.push(['node:zlib', () => timeInProcess(nodeZlibAll, { thread: true })], ['pako', () => timeInProcess(pakoAll, { thread: true })]);
-  if (name === 'bzip2') list.push(['bzip2 -d', () => timeTool('bzip2', ['-dc', c.cat])], ['seek-bzip', () => timeInProcess(seekAll, { thread: true })]);
-  if (name === 'XZ') list.push(['xz -d', () => timeTool('xz', ['-dc', c.cat])]);
+  if (c.codec.name === 'bzip2') list.push(['bzip2 -d', () => samples.add('bzip2/bzip2 -d', timeTool('bzip2', ['-dc', c.cat]))]);
+  if (c.codec.name === 'XZ') list.push(['xz -d', () => samples.add('XZ/xz -d', timeTool('xz', ['-dc', c.cat]))]);
   return list;
 }
 
@@ -227,7 +182,7 @@ async function dmgkitExtract() {
 for (let rep = 0; rep < REPS; rep++) {
   log(`  repetition ${rep + 1}/${REPS}:`);
   for (const c of codecs) {
-    for (const [key, run] of contenders(c)) samples.add(`${c.codec.name}/${key}`, await run());
+    for (const [, run] of contenders(c)) await run();
     log(` ${c.codec.name}`);
   }
   // Extraction (dominated by file-system calls, tens of seconds) runs once in a full run, listing every repetition.
@@ -246,7 +201,6 @@ for (let rep = 0; rep < REPS; rep++) {
   }
   log('\n');
 }
-await pool.close();
 
 // ---------------------------------------------------------------------------------------------------------------
 // Results
@@ -258,7 +212,7 @@ const results = {
   method: { dataBytes: SIZE, chunkBytes: MiB, reps: REPS, threads: THREADS, mixTarget: MIX, mixMeasured: mixShares, unit: 'MB/s = 10^6 bytes of decoded output per second' },
   codecs: codecs.map((c) => {
     const row = { codec: c.codec.name, encodedBytes: c.set.encodedBytes, ratio: +c.ratio.toFixed(4), measures: {} };
-    for (const key of [...contenders(c).map(([k]) => k), 'dmgkit-par']) {
+    for (const key of keys(c)) {
       const s = samples.get(`${c.codec.name}/${key}`);
       row.measures[key] = { wallMBps: rate(SIZE, s.wall), cpuMBps: rate(SIZE, s.cpu), wallSeconds: s.wall, cpuSeconds: s.cpu };
     }
