@@ -1,6 +1,8 @@
 /**
- * Mutation fuzzing of the whole CLI (info --json, verify, convert -o - with and without --keep-going, ls -R,
- * extract) on mutants of every seed image. Reproducible: mutant `n` of a seed is `mutate(seed, '<FUZZ_SEED>:<n>')`.
+ * Mutation fuzzing of the whole CLI (info --json, verify, convert -o - with and without --keep-going, ls -R, tree,
+ * extract, and one rotating extra call) on mutants of every seed image. Reproducible: a failure names the seed image,
+ * the mutant id and the recipe; `mutate(await loadSeed(path), id)` rebuilds the bytes (for the '#sparse' seeds:
+ * `sparseSeed(await loadSeed(path))`).
  *
  *   FUZZ_ITERATIONS  mutants in total (default 150 — a modest budget for `npm test`; `npm run fuzz` uses 20000)
  *   FUZZ_SEED        campaign seed (default 1)
@@ -21,7 +23,6 @@ const CAMPAIGN = process.env.FUZZ_SEED ?? '1';
 const ONLY = process.env.FUZZ_ONLY;
 const STATS = !!process.env.FUZZ_STATS;
 
-/** Decoded disks larger than this make every convert slow; such seeds still get UDIF-level mutations. */
 interface Failure {
   seed: string;
   mutant: string;
@@ -81,7 +82,7 @@ describe('mutation fuzzing of the CLI', () => {
           failures.push(f);
           if (process.env.FUZZ_LOG) appendFileSync(process.env.FUZZ_LOG, JSON.stringify(f) + '\n');
         }
-        if (r0(results)) break; // a hung call leaves work running: stop the campaign, report what we have
+        if (results.some((r) => r.code === 'timeout')) break; // a hung call leaves work running: stop the campaign, report what we have
       }
     } finally {
       h.close();
@@ -93,7 +94,3 @@ describe('mutation fuzzing of the CLI', () => {
     expect(failures.map((f) => `${f.seed} ${f.mutant} ${f.op}: ${f.problem}`)).toEqual([]);
   }, 600_000 + ITERATIONS * 5_000);
 });
-
-function r0(results: CaseResult[]): boolean {
-  return results.some((r) => r.code === 'timeout');
-}
