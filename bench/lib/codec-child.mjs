@@ -50,18 +50,36 @@ if (job.codec === 'zlib') {
   ];
 }
 
-// Warm-up: at least job.warmBytes through the decoder, one pass through the pool and each baseline.
+async function endToEnd(threads, executor) {
+  const img = await openUdif(job.dmg, threads > 1 ? { threads, executor } : { threads: 1 });
+  try {
+    for await (const b of img.bytes(0, img.size, { threads })) writeSync(devNull, b);
+  } finally {
+    await img.close();
+  }
+}
+
+const result = { samples: {}, speedups: [], projected: [], waits: { run: 0, wait: 0 } };
+
+// Single-thread measurements first, before any worker exists (nothing else in the process uses a CPU): the
+// decoder after a warm-up of at least job.warmBytes, end to end, the baselines after one warm-up pass each.
 for (let w = 0; w < job.warmBytes; w += set.decodedBytes) decodeAll(codec.decode, set);
+result.samples.dmgkit = await timeInProcess(() => decodeAll(codec.decode, set), { thread: true });
+await endToEnd(1);
+result.samples.e2e = await timeInProcess(() => endToEnd(1));
+for (const [name, fn] of baselines) {
+  fn();
+  result.samples[name] = await timeInProcess(fn, { thread: true });
+}
+
+// The pool, warmed by one full pass.
 const pool = new WorkerPoolExecutor(THREADS);
 /** The pool without close(): UdifImage.close() closes its executor. */
 const sharedPool = { decode: (type, input, outLength) => pool.decode(type, input, outLength) };
 await decodeAllParallel(pool, codec.type, set, THREADS * 2);
-for (const [, fn] of baselines) fn();
 
-const result = { samples: {}, speedups: [], projected: [], waits: { run: 0, wait: 0 } };
-
-// Paired blocks: BLOCK chunks on this thread, then the same chunks on the pool.
-const one = { wall: 0, cpu: 0 };
+// Speed-up: paired blocks, BLOCK chunks on this thread then the same chunks on the pool, so that both halves of a
+// pair see the same load. The pool's throughput is the sum of its blocks.
 const par = { wall: 0, cpu: 0 };
 for (let b = 0; b < set.chunks.length; b += BLOCK) {
   const part = { chunks: set.chunks.slice(b, b + BLOCK), sizes: set.sizes.slice(b, b + BLOCK) };
@@ -75,26 +93,12 @@ for (let b = 0; b < set.chunks.length; b += BLOCK) {
     result.waits.run += td.run;
     result.waits.wait += td.wait;
   }
-  one.wall += a.wall;
-  one.cpu += a.cpu;
   par.wall += p.wall;
   par.cpu += p.cpu;
   result.speedups.push(a.wall / p.wall);
 }
-result.samples.dmgkit = one;
 result.samples['dmgkit-par'] = par;
-
-async function endToEnd(threads) {
-  const img = await openUdif(job.dmg, threads > 1 ? { threads, executor: sharedPool } : { threads: 1 });
-  try {
-    for await (const b of img.bytes(0, img.size, { threads })) writeSync(devNull, b);
-  } finally {
-    await img.close();
-  }
-}
-result.samples.e2e = await timeInProcess(() => endToEnd(1));
-result.samples['e2e-par'] = await timeInProcess(() => endToEnd(THREADS));
-for (const [name, fn] of baselines) result.samples[name] = await timeInProcess(fn, { thread: true });
+result.samples['e2e-par'] = await timeInProcess(() => endToEnd(THREADS, sharedPool));
 
 await pool.close();
 process.stdout.write(JSON.stringify(result));
