@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import { parseXmlPlist as parsePlist, buildXmlPlist } from '../../src/udif/xml-plist.js';
 import { replaceXml } from './mutate.js';
 import { HttpSource } from '../../src/io/http-source.js';
+import { openHfs } from '../../src/hfs/volume.js';
+import { BufferSource } from '../../src/io/buffer-source.js';
+import { findHfs } from './mutate.js';
 import { FileSource } from '../../src/io/file-source.js';
 import { BlobSource } from '../../src/io/blob-source.js';
 import { openSource } from '../../src/io/open-source.js';
@@ -297,5 +300,43 @@ describe('byte sources fail with typed errors', () => {
     expect(src.size).toBe(1234);
     await src.close?.();
     await expect(openSource('file:///tmp/%E0%A4%A.dmg')).rejects.toMatchObject({ name: 'DmgkitError', code: 'INVALID_ARGUMENT' });
+  });
+});
+
+describe.runIf(haveFixtures() && existsSync(synthetic('deep-hfsx.hfs')))('one folder named by many entries', () => {
+  /**
+   * Found while checking the directory-cycle fix: entries that all name the same (non-ancestor) folder are not a
+   * loop, so each was listed in full. Nested, that is an exponential tree from a few records (directory hard links
+   * allow the same shape legitimately). Recipe on deep-hfsx.hfs: the first 200 file records of /many become folder
+   * records whose folderID is /nested's (a 9-level chain). Fixed for `tree` in src/cli/commands/files.ts: a folder
+   * already listed is shown once more as "[directory listed above]", not expanded again.
+   */
+  it('tree expands each folder once', async () => {
+    const b = new Uint8Array(readFileSync(synthetic('deep-hfsx.hfs')));
+    const vol = await openHfs(new BufferSource(b));
+    const many = (await vol.stat('many')).cnid;
+    const nested = (await vol.stat('nested')).cnid;
+    const dv = new DataView(b.buffer);
+    let changed = 0;
+    for (const n of findHfs(b)[0].nodes.filter((x) => x.tree === 'catalog' && b[x.offset + 8] === 0xff)) {
+      for (let i = 0; i < dv.getUint16(n.offset + 10) && changed < 200; i++) {
+        const r = n.offset + dv.getUint16(n.offset + n.size - 2 * (i + 1));
+        const d = r + 2 + dv.getUint16(r);
+        if (dv.getUint32(r + 2) !== many || dv.getUint16(d) !== 2) continue;
+        dv.setUint16(d, 1); // folder record
+        dv.setUint32(d + 8, nested); // folderID
+        changed++;
+      }
+    }
+    expect(changed).toBe(200);
+    const file = writeCase(h.root, b, '.img');
+    const tree = await h.run('tree', ['tree', file], 'regression many names, one folder', true);
+    expect(tree.problem).toBeUndefined();
+    expect(tree.code).toBe(0);
+    const lines = tree.stdout!.trimEnd().split('\n');
+    expect(lines.filter((l) => l.endsWith('[directory listed above]'))).toHaveLength(200);
+    // one line per catalog entry of the volume (deep.expected.tsv, 7-Zip-independent ground truth) + root, blank, summary
+    const entries = readFileSync(synthetic('deep.expected.tsv'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).length;
+    expect(lines.length).toBe(entries + 3);
   });
 });

@@ -96,8 +96,11 @@ async function tree(args: ParsedArgs, io: CliIO): Promise<number> {
     await write(io.out, (path ? '/' + path : '/') + '\n');
     let dirs = 0;
     let files = 0;
-    // Directories being listed, by CNID: a damaged catalog can make a folder list one of its ancestors.
+    // Directories being listed, by CNID: a damaged catalog can make a folder list one of its ancestors. And every
+    // directory listed so far: entries naming an already listed folder (directory hard links, or a damaged catalog
+    // naming one folder many times, which nests into an exponential tree) are shown once.
     const onStack = new Set<number>();
+    const listed = new Set<number>();
     const visit = async (dir: string | HfsEntry, prefix: string): Promise<void> => {
       const list = await volume.readdir(dir);
       for (let i = 0; i < list.length; i++) {
@@ -105,9 +108,12 @@ async function tree(args: ParsedArgs, io: CliIO): Promise<number> {
         const lastOne = i === list.length - 1;
         const target = e.type === 'symlink' ? ` -> ${e.linkTarget ?? ''}` : '';
         const loop = e.type === 'dir' && onStack.has(e.cnid);
-        await write(io.out, `${prefix}${lastOne ? '└── ' : '├── '}${e.name}${target}${loop ? '  [directory loop: not followed]' : ''}\n`);
-        if (e.type === 'dir' && !e.hardLink && !loop) {
+        const again = e.type === 'dir' && !loop && listed.has(e.cnid);
+        const note = loop ? '  [directory loop: not followed]' : again ? '  [directory listed above]' : '';
+        await write(io.out, `${prefix}${lastOne ? '└── ' : '├── '}${e.name}${target}${note}\n`);
+        if (e.type === 'dir' && !e.hardLink && !loop && !again) {
           dirs++;
+          listed.add(e.cnid);
           onStack.add(e.cnid);
           await visit(e, prefix + (lastOne ? '    ' : '│   '));
           onStack.delete(e.cnid);
