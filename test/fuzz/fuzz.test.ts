@@ -48,7 +48,7 @@ describe('mutation fuzzing of the CLI', () => {
       const sp = from && sparseSeed(from);
       if (sp) seeds.push(sp);
     }
-    const h = new Harness({ timeoutMs: 30_000, hardMs: 90_000, rssBytes: 1536 * 2 ** 20, outCap: 192 * 2 ** 20 });
+    const h = new Harness({ timeoutMs: 60_000, hardMs: 120_000, rssBytes: 1536 * 2 ** 20, outCap: 192 * 2 ** 20 });
     h.baselineRss = process.memoryUsage().rss;
     h.baselineHeap = process.memoryUsage().heapUsed;
     const failures: Failure[] = [];
