@@ -4,7 +4,7 @@
  * the mutant id and the recipe; `mutate(await loadSeed(path), id)` rebuilds the bytes (for the '#sparse' seeds:
  * `sparseSeed(await loadSeed(path))`).
  *
- *   FUZZ_ITERATIONS  mutants in total (default 150 — a modest budget for `npm test`; `npm run fuzz` uses 20000)
+ *   FUZZ_ITERATIONS  mutants in total (default 100 — a modest budget for `npm test`; `npm run fuzz` uses 20000)
  *   FUZZ_SEED        campaign seed (default 1)
  *   FUZZ_ONLY        run only seeds whose name contains this string
  *   FUZZ_HANG_FILE   a file to which the watchdog appends the case that hung synchronously
@@ -18,7 +18,7 @@ import { Harness, writeCase, type CaseResult } from './harness.js';
 import { loadSeed, mutate, sparseSeed, type FuzzSeed } from './mutate.js';
 import { seedPaths } from './seeds.js';
 
-const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 150);
+const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 100);
 const CAMPAIGN = process.env.FUZZ_SEED ?? '1';
 const ONLY = process.env.FUZZ_ONLY;
 const STATS = !!process.env.FUZZ_STATS;
