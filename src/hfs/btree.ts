@@ -94,8 +94,15 @@ export class Visits {
   }
 }
 
+/** Nodes read at once when following the leaf chain (a listing reads the leaves in order). */
+const LEAF_READAHEAD_BYTES = 128 * 1024;
+
 export class BTree<K> {
   private readonly cache = new Lru<number, BNode>(256);
+  /** The last read-ahead window: raw bytes of nodes [windowFirst, windowFirst + windowCount). */
+  private window: Uint8Array | null = null;
+  private windowFirst = 0;
+  private windowCount = 0;
   private constructor(
     readonly name: string,
     private readonly fork: Fork,
@@ -160,8 +167,11 @@ export class BTree<K> {
     return new DmgkitError('CORRUPT_FS', `${this.name} B-tree node ${node}: ${msg}`, { tree: this.name, node });
   }
 
-  /** Reads and validates node `num` (cached). */
-  async node(num: number, visits: Visits): Promise<BNode> {
+  /**
+   * Reads and validates node `num` (cached). With `readAhead`, a miss reads the following nodes too (up to
+   * LEAF_READAHEAD_BYTES, within the tree file), kept raw until asked for: one read per window, not per node.
+   */
+  async node(num: number, visits: Visits, readAhead = false): Promise<BNode> {
     visits.tick();
     if (!Number.isInteger(num) || num <= 0 || num >= this.header.totalNodes) {
       throw this.fail(num, `node number out of range (1..${this.header.totalNodes - 1})`);
@@ -169,7 +179,19 @@ export class BTree<K> {
     const hit = this.cache.get(num);
     if (hit) return hit;
     const ns = this.header.nodeSize;
-    const data = await this.fork.read(num * ns, ns);
+    let data: Uint8Array;
+    if (this.window && num >= this.windowFirst && num < this.windowFirst + this.windowCount) {
+      const o = (num - this.windowFirst) * ns;
+      data = this.window.slice(o, o + ns); // a copy: a cached node must not pin the whole window
+    } else if (readAhead) {
+      const count = Math.max(1, Math.min(Math.floor(LEAF_READAHEAD_BYTES / ns), this.header.totalNodes - num, Math.floor(this.fork.size / ns) - num));
+      this.window = await this.fork.read(num * ns, count * ns);
+      this.windowFirst = num;
+      this.windowCount = count;
+      data = this.window.slice(0, ns);
+    } else {
+      data = await this.fork.read(num * ns, ns);
+    }
     const kind = (data[ND.kind] << 24) >> 24;
     const height = data[ND.height];
     const numRecords = u16be(data, ND.numRecords);
@@ -270,7 +292,7 @@ export class BTree<K> {
     }
     seen.add(next);
     if (seen.size > this.header.totalNodes) throw this.fail(next, 'leaf chain longer than the tree');
-    const n = await this.node(next, visits);
+    const n = await this.node(next, visits, true);
     if (n.kind !== KIND_LEAF) throw this.fail(next, `kind ${n.kind} in the leaf chain (expected leaf, −1)`);
     if (n.bLink !== leaf.num) {
       throw this.fail(next, `bLink ${n.bLink} does not point back to node ${leaf.num}, whose fLink leads here (broken or looping leaf chain)`);

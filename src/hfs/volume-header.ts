@@ -64,6 +64,33 @@ export function parseExtents(b: Uint8Array, o: number): Extent[] {
   return out;
 }
 
+const NO_EXTENTS: Extent[] = [];
+
+/**
+ * Like parseForkData, but keeps only the extents in use: those before the first empty one, up to the fork's
+ * totalBlocks. Fork reading stops at the first empty extent anyway; a listing then allocates nothing for the
+ * unused slots (most catalog records have an empty resource fork and a one-extent data fork).
+ */
+export function parseForkDataUsed(b: Uint8Array, o: number, what: string): ForkData {
+  const totalBlocks = u32be(b, o + 12);
+  let extents = NO_EXTENTS;
+  if (totalBlocks !== 0) {
+    extents = [];
+    let sum = 0;
+    for (let i = 0; i < 8 && sum < totalBlocks; i++) {
+      const e = o + 16 + 8 * i;
+      const blockCount = u32be(b, e + 4);
+      if (blockCount === 0) break;
+      extents.push({ startBlock: u32be(b, e), blockCount });
+      sum += blockCount;
+    }
+  }
+  const hi = u32be(b, o);
+  // the error message is only built for an out-of-range size
+  const logicalSize = hi <= 0x1fffff ? hi * 0x100000000 + u32be(b, o + 4) : u64be(b, o, `${what} logicalSize`, 0);
+  return { logicalSize, clumpSize: u32be(b, o + 8), totalBlocks, extents };
+}
+
 export function parseForkData(b: Uint8Array, o: number, what: string, base = 0): ForkData {
   return {
     logicalSize: u64be(b, o, `${what} logicalSize`, base),

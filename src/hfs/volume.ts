@@ -10,7 +10,8 @@ import {
   CNID_EXTENTS,
   CNID_ROOT,
   catalogCompare,
-  parseCatalogKey,
+  isThreadRecord,
+  keyParentID,
   parseCatalogRecord,
   type CatalogEntry,
   type CatalogKey,
@@ -266,11 +267,11 @@ export class HfsVolume {
 
   /** Children of a folder, in catalog order (thread records skipped). */
   async *children(parentID: number): AsyncGenerator<CatalogEntry> {
+    // A folder's records are contiguous (keys sort by parentID, then name): one pass along the leaf chain.
     for await (const r of this.catalog.from({ parentID, name: new Uint16Array(0) })) {
-      const key = parseCatalogKey(r);
-      if (key.parentID !== parentID) break;
-      const rec = parseCatalogRecord(r);
-      if (rec.kind !== 'thread') yield rec;
+      if (keyParentID(r) !== parentID) break;
+      if (isThreadRecord(r)) continue;
+      yield parseCatalogRecord(r) as CatalogEntry;
     }
   }
 
@@ -457,28 +458,36 @@ export class HfsVolume {
     return new TextDecoder('utf-8').decode(all);
   }
 
-  private async statNode(node: ResolvedNode): Promise<HfsEntry> {
+  /** True when stat needs I/O: a compressed file (decmpfs header) or a symlink (its target). */
+  private statNeedsIo(node: ResolvedNode): boolean {
     const t = node.target;
-    const name = node.name;
+    return node.type === 'symlink' || (t.kind === 'file' && (t.bsd.ownerFlags & UF_COMPRESSED) !== 0 && this.attributes !== null);
+  }
+
+  private async statNode(node: ResolvedNode): Promise<HfsEntry> {
+    if (!this.statNeedsIo(node)) return this.entryOf(node, null, undefined);
+    const t = node.target;
+    const dc = t.kind === 'file' ? await this.decmpfsOf(t) : null;
+    const linkTarget = node.type === 'symlink' ? await this.readLinkNode(node) : undefined;
+    return this.entryOf(node, dc, linkTarget);
+  }
+
+  private entryOf(node: ResolvedNode, dc: DecmpfsHeader | null, linkTarget: string | undefined): HfsEntry {
+    const t = node.target;
     let size = 0;
     let rsrcSize = 0;
-    let compressed: { type: number; size: number } | undefined;
-    let linkTarget: string | undefined;
     let fileType = '';
     let creator = '';
     if (t.kind === 'file') {
       fileType = t.fileType;
       creator = t.creator;
-      const dc = await this.decmpfsOf(t);
       if (dc) {
-        compressed = { type: dc.type, size: dc.size };
         size = dc.size;
         rsrcSize = isRsrcType(dc.type) ? 0 : t.rsrcFork.logicalSize;
       } else {
         size = t.dataFork.logicalSize;
         rsrcSize = t.rsrcFork.logicalSize;
       }
-      if (node.type === 'symlink') linkTarget = await this.readLinkNode(node);
     }
     let mode = t.bsd.fileMode;
     if ((mode & S_IFMT) === 0) {
@@ -489,7 +498,7 @@ export class HfsVolume {
     else if (node.hardLink?.kind === 'file') nlink = Math.max(1, t.bsd.special);
     const entry: HfsEntry = {
       path: node.path,
-      name,
+      name: node.name,
       type: node.type,
       size,
       rsrcSize,
@@ -507,10 +516,11 @@ export class HfsVolume {
       fileType,
       creator,
       finderInfo: t.finderInfo,
-      ...(compressed ? { compressed } : {}),
-      ...(linkTarget !== undefined ? { linkTarget } : {}),
-      ...(node.hardLink ? { hardLink: node.hardLink } : {}),
     };
+    // optional fields only when present (absent, not undefined)
+    if (dc) entry.compressed = { type: dc.type, size: dc.size };
+    if (linkTarget !== undefined) entry.linkTarget = linkTarget;
+    if (node.hardLink) entry.hardLink = node.hardLink;
     Object.defineProperty(entry, NODE, { value: node, enumerable: false });
     return entry;
   }
@@ -542,10 +552,11 @@ export class HfsVolume {
     const dir = await this.nodeOf(path, true);
     if (dir.type !== 'dir') throw new DmgkitError('NOT_A_DIRECTORY', `/${dir.path} is not a directory`, { path: dir.path });
     const out: HfsEntry[] = [];
+    const prefix = dir.path ? `${dir.path}/` : '';
     for await (const c of this.children(dir.target.cnid)) {
       if (dir.target.cnid === CNID_ROOT && this.hiddenInRoot(c)) continue;
-      const node = await this.resolveRecord(c, dir.path ? `${dir.path}/${c.name}` : c.name);
-      out.push(await this.statNode(node));
+      const node = isLinkRecord(c) ? await this.resolveRecord(c, prefix + c.name) : plainNode(c, prefix + c.name);
+      out.push(this.statNeedsIo(node) ? await this.statNode(node) : this.entryOf(node, null, undefined));
     }
     return out;
   }
@@ -560,18 +571,27 @@ export class HfsVolume {
       yield await this.statNode(start);
       return;
     }
+    // Iterative depth-first walk (one generator, whatever the depth): a stack of directory listings.
     const onStack = new Set<number>();
-    const self = this;
-    async function* rec(dir: ResolvedNode): AsyncGenerator<HfsEntry> {
-      if (onStack.has(dir.target.cnid)) return; // directory hard-link cycle
-      onStack.add(dir.target.cnid);
-      for (const e of await self.readdirImpl(hfsEntryFor(dir))) {
-        yield e;
-        if (e.type === 'dir') yield* rec(e[NODE]!);
+    const stack: { cnid: number; list: HfsEntry[]; i: number }[] = [];
+    const enter = async (dir: ResolvedNode): Promise<void> => {
+      const cnid = dir.target.cnid;
+      if (onStack.has(cnid)) return; // directory hard-link cycle
+      onStack.add(cnid);
+      stack.push({ cnid, list: await this.readdirImpl(hfsEntryFor(dir)), i: 0 });
+    };
+    await enter(start);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      if (top.i >= top.list.length) {
+        onStack.delete(top.cnid);
+        stack.pop();
+        continue;
       }
-      onStack.delete(dir.target.cnid);
+      const e = top.list[top.i++];
+      yield e;
+      if (e.type === 'dir') await enter(e[NODE]!);
     }
-    yield* rec(start);
   }
 
   /** Streams a fork's content in chunks (constant memory for resource-fork-compressed and plain files). */
@@ -691,6 +711,15 @@ function typeOfFile(rec: CatalogEntry): HfsEntryType {
     default:
       return rec.fileType === 'slnk' && rec.creator === 'rhap' ? 'symlink' : 'file';
   }
+}
+
+/** Hard-link records (file 'hlnk'/'hfs+', directory 'fdrp'/'MACS') need a lookup to resolve. */
+function isLinkRecord(rec: CatalogEntry): boolean {
+  return rec.kind === 'file' && ((rec.fileType === 'hlnk' && rec.creator === 'hfs+') || (rec.fileType === 'fdrp' && rec.creator === 'MACS'));
+}
+
+function plainNode(rec: CatalogEntry, path: string): ResolvedNode {
+  return { rec, target: rec, path, name: rec.name, type: rec.kind === 'folder' ? 'dir' : typeOfFile(rec) };
 }
 
 function splitPath(p: string): string[] {
