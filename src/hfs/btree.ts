@@ -217,6 +217,11 @@ export class BTree<K> {
 
   /** The key and data spans of record i of a leaf or index node. */
   record(node: BNode, i: number): RecordRef {
+    return this.recordInto(node, i, { node, index: i, keyOff: 0, keyLen: 0, dataOff: 0, dataEnd: 0 });
+  }
+
+  /** record(), filling `out` instead of allocating. */
+  private recordInto(node: BNode, i: number, out: RecordRef): RecordRef {
     const start = node.offsets[i];
     const end = node.offsets[i + 1];
     if (end - start < 2) throw this.fail(node.num, `record ${i} is too short for its key length`);
@@ -229,7 +234,13 @@ export class BTree<K> {
     let dataOff = keyOff + keyLen;
     if (dataOff & 1) dataOff++;
     if (dataOff > end) throw this.fail(node.num, `record ${i} key (${keyLen} bytes) overruns the record (${end - start} bytes)`);
-    return { node, index: i, keyOff, keyLen, dataOff, dataEnd: end };
+    out.node = node;
+    out.index = i;
+    out.keyOff = keyOff;
+    out.keyLen = keyLen;
+    out.dataOff = dataOff;
+    out.dataEnd = end;
+    return out;
   }
 
   /** Child pointer of an index record. */
@@ -242,13 +253,13 @@ export class BTree<K> {
    * Descends to the leaf where `key` is or would be. Returns the leaf and the index of the last record whose key
    * is ≤ key (−1 if the key sorts before every record in that leaf).
    */
-  async seek(key: K, visits: Visits): Promise<{ leaf: BNode; index: number } | null> {
+  async seek(key: K, visits: Visits, readAheadLeaf = false): Promise<{ leaf: BNode; index: number } | null> {
     if (this.isEmpty) return null;
     let num = this.header.rootNode;
     let expectHeight = this.header.treeDepth;
     for (let level = 0; ; level++) {
       if (level > MAX_TREE_DEPTH) throw this.fail(num, 'index descent deeper than the tree depth allows');
-      const node = await this.node(num, visits);
+      const node = await this.node(num, visits, readAheadLeaf && expectHeight === 1);
       if (node.height !== expectHeight && expectHeight > 0) {
         throw this.fail(num, `height ${node.height} where ${expectHeight} was expected on the way down`);
       }
@@ -313,7 +324,7 @@ export class BTree<K> {
       if (leaf.kind !== KIND_LEAF) throw this.fail(leaf.num, `first leaf node has kind ${leaf.kind}`);
       i = 0;
     } else {
-      const s = await this.seek(key, visits);
+      const s = await this.seek(key, visits, true);
       if (!s) return;
       leaf = s.leaf;
       i = s.index;
@@ -325,6 +336,32 @@ export class BTree<K> {
     const seen = new Set<number>([leaf.num]);
     while (leaf) {
       for (; i < leaf.numRecords; i++) yield this.record(leaf, i);
+      leaf = await this.nextLeaf(leaf, visits, seen);
+      i = 0;
+    }
+  }
+
+  /**
+   * Like `from(key)`, without a generator: calls `visit` for each leaf record from the first with key ≥ `key`
+   * until it returns false (or the leaves end). Only reading the next leaf awaits, so a scan of a folder's
+   * records costs no promise per record. The RecordRef passed is reused: `visit` must not keep it.
+   */
+  async scan(key: K, visit: (r: RecordRef) => boolean, visits: Visits = this.newVisits()): Promise<void> {
+    const s = await this.seek(key, visits, true);
+    if (!s) return;
+    let leaf: BNode | null = s.leaf;
+    let i = s.index;
+    if (i >= 0) {
+      const r = this.record(leaf, i);
+      if (this.compare(leaf.data, r.keyOff, r.keyLen, key) < 0) i++;
+    } else i = 0;
+    const seen = new Set<number>([leaf.num]);
+    const ref: RecordRef = { node: leaf, index: 0, keyOff: 0, keyLen: 0, dataOff: 0, dataEnd: 0 };
+    while (leaf) {
+      for (; i < leaf.numRecords; i++) {
+        this.recordInto(leaf, i, ref);
+        if (!visit(ref)) return;
+      }
       leaf = await this.nextLeaf(leaf, visits, seen);
       i = 0;
     }

@@ -275,6 +275,17 @@ export class HfsVolume {
     }
   }
 
+  /** Children of a folder, in catalog order (thread records skipped), read in one scan of the leaf chain. */
+  private async childList(parentID: number): Promise<CatalogEntry[]> {
+    const out: CatalogEntry[] = [];
+    await this.catalog.scan({ parentID, name: new Uint16Array(0) }, (r) => {
+      if (keyParentID(r) !== parentID) return false;
+      if (!isThreadRecord(r)) out.push(parseCatalogRecord(r) as CatalogEntry);
+      return true;
+    });
+    return out;
+  }
+
   /** Finds a child by POSIX name: the B-tree key (HFS+ decomposition, case folding per volume), then a loose scan. */
   private async lookupChild(parentID: number, name: string): Promise<CatalogEntry | null> {
     const units = encodeCatalogName(hfsDecompose(name));
@@ -553,7 +564,7 @@ export class HfsVolume {
     if (dir.type !== 'dir') throw new DmgkitError('NOT_A_DIRECTORY', `/${dir.path} is not a directory`, { path: dir.path });
     const out: HfsEntry[] = [];
     const prefix = dir.path ? `${dir.path}/` : '';
-    for await (const c of this.children(dir.target.cnid)) {
+    for (const c of await this.childList(dir.target.cnid)) {
       if (dir.target.cnid === CNID_ROOT && this.hiddenInRoot(c)) continue;
       const node = isLinkRecord(c) ? await this.resolveRecord(c, prefix + c.name) : plainNode(c, prefix + c.name);
       out.push(this.statNeedsIo(node) ? await this.statNode(node) : this.entryOf(node, null, undefined));
@@ -563,34 +574,40 @@ export class HfsVolume {
 
   /** Depth-first walk below `path` (default: the root), yielding each entry before its children. */
   walk(path: string | HfsEntry = ''): AsyncGenerator<HfsEntry> {
-    return guardGen(this.walkImpl(path));
+    return this.walkImpl(path);
   }
+  /** Errors are mapped to DmgkitError here rather than by guardGen: one generator layer per yielded entry, not two. */
+  /** One generator layer per yielded entry: errors are mapped to DmgkitError here rather than by guardGen. */
   private async *walkImpl(path: string | HfsEntry): AsyncGenerator<HfsEntry> {
-    const start = await this.nodeOf(path, true);
-    if (start.type !== 'dir') {
-      yield await this.statNode(start);
-      return;
-    }
-    // Iterative depth-first walk (one generator, whatever the depth): a stack of directory listings.
-    const onStack = new Set<number>();
-    const stack: { cnid: number; list: HfsEntry[]; i: number }[] = [];
-    const enter = async (dir: ResolvedNode): Promise<void> => {
-      const cnid = dir.target.cnid;
-      if (onStack.has(cnid)) return; // directory hard-link cycle
-      onStack.add(cnid);
-      stack.push({ cnid, list: await this.readdirImpl(hfsEntryFor(dir)), i: 0 });
-    };
-    await enter(start);
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      if (top.i >= top.list.length) {
-        onStack.delete(top.cnid);
-        stack.pop();
-        continue;
+    try {
+      const start = await this.nodeOf(path, true);
+      if (start.type !== 'dir') {
+        yield await this.statNode(start);
+        return;
       }
-      const e = top.list[top.i++];
-      yield e;
-      if (e.type === 'dir') await enter(e[NODE]!);
+      // Iterative depth-first walk (one generator, whatever the depth): a stack of directory listings.
+      const onStack = new Set<number>();
+      const stack: { cnid: number; list: HfsEntry[]; i: number }[] = [];
+      const enter = async (dir: ResolvedNode): Promise<void> => {
+        const cnid = dir.target.cnid;
+        if (onStack.has(cnid)) return; // directory hard-link cycle
+        onStack.add(cnid);
+        stack.push({ cnid, list: await this.readdirImpl(hfsEntryFor(dir)), i: 0 });
+      };
+      await enter(start);
+      while (stack.length) {
+        const top = stack[stack.length - 1];
+        if (top.i >= top.list.length) {
+          onStack.delete(top.cnid);
+          stack.pop();
+          continue;
+        }
+        const e = top.list[top.i++];
+        yield e;
+        if (e.type === 'dir') await enter(e[NODE]!);
+      }
+    } catch (e) {
+      throw asDmgkitError(e);
     }
   }
 
