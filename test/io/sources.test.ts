@@ -11,16 +11,19 @@ import { HttpSource } from '../../src/io/http-source.js';
 import { SliceSource } from '../../src/io/source.js';
 import { openSource } from '../../src/io/open-source.js';
 import { openUdif } from '../../src/udif/image.js';
-import { repoRoot } from '../helpers/fixtures.js';
+import { fixture, haveFixtures, repoRoot } from '../helpers/fixtures.js';
 
 const sample = readFileSync(join(repoRoot, 'fixtures', 'sample.dmg'));
 
 let server: Server;
 let base = '';
 let rangeRequests = 0;
+let bytesServed = 0;
+const files: Record<string, Buffer> = {};
 beforeAll(async () => {
   server = createServer((req, res) => {
-    const body = req.url?.startsWith('/big') ? Buffer.alloc(20 * 1024 * 1024, 7) : sample;
+    const name = Object.keys(files).find((n) => req.url?.endsWith(n));
+    const body = req.url?.startsWith('/big') ? Buffer.alloc(20 * 1024 * 1024, 7) : name ? files[name] : sample;
     const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
     if (req.url?.includes('norange') || !range) {
       res.writeHead(200, { 'content-length': body.length });
@@ -30,6 +33,7 @@ beforeAll(async () => {
     rangeRequests++;
     const s = Number(range[1]);
     const e = Math.min(Number(range[2]), body.length - 1);
+    bytesServed += e - s + 1;
     res.writeHead(206, { 'content-range': `bytes ${s}-${e}/${body.length}`, 'content-length': e - s + 1 });
     res.end(body.subarray(s, e + 1));
   });
@@ -70,6 +74,26 @@ describe('HTTP range source', () => {
     expect(img.size).toBe(local.size);
     expect(Buffer.from(await img.read(0, img.size)).equals(Buffer.from(await local.read(0, local.size)))).toBe(true);
     expect(rangeRequests).toBeGreaterThan(2);
+  });
+
+  it('reads only the ranges it needs: trailer, plist, and the chunks a read touches', async () => {
+    if (!haveFixtures()) return;
+    const name = 'udbz_apm_hfsplus_sla__sparkle_SparkleTestCodeSignApp.dmg';
+    files[name] = readFileSync(fixture(name));
+    bytesServed = 0;
+    const img = await openUdif(`${base}/${name}`);
+    const k = img.koly;
+    const opened = bytesServed;
+    // opening costs the probe request, the trailer search window, the XML plist and the binary resource fork
+    expect(opened).toBeLessThanOrEqual(1 + 1536 + k.xmlLength + k.rsrcForkLength);
+    // one 4 KiB read inside the HFS+ partition fetches exactly the one bzip2 chunk holding it
+    const hfs = img.partitions[2];
+    const at = hfs.offset + 1024;
+    const chunk = img.chunks.find((c) => c.outOffset <= at && at < c.outOffset + c.outLength)!;
+    await img.read(at, 4096);
+    expect(bytesServed - opened).toBe(chunk.inLength);
+    expect(bytesServed).toBeLessThan(files[name].length / 4);
+    await img.close();
   });
 
   it('serves a small file from one download when the server ignores Range, refuses a large one', async () => {
