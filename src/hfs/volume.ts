@@ -22,6 +22,7 @@ import { DECMPFS_XATTR, UF_COMPRESSED, decmpfsChunks, parseDecmpfs, type Decmpfs
 import { extentCompare, lookupOverflow, type ExtentKey } from './extents-overflow.js';
 import { FORK_TYPE_DATA, FORK_TYPE_RSRC, Fork, type VolumeGeometry } from './fork.js';
 import { readJournalState } from './journal.js';
+import { SequentialReadAhead } from './readahead.js';
 import type { HfsEntryType, HfsStat, HfsVolumeInfo } from './types.js';
 import { encodeCatalogName, hfsDecompose, looseNameKey } from './unicode.js';
 import {
@@ -97,6 +98,8 @@ export class HfsVolume {
   private privateDirID = 0;
   private rootRec!: FolderRecord;
   private readonly attrCache = new Map<number, Map<string, AttrValue>>();
+  /** Geometry for file content: reads go through a sequential read-ahead (many small files in a row). */
+  private readonly contentGeo: VolumeGeometry;
 
   private constructor(
     readonly source: ByteSource,
@@ -109,6 +112,7 @@ export class HfsVolume {
     info: HfsVolumeInfo,
   ) {
     this.info = info;
+    this.contentGeo = { ...geo, source: new SequentialReadAhead(geo.source) };
   }
 
   /** @internal */
@@ -418,7 +422,7 @@ export class HfsVolume {
 
   private fork(rec: FileRecord, which: 'data' | 'rsrc'): Fork {
     return new Fork(
-      this.geo,
+      this.contentGeo,
       rec.cnid,
       which === 'data' ? FORK_TYPE_DATA : FORK_TYPE_RSRC,
       which === 'data' ? rec.dataFork : rec.rsrcFork,
@@ -647,9 +651,16 @@ export class HfsVolume {
   }
   private async readFileImpl(path: string | HfsEntry, opts: ReadOptions): Promise<Uint8Array> {
     const node = await this.nodeOf(path, true);
-    const st = await this.statNode(node);
     const which = opts.fork ?? 'data';
-    const expect = which === 'data' ? st.size : st.rsrcSize;
+    let expect: number;
+    const t = node.target;
+    if (t.kind === 'file' && !this.statNeedsIo(node)) {
+      // a plain file: the sizes are the forks' (what statNode would report), without building an entry
+      expect = which === 'data' ? t.dataFork.logicalSize : t.rsrcFork.logicalSize;
+    } else {
+      const st = await this.statNode(node);
+      expect = which === 'data' ? st.size : st.rsrcSize;
+    }
     if (expect > this.limits.maxFileBytes) {
       throw new DmgkitError('LIMIT_EXCEEDED', `/${node.path}: ${expect} bytes exceed maxFileBytes (${this.limits.maxFileBytes})`, {
         path: node.path,
