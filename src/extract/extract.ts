@@ -140,6 +140,20 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     if (prefetched.delete(entry)) prefetchBytes -= entry.size;
   }
 
+  const rootPrefix = root.endsWith('/') ? root : root + '/';
+  /**
+   * DIR/NAME for a directory of ours (absolute and normalized: DEST resolved, or built here) and one safe
+   * component: the same as inside(join(dir, name)) without normalizing the whole path again for every file.
+   */
+  function childPath(dir: string, name: string): string {
+    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+      throw new DmgkitError('UNSAFE_PATH', `refusing path component ${JSON.stringify(name)} in ${dir}`);
+    }
+    const p = dir.endsWith('/') ? dir + name : `${dir}/${name}`;
+    if (!p.startsWith(rootPrefix)) throw new DmgkitError('UNSAFE_PATH', `path ${p} would leave the destination ${root}`);
+    return p;
+  }
+
   function inside(p: string): string {
     const r = resolve(p);
     if (r !== root && !r.startsWith(root.endsWith('/') ? root : root + '/')) {
@@ -187,7 +201,7 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     }
     const rsrc = hasRsrc ? await volume.readFile(entry, { fork: 'rsrc' }) : new Uint8Array(0);
     const bytes = buildAppleDouble({ finderInfo: finderInfo ?? new Uint8Array(32), xattrs, rsrc, debugTag: entry.cnid });
-    const adPath = inside(join(dir, `._${name}`));
+    const adPath = childPath(dir, `._${name}`);
     try {
       const fd = fs.openSync(adPath, CREATE, 0o644);
       try {
@@ -316,7 +330,7 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
 
   async function extractEntry(entry: HfsEntry, dir: string, stack: Set<number>): Promise<void> {
     const name = safeComponent(entry.name, entry.path);
-    const path = inside(join(dir, name));
+    const path = childPath(dir, name);
     if (opts.onEntry) await opts.onEntry(entry, path);
     checkParent(dir);
     switch (entry.type) {
