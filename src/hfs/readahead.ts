@@ -18,7 +18,8 @@ interface Window {
  * Sequential read-ahead over a ByteSource for file content: a listing-order extraction reads thousands of small
  * files whose blocks follow each other on the volume; after two small reads in a row (the second starting at
  * most SEQUENTIAL_GAP past the first's end), one READAHEAD_WINDOW read serves the following ones. Random and
- * large reads go straight to the source. Readers get their own copy (never a view of the shared window), and a
+ * large reads go straight to the source. Reads served from a window are VIEWS of it (no copy per small file):
+ * the owner must copy before handing bytes to anyone who may keep or change them (`isShared` tells), and a
  * window read that fails (e.g. a damaged chunk of a compressed image somewhere else in the window) is not an
  * error: each reader then reads its own range directly, so it fails only if its own bytes are unreadable.
  * It does not own the source (no close).
@@ -28,6 +29,8 @@ export class SequentialReadAhead implements ByteSource {
   readonly name?: string;
   private window: Window | null = null;
   private lastEnd = -1;
+  /** Buffers of the windows handed out (views of them must be copied before leaving the volume). */
+  private readonly windowBuffers = new WeakSet<ArrayBufferLike>();
 
   constructor(private readonly source: ByteSource) {
     this.size = source.size;
@@ -44,13 +47,21 @@ export class SequentialReadAhead implements ByteSource {
       if (!sequential) return this.source.read(offset, length);
       const wEnd = Math.min(this.size, offset + READAHEAD_WINDOW);
       const data = this.source.read(offset, wEnd - offset).then(
-        (b) => b,
+        (b) => {
+          this.windowBuffers.add(b.buffer);
+          return b;
+        },
         () => null,
       );
       w = this.window = { start: offset, end: wEnd, data };
     }
     const bytes = await w.data;
     if (!bytes) return this.source.read(offset, length);
-    return bytes.slice(offset - w.start, end - w.start);
+    return bytes.subarray(offset - w.start, end - w.start);
+  }
+
+  /** True when `b` is a view of a read-ahead window (shared with other reads). */
+  isShared(b: Uint8Array): boolean {
+    return this.windowBuffers.has(b.buffer);
   }
 }

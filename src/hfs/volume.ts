@@ -100,6 +100,7 @@ export class HfsVolume {
   private readonly attrCache = new Map<number, Map<string, AttrValue>>();
   /** Geometry for file content: reads go through a sequential read-ahead (many small files in a row). */
   private readonly contentGeo: VolumeGeometry;
+  private readonly readAhead: SequentialReadAhead;
 
   private constructor(
     readonly source: ByteSource,
@@ -112,7 +113,8 @@ export class HfsVolume {
     info: HfsVolumeInfo,
   ) {
     this.info = info;
-    this.contentGeo = { ...geo, source: new SequentialReadAhead(geo.source) };
+    this.readAhead = new SequentialReadAhead(geo.source);
+    this.contentGeo = { ...geo, source: this.readAhead };
   }
 
   /** @internal */
@@ -621,7 +623,8 @@ export class HfsVolume {
     return guardGen(
       (async function* () {
         const node = await self.nodeOf(path, true);
-        yield* self.contentChunks(node, opts.fork ?? 'data');
+        // chunks that are views of a read-ahead window are copied: the caller owns what it gets
+        for await (const c of self.contentChunks(node, opts.fork ?? 'data')) yield self.readAhead.isShared(c) ? c.slice() : c;
       })(),
     );
   }

@@ -5,6 +5,9 @@ import { DmgkitError } from '../../src/errors.js';
 import { BufferSource } from '../../src/io/buffer-source.js';
 import type { ByteSource } from '../../src/io/source.js';
 import { READAHEAD_WINDOW, SequentialReadAhead } from '../../src/hfs/readahead.js';
+import { openHfs, type HfsEntry } from '../../src/hfs/volume.js';
+import { FileSource } from '../../src/io/file-source.js';
+import { haveFixtures, synthetic } from '../helpers/fixtures.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -92,12 +95,38 @@ describe('SequentialReadAhead (file content read-ahead)', () => {
     );
   });
 
-  it('returns copies: changing a result does not change later reads', async () => {
-    const ra = new SequentialReadAhead(new BufferSource(data));
-    await ra.read(0, 100);
-    const a = await ra.read(100, 100);
-    a.fill(0);
-    expect(await ra.read(100, 100)).toEqual(data.subarray(100, 200));
+  it('reads served from a window are views of it, and say so (isShared); direct reads are not', async () => {
+    const ra = new SequentialReadAhead(new CountingSource(new BufferSource(data)));
+    const first = await ra.read(0, 100); // not sequential yet: direct
+    const second = await ra.read(100, 100); // opens a window
+    expect(ra.isShared(first)).toBe(false);
+    expect(ra.isShared(second)).toBe(true);
+    expect(ra.isShared(await ra.read(0, READAHEAD_WINDOW))).toBe(false); // large: direct
+  });
+
+  it.runIf(haveFixtures())('HfsVolume hands out copies: changing what iterateFile/readFile returned does not change later reads', async () => {
+    const src = await FileSource.open(synthetic('features.hfs'));
+    const vol = await openHfs(src);
+    const files: HfsEntry[] = [];
+    for await (const e of vol.walk()) if (e.type === 'file' && e.size > 0 && !e.compressed) files.push(e);
+    expect(files.length).toBeGreaterThan(10);
+    const want = await Promise.all(files.map(async (f) => sha(await vol.readFile(f))));
+    // in walk order, so that most reads come from read-ahead windows; each file is read again right after its
+    // bytes were changed (while its window is still the current one)
+    const afterIterate: string[] = [];
+    const afterRead: string[] = [];
+    for (const f of files) {
+      for await (const c of vol.iterateFile(f)) c.fill(0x55);
+      const r = await vol.readFile(f);
+      afterIterate.push(sha(r));
+      r.fill(0xaa);
+      const h = createHash('sha256');
+      for await (const c of vol.iterateFile(f)) h.update(c);
+      afterRead.push(h.digest('hex'));
+    }
+    expect(afterIterate).toEqual(want);
+    expect(afterRead).toEqual(want);
+    await src.close();
   });
 
   it('a window that cannot be read (damage elsewhere in it) does not fail reads of good bytes; reads of the damage do fail', async () => {
