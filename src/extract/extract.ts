@@ -119,7 +119,7 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     if (entry.type !== 'file' || entry.size > PREFETCH_FILE_BYTES || prefetchBytes + entry.size > PREFETCH_TOTAL_BYTES) return;
     if (entry.compressed && !isSupportedDecmpfs(entry.compressed.type)) return;
     if (entry.hardLink?.kind === 'file' && inodes.has(entry.cnid)) return;
-    const p = volume.readFile(entry);
+    const p = volume.readFile(entry, { shared: true }); // only written out, never modified
     p.catch(() => undefined); // a failure is reported when the file is written
     prefetched.set(entry, p);
     prefetchBytes += entry.size;

@@ -90,6 +90,11 @@ export interface OpenHfsOptions {
 }
 export interface ReadOptions {
   fork?: 'data' | 'rsrc';
+  /**
+   * readFile only: the result may share memory with the volume's read buffers (no copy for a plain fork read in
+   * one piece). The caller must not modify it. For callers that only write the bytes somewhere (extraction).
+   */
+  shared?: boolean;
 }
 
 export class HfsVolume {
@@ -669,12 +674,16 @@ export class HfsVolume {
         path: node.path,
       });
     }
-    const out = new Uint8Array(expect);
     if (t.kind === 'file' && !this.statNeedsIo(node) && expect <= STREAM_CHUNK && node.type !== 'dir') {
       // a plain fork read in one piece (what contentChunks would yield as its single chunk)
-      if (expect > 0) out.set(await this.fork(t, which).read(0, expect));
+      if (expect === 0) return new Uint8Array(0);
+      const bytes = await this.fork(t, which).read(0, expect);
+      if (opts.shared) return bytes;
+      const out = new Uint8Array(expect);
+      out.set(bytes);
       return out;
     }
+    const out = new Uint8Array(expect);
     let o = 0;
     for await (const c of this.contentChunks(node, which)) {
       if (o + c.length > expect) {
