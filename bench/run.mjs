@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { MB, MiB, MIX, benchCodecs, decodeAll, equalBytes } from '../dist/cli/commands/bench.js';
 import { openVolume } from '../dist/volume.js';
@@ -48,6 +48,7 @@ const machine = {
     '7zz': toolVersion('7zz', [], (s) => /7-Zip \(z\) ([\d.]+)/.exec(s)?.[1] ?? s.split('\n')[0]),
     bzip2: toolVersion('bzip2', ['--version'], (s) => /Version ([\d.]+)/.exec(s)?.[1] ?? s.split('\n')[0]),
     xz: toolVersion('xz', ['--version'], (s) => /xz \(XZ Utils\) ([\d.]+)/.exec(s)?.[1] ?? s.split('\n')[0]),
+    dmg2img: toolVersion('dmg2img', [], (s) => /dmg2img v([\d.]+)/.exec(s)?.[1] ?? null),
     xorriso: toolVersion('xorriso', ['-version'], (s) => /xorriso ([\d.]+)/.exec(s)?.[1] ?? s.split('\n')[0]),
     bash: process.env.BASH_VERSION ?? toolVersion('bash', ['--version'], (s) => /version ([\d.]+)/.exec(s)?.[1] ?? ''),
     pako: require('pako/package.json').version,
@@ -65,6 +66,7 @@ const mixShares = Object.fromEntries(Object.entries(d.shares).map(([k, v]) => [k
 const pako = require('pako');
 const Bunzip = require('seek-bzip');
 const codecs = [];
+const DMG2IMG_CODECS = new Set(['zlib', 'bzip2', 'ADC']);
 for (const codec of benchCodecs()) {
   log(`  ${codec.name}: encoding… `);
   const { set, file, cached } = await encodeChunks(codec, d);
@@ -73,6 +75,13 @@ for (const codec of benchCodecs()) {
   // 7-Zip decodes our image to the same bytes
   const z = spawnSync('7zz', ['x', '-tdmg', '-so', dmg], { maxBuffer: SIZE + MiB });
   if (z.status !== 0 || sha(z.stdout) !== d.hash) throw new Error(`7zz does not decode ${dmg} to the data (exit ${z.status}, ${z.stdout?.length} bytes)`);
+  if (DMG2IMG_CODECS.has(codec.name) && machine.tools.dmg2img) {
+    const out = join(tmpdir(), `dmgkit-bench-dmg2img-${process.pid}.img`);
+    const r = spawnSync('dmg2img', ['-s', dmg, out]);
+    const ok = r.status === 0 && sha(readFileSync(out)) === d.hash;
+    rmSync(out, { force: true });
+    if (!ok) throw new Error(`dmg2img does not decode ${dmg} to the data (exit ${r.status})`);
+  }
   const entry = { codec, set, file, dmg, ratio: set.encodedBytes / set.decodedBytes, cachedEncoding: cached };
   if (codec.name === 'bzip2' || codec.name === 'XZ') {
     entry.cat = concatenatedFile(set, file);
@@ -119,6 +128,7 @@ function inProcess(c) {
 function keys(c) {
   const k = ['dmgkit', 'dmgkit-par', 'e2e', 'e2e-par', '7zz'];
   if (c.codec.name === 'zlib') k.push('node:zlib', 'pako');
+  if (DMG2IMG_CODECS.has(c.codec.name) && machine.tools.dmg2img) k.push('dmg2img');
   if (c.codec.name === 'bzip2') k.push('bzip2 -d', 'seek-bzip');
   if (c.codec.name === 'XZ') k.push('xz -d');
   return k;
@@ -129,6 +139,10 @@ function contenders(c) {
     ['in-process', () => inProcess(c)],
     ['7zz', () => samples.add(`${c.codec.name}/7zz`, timeTool('7zz', ['x', '-tdmg', '-so', c.dmg]))],
   ];
+  // dmg2img (zlib, bzip2, ADC: its LZFSE/LZMA support is optional and it mis-decodes GPT images) converts to a file
+  if (DMG2IMG_CODECS.has(c.codec.name) && machine.tools.dmg2img) {
+    list.push(['dmg2img', () => samples.add(`${c.codec.name}/dmg2img`, timeTool('dmg2img', ['-s', c.dmg, '/dev/null']))]);
+  }
   if (c.codec.name === 'bzip2') list.push(['bzip2 -d', () => samples.add('bzip2/bzip2 -d', timeTool('bzip2', ['-dc', c.cat]))]);
   if (c.codec.name === 'XZ') list.push(['xz -d', () => samples.add('XZ/xz -d', timeTool('xz', ['-dc', c.cat]))]);
   return list;

@@ -72,6 +72,7 @@ function e2eRows(results) {
     const one = c.measures.e2e;
     const par = c.measures['e2e-par'];
     const z = c.measures['7zz'];
+    const d = c.measures.dmg2img;
     return [
       c.codec,
       cell(one),
@@ -80,6 +81,8 @@ function e2eRows(results) {
       cell(z),
       rcell(ratio(one, z)),
       `${f(par.wallMBps / z.wallMBps, 2)}×`,
+      d ? cell(d) : '–',
+      d ? `${f(one.wallMBps / d.wallMBps, 2)}× · ${f(par.wallMBps / d.wallMBps, 2)}×` : '–',
     ];
   });
 }
@@ -122,7 +125,7 @@ function headers(results) {
   const th = results.method.threads;
   return {
     dec: ['codec', 'compressed', 'dmgkit 1 thread', `dmgkit ${th} threads`, 'speed-up (projected; run-queue wait)', 'native tool', 'dmgkit ÷ native', 'npm / node baselines', 'dmgkit ÷ baseline'],
-    e2e: ['codec', 'dmgkit 1 thread', `dmgkit ${th} threads`, 'speed-up (ratio of medians)', '`7zz x -tdmg -so`', 'dmgkit 1 thread ÷ 7zz', `dmgkit ${th} threads ÷ 7zz`],
+    e2e: ['codec', 'dmgkit 1 thread', `dmgkit ${th} threads`, 'speed-up (ratio of medians)', '`7zz x -tdmg -so`', 'dmgkit 1 thread ÷ 7zz', `dmgkit ${th} threads ÷ 7zz`, '`dmg2img -s IMG /dev/null`', `dmgkit 1 · ${th} threads ÷ dmg2img`],
     tgt: ['target', 'measured (wall clock)', 'measured (CPU time)', 'judged on', 'verdict'],
     hfs: ['HFS+ operation', 'wall clock', 'CPU time', 'time (runs)'],
   };

@@ -9,6 +9,9 @@ export interface Codec {
   /** Short name: 'zlib', 'bzip2', 'adc', 'lzfse', 'xz'. */
   readonly name: string;
   readonly decode: DecodeInto;
-  /** Optional off-thread variant (node:zlib on the libuv pool). */
-  readonly decodeAsync?: (input: Uint8Array, output: Uint8Array) => Promise<void>;
+  /**
+   * Optional off-thread variant (node:zlib on the libuv pool): resolves to exactly `outLength` decoded bytes in a
+   * buffer of its own (no copy into a caller buffer), or rejects with CORRUPT_CHUNK.
+   */
+  readonly decodeAsync?: (input: Uint8Array, outLength: number) => Promise<Uint8Array>;
 }

@@ -57,22 +57,25 @@ export function inflateRawInto(input: Uint8Array, output: Uint8Array): void {
   else viaPako(input, output, true);
 }
 
-/** Inflates on the libuv thread pool (Node) so several chunks decode at once. */
-export function inflateIntoAsync(input: Uint8Array, output: Uint8Array): Promise<void> {
+/** Inflates on the libuv thread pool (Node) so several chunks decode at once; the result is node:zlib's own buffer. */
+export function inflateAsync(input: Uint8Array, outLength: number): Promise<Uint8Array> {
   const z = nodeZlib;
-  if (!z) return Promise.resolve().then(() => viaPako(input, output, false));
+  if (!z) {
+    return Promise.resolve().then(() => {
+      const out = new Uint8Array(outLength);
+      viaPako(input, out, false);
+      return out;
+    });
+  }
   return new Promise((resolve, reject) => {
-    z.inflate(input, { chunkSize: Math.max(64, output.length + 1), maxOutputLength: output.length + 1 }, (err, res) => {
+    z.inflate(input, { chunkSize: Math.max(64, outLength + 1), maxOutputLength: outLength + 1 }, (err, res) => {
       if (err) {
-        reject(corrupt('zlib', /maxOutputLength|buffer/i.test(err.message) ? `output larger than the declared ${output.length} bytes` : err.message));
-        return;
+        reject(corrupt('zlib', /maxOutputLength|buffer/i.test(err.message) ? `output larger than the declared ${outLength} bytes` : err.message));
+      } else if (res.length !== outLength) {
+        reject(corrupt('zlib', `decoded ${res.length} bytes where ${outLength} were declared`));
+      } else {
+        resolve(new Uint8Array(res.buffer, res.byteOffset, res.byteLength));
       }
-      if (res.length !== output.length) {
-        reject(corrupt('zlib', `decoded ${res.length} bytes where ${output.length} were declared`));
-        return;
-      }
-      output.set(res);
-      resolve();
     });
   });
 }
@@ -83,4 +86,4 @@ export function inflateWithPako(input: Uint8Array, output: Uint8Array): void {
 }
 export { pakoInflate };
 
-export const zlibCodec: Codec = { name: 'zlib', decode: inflateInto, decodeAsync: inflateIntoAsync };
+export const zlibCodec: Codec = { name: 'zlib', decode: inflateInto, decodeAsync: inflateAsync };

@@ -50,9 +50,9 @@ export const syncExecutor: DecodeExecutor = {
 export const asyncExecutor: DecodeExecutor = {
   async decode(type, input, outLength) {
     const codec = requireCodec(type, 'decoder');
+    if (codec.decodeAsync) return codec.decodeAsync(input, outLength);
     const out = new Uint8Array(outLength);
-    if (codec.decodeAsync) await codec.decodeAsync(input, out);
-    else codec.decode(input, out);
+    codec.decode(input, out);
     return out;
   },
 };
