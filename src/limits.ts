@@ -8,7 +8,10 @@ export interface Limits {
   maxChunkBytes: number;
   /** Largest XML plist or binary resource fork, in bytes. */
   maxPlistBytes: number;
-  /** Most chunks in all blkx tables together. */
+  /**
+   * Most chunks in all blkx tables together. A parsed chunk costs ~384 bytes of heap, so the default (1 Mi,
+   * ~370 MiB) keeps the process under V8's default heap; 1 Mi chunks of 1 MiB is a 1 TiB hdiutil image.
+   */
   maxChunks: number;
   /** Largest B-tree node, in bytes (HFS+ allows up to 32 KiB). */
   maxNodeBytes: number;
@@ -30,8 +33,8 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxChunkBytes: 64 * 1024 * 1024,
-  maxPlistBytes: 256 * 1024 * 1024,
-  maxChunks: 16 * 1024 * 1024,
+  maxPlistBytes: 64 * 1024 * 1024,
+  maxChunks: 1024 * 1024,
   maxNodeBytes: 32 * 1024,
   maxAttributeBytes: 64 * 1024 * 1024,
   maxFileBytes: 2 * 1024 * 1024 * 1024,
