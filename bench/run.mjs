@@ -9,7 +9,7 @@
 // so that load from other processes on a shared machine falls on every contender alike. Wall-clock and CPU time
 // (user+system: process.cpuUsage for in-process work, /usr/bin/time for tools) are both recorded.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { Samples, median, timeInProcess, timeTool, toolVersion } from './lib/mea
 import { buildDmg, cacheDir, concatenatedFile, encodeChunks, makeData, repoRoot, sha } from './lib/data.mjs';
 import { buildHfsVolume, carveHfs, hfsShape } from './lib/hfs.mjs';
 import { renderMarkdown, renderText, evaluateTargets } from './lib/report.mjs';
+import { buildLargeUdzo, dmgkitCli, largeDiskHash, peakRssKiB, streamHash } from './lib/large.mjs';
 
 const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
@@ -28,6 +29,7 @@ const THREADS = threadsArg >= 0 ? Number(argv[threadsArg + 1]) : Math.max(2, ava
 const SIZE = (quick ? 8 : 32) * MiB;
 const REPS = quick ? 1 : 3;
 const withHfs = !argv.includes('--no-hfs');
+const withLarge = !argv.includes('--no-large');
 const started = Date.now();
 const log = (s) => process.stderr.write(s);
 const devNull = openSync('/dev/null', 'w');
@@ -149,6 +151,39 @@ function contenders(c) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Large UDZO image: conversion to a raw disk by dmgkit's CLI, 7zz and dmg2img, with peak memory
+let large = null;
+const LARGE_CONTENDERS = [
+  ['dmgkit 1 thread', process.execPath, (p) => [dmgkitCli, 'convert', p, '-o', '/dev/null', '--threads', '1']],
+  [`dmgkit ${THREADS} threads`, process.execPath, (p) => [dmgkitCli, 'convert', p, '-o', '/dev/null', '--threads', String(THREADS)]],
+  ['7zz x -tdmg -so', '7zz', (p) => ['x', '-tdmg', '-so', p]],
+  ['dmg2img', 'dmg2img', (p) => ['-s', p, '/dev/null']],
+];
+if (withLarge) {
+  const units = quick ? 256 : 1024;
+  log(`  large UDZO image (${units} MiB disk): building… `);
+  const path = await buildLargeUdzo(d, units);
+  const want = await largeDiskHash(d, units);
+  const checks = [
+    ['dmgkit', process.execPath, [dmgkitCli, 'convert', path, '-o', '-']],
+    ['7zz', '7zz', ['x', '-tdmg', '-so', path]],
+    ...(machine.tools.dmg2img ? [['dmg2img', 'dmg2img', ['-s', path, '/dev/stdout']]] : []),
+  ];
+  for (const [name, cmd, args] of checks) {
+    if (streamHash(cmd, args) !== want) throw new Error(`${name} does not decode the large image to the disk`);
+  }
+  const contenders = LARGE_CONTENDERS.filter(([n]) => n !== 'dmg2img' || machine.tools.dmg2img);
+  large = {
+    path,
+    diskBytes: units * MiB,
+    fileBytes: statSync(path).size,
+    contenders: contenders.map(([n]) => n),
+    rssKiB: Object.fromEntries(contenders.map(([n, cmd, args]) => [n, peakRssKiB(cmd, args(path))])),
+  };
+  log(`${(large.fileBytes / MiB).toFixed(0)} MiB file, checked with dmgkit, 7zz${machine.tools.dmg2img ? ', dmg2img' : ''}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // HFS+ setup
 let hfs = null;
 if (withHfs) {
@@ -199,6 +234,7 @@ for (let rep = 0; rep < REPS; rep++) {
     for (const [, run] of contenders(c)) await run();
     log(` ${c.codec.name}`);
   }
+  if (large) for (const [n, cmd, args] of LARGE_CONTENDERS.filter(([n]) => large.contenders.includes(n))) samples.add(`large/${n}`, timeTool(cmd, args(large.path)));
   // Extraction (dominated by file-system calls, tens of seconds) runs once in a full run, listing every repetition.
   if (hfs) {
     samples.add('hfs/dmgkit-list', await timeInProcess(dmgkitList));
@@ -253,6 +289,16 @@ const results = {
       ['dmgkit-list', '7zz-list', 'dmgkit-extract', '7zz-extract'].map((k) => {
         const s = samples.get(`hfs/${k}`);
         return [k, { wallSeconds: s.wall, cpuSeconds: s.cpu, reps: s.reps }];
+      }),
+    ),
+  },
+  large: large && {
+    diskBytes: large.diskBytes,
+    fileBytes: large.fileBytes,
+    measures: Object.fromEntries(
+      large.contenders.map((n) => {
+        const s = samples.get(`large/${n}`);
+        return [n, { wallMBps: rate(large.diskBytes, s.wall), cpuMBps: rate(large.diskBytes, s.cpu), wallSeconds: s.wall, cpuSeconds: s.cpu, peakRssMiB: large.rssKiB[n] === null ? null : +(large.rssKiB[n] / 1024).toFixed(1) }];
       }),
     ),
   },

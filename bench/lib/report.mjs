@@ -87,6 +87,18 @@ function e2eRows(results) {
   });
 }
 
+function largeRows(results) {
+  const l = results.large;
+  if (!l) return [];
+  const base = l.measures['dmgkit 1 thread'];
+  return Object.entries(l.measures).map(([n, m]) => [
+    n,
+    cell(m),
+    n.startsWith('dmgkit') ? '–' : `${f(base.wallMBps / m.wallMBps, 2)}×`,
+    m.peakRssMiB === null ? '–' : `${f(m.peakRssMiB, 0)} MiB`,
+  ]);
+}
+
 function targetRows(results) {
   return results.targets.map((t) => [
     t.target,
@@ -126,6 +138,7 @@ function headers(results) {
   return {
     dec: ['codec', 'compressed', 'dmgkit 1 thread', `dmgkit ${th} threads`, 'speed-up (projected; run-queue wait)', 'native tool', 'dmgkit ÷ native', 'npm / node baselines', 'dmgkit ÷ baseline'],
     e2e: ['codec', 'dmgkit 1 thread', `dmgkit ${th} threads`, 'speed-up (ratio of medians)', '`7zz x -tdmg -so`', 'dmgkit 1 thread ÷ 7zz', `dmgkit ${th} threads ÷ 7zz`, '`dmg2img -s IMG /dev/null`', `dmgkit 1 · ${th} threads ÷ dmg2img`],
+    large: ['converter', 'MB/s of raw disk', 'dmgkit 1 thread ÷ it', 'peak RSS'],
     tgt: ['target', 'measured (wall clock)', 'measured (CPU time)', 'judged on', 'verdict'],
     hfs: ['HFS+ operation', 'wall clock', 'CPU time', 'time (runs)'],
   };
@@ -139,6 +152,7 @@ export function renderText(r) {
   s += 'Decoders (chunks in memory):\n' + textTable(h.dec, decoderRows(r)) + '\n\n';
   s += 'End to end (UDIF file → raw disk to /dev/null):\n' + textTable(h.e2e, e2eRows(r)) + '\n\n';
   if (r.hfs) s += `HFS+ (${r.hfs.files} files, ${r.hfs.folders} folders, ${(r.hfs.fileBytes / 1e6).toFixed(1)} MB of file data):\n` + textTable(h.hfs, hfsRows(r)) + '\n\n';
+  if (r.large) s += `Large UDZO (${(r.large.diskBytes / 2 ** 30).toFixed(2)} GiB disk, ${(r.large.fileBytes / 2 ** 20).toFixed(0)} MiB file) → raw disk:\n` + textTable(h.large, largeRows(r)) + '\n\n';
   s += 'Targets:\n' + textTable(h.tgt, targetRows(r)) + '\n';
   return s;
 }
@@ -161,6 +175,14 @@ export function renderMarkdown(r) {
     mdTable(h.e2e, e2eRows(r)),
     '',
   ];
+  if (r.large) {
+    lines.push(
+      `#### Large UDZO image → raw disk (${(r.large.diskBytes / 2 ** 30).toFixed(2)} GiB disk, ${(r.large.fileBytes / 2 ** 20).toFixed(0)} MiB file; whole command, output to /dev/null)`,
+      '',
+      mdTable(h.large, largeRows(r)),
+      '',
+    );
+  }
   if (r.hfs) {
     lines.push(
       `#### HFS+ (${r.hfs.files} files, ${r.hfs.folders} folders, ${(r.hfs.fileBytes / 1e6).toFixed(1)} MB of file data, ${(r.hfs.imageBytes / 2 ** 20).toFixed(0)} MiB volume)`,
