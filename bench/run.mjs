@@ -9,7 +9,7 @@
 // so that load from other processes on a shared machine falls on every contender alike. Wall-clock and CPU time
 // (user+system: process.cpuUsage for in-process work, /usr/bin/time for tools) are both recorded.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -208,7 +208,9 @@ if (withHfs) {
   hfs = { path, shape, entries, files, folders: entries - files, sevenFolders, bytes: 0, imageBytes: statSync(path).size };
   log(`${files} files, ${entries - files} folders, ${(hfs.imageBytes / MiB).toFixed(0)} MiB image\n`);
 }
-const extractRoot = join(cacheDir, 'extract');
+// Extraction goes to a memory-backed file system when there is one: on a disk, the cost of creating a file depends
+// on what was deleted there in the last minutes (ext4 slot search), which decided runs more than the programs did.
+const extractRoot = existsSync('/dev/shm') ? join('/dev/shm', `dmgkit-bench-extract-${process.pid}`) : join(cacheDir, 'extract');
 
 async function dmgkitList() {
   const v = await openVolume(hfs.path);
@@ -217,10 +219,10 @@ async function dmgkitList() {
   await v.close();
   if (n !== hfs.entries) throw new Error('listing changed');
 }
-async function dmgkitExtract() {
+async function dmgkitExtract(forks = true) {
   const v = await openVolume(hfs.path);
   const { extractVolume } = await import('../dist/extract/extract.js');
-  const r = await extractVolume(v.volume, join(extractRoot, 'dmgkit'));
+  const r = await extractVolume(v.volume, join(extractRoot, forks ? 'dmgkit' : 'dmgkit-noforks'), { forks });
   await v.close();
   hfs.bytes = r.bytes;
   if (r.files !== hfs.files) throw new Error(`extract wrote ${r.files} files of ${hfs.files}`);
@@ -235,17 +237,19 @@ for (let rep = 0; rep < REPS; rep++) {
     log(` ${c.codec.name}`);
   }
   if (large) for (const [n, cmd, args] of LARGE_CONTENDERS.filter(([n]) => large.contenders.includes(n))) samples.add(`large/${n}`, timeTool(cmd, args(large.path)));
-  // Extraction (dominated by file-system calls, tens of seconds) runs once in a full run, listing every repetition.
   if (hfs) {
     samples.add('hfs/dmgkit-list', await timeInProcess(dmgkitList));
     samples.add('hfs/7zz-list', timeTool('7zz', ['l', '-thfs', hfs.path]));
     log(' HFS+ list');
-  }
-  if (hfs && rep === REPS - 1) {
+    // Extraction, every repetition, in alternating order (dmgkit first, then 7-Zip first, …) into fresh directories.
     rmSync(extractRoot, { recursive: true, force: true });
     mkdirSync(extractRoot, { recursive: true });
-    samples.add('hfs/dmgkit-extract', await timeInProcess(dmgkitExtract));
-    samples.add('hfs/7zz-extract', timeTool('7zz', ['x', '-thfs', '-y', `-o${join(extractRoot, '7zz')}`, hfs.path]));
+    const runs = [
+      async () => samples.add('hfs/dmgkit-extract', await timeInProcess(() => dmgkitExtract(true))),
+      async () => samples.add('hfs/dmgkit-extract-noforks', await timeInProcess(() => dmgkitExtract(false))),
+      async () => samples.add('hfs/7zz-extract', timeTool('7zz', ['x', '-thfs', '-y', `-o${join(extractRoot, '7zz')}`, hfs.path])),
+    ];
+    for (const run of rep % 2 === 0 ? runs : [...runs].reverse()) await run();
     rmSync(extractRoot, { recursive: true, force: true });
     log(' HFS+ extract');
   }
@@ -286,7 +290,7 @@ const results = {
     imageBytes: hfs.imageBytes,
     shape: hfs.shape,
     measures: Object.fromEntries(
-      ['dmgkit-list', '7zz-list', 'dmgkit-extract', '7zz-extract'].map((k) => {
+      ['dmgkit-list', '7zz-list', 'dmgkit-extract', 'dmgkit-extract-noforks', '7zz-extract'].map((k) => {
         const s = samples.get(`hfs/${k}`);
         return [k, { wallSeconds: s.wall, cpuSeconds: s.cpu, reps: s.reps }];
       }),

@@ -117,7 +117,8 @@ function hfsRows(results) {
   return [
     ['list (dmgkit open + walk)', `${f(per(h.entries, ms['dmgkit-list'].wallSeconds), 0)} entries/s`, `${f(per(h.entries, ms['dmgkit-list'].cpuSeconds), 0)} entries/s`, `${f(ms['dmgkit-list'].wallSeconds, 2)} s (${ms['dmgkit-list'].reps})`],
     ['list (`7zz l -thfs`)', `${f(per(h.entries, ms['7zz-list'].wallSeconds), 0)} entries/s`, `${f(per(h.entries, ms['7zz-list'].cpuSeconds), 0)} entries/s`, `${f(ms['7zz-list'].wallSeconds, 2)} s (${ms['7zz-list'].reps})`],
-    ['extract (dmgkit extractVolume)', `${f(per(h.fileBytes / 1e6, ms['dmgkit-extract'].wallSeconds))} MB/s · ${f(per(h.entries, ms['dmgkit-extract'].wallSeconds), 0)} entries/s`, `${f(per(h.fileBytes / 1e6, ms['dmgkit-extract'].cpuSeconds))} MB/s`, `${f(ms['dmgkit-extract'].wallSeconds, 2)} s (${ms['dmgkit-extract'].reps})`],
+    ['extract (dmgkit extractVolume, with AppleDouble `._` files)', `${f(per(h.fileBytes / 1e6, ms['dmgkit-extract'].wallSeconds))} MB/s · ${f(per(h.entries, ms['dmgkit-extract'].wallSeconds), 0)} entries/s`, `${f(per(h.fileBytes / 1e6, ms['dmgkit-extract'].cpuSeconds))} MB/s`, `${f(ms['dmgkit-extract'].wallSeconds, 2)} s (${ms['dmgkit-extract'].reps})`],
+    ['extract, files only (dmgkit `forks: false`, what 7-Zip writes)', `${f(per(h.fileBytes / 1e6, ms['dmgkit-extract-noforks'].wallSeconds))} MB/s · ${f(per(h.entries, ms['dmgkit-extract-noforks'].wallSeconds), 0)} entries/s`, `${f(per(h.fileBytes / 1e6, ms['dmgkit-extract-noforks'].cpuSeconds))} MB/s`, `${f(ms['dmgkit-extract-noforks'].wallSeconds, 2)} s (${ms['dmgkit-extract-noforks'].reps})`],
     ['extract (`7zz x -thfs`)', `${f(per(h.fileBytes / 1e6, ms['7zz-extract'].wallSeconds))} MB/s · ${f(per(h.entries, ms['7zz-extract'].wallSeconds), 0)} entries/s`, `${f(per(h.fileBytes / 1e6, ms['7zz-extract'].cpuSeconds))} MB/s`, `${f(ms['7zz-extract'].wallSeconds, 2)} s (${ms['7zz-extract'].reps})`],
   ];
 }
