@@ -128,6 +128,11 @@ export async function buildDmg(codec, d, set, file) {
     },
   };
   const encoder = { type: codec.type, encode: () => set.chunks[lastOffset / MiB] };
+  return writeImage(path, disk, encoder);
+}
+
+/** Writes a UDIF image of `disk` with 1 MiB chunks to `path` (through a temporary name), streaming. */
+export async function writeImage(path, disk, encoder) {
   const ws = createWriteStream(path + '.tmp');
   for await (const piece of writeUdif(disk, { encoder, chunkSectors: MiB / 512 })) {
     if (!ws.write(piece)) await new Promise((r) => ws.once('drain', r));

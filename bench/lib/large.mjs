@@ -3,13 +3,12 @@
 // the mixed-data chunks, every fourth unit zero (hdiutil stores those as zero-fill chunks); the 32 distinct
 // chunks are deflated once, so building a GiB image costs seconds. Cached in the bench temp directory.
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MiB } from '../../dist/cli/commands/bench.js';
-import { writeUdif } from '../../dist/udif/writer.js';
 import { deflateZlib } from '../../dist/codecs/deflate.js';
 import { CHUNK_ZLIB } from '../../dist/udif/chunk-types.js';
-import { cacheDir, repoRoot } from './data.mjs';
+import { cacheDir, repoRoot, writeImage } from './data.mjs';
 
 const ZERO = new Uint8Array(MiB);
 
@@ -34,13 +33,7 @@ export async function buildLargeUdzo(d, units) {
       return cache.get(i);
     },
   };
-  const ws = createWriteStream(path + '.tmp');
-  for await (const piece of writeUdif(disk, { encoder, chunkSectors: MiB / 512 })) {
-    if (!ws.write(piece)) await new Promise((r) => ws.once('drain', r));
-  }
-  await new Promise((resolve, reject) => ws.end((e) => (e ? reject(e) : resolve())));
-  renameSync(path + '.tmp', path);
-  return path;
+  return writeImage(path, disk, encoder);
 }
 
 /** The bytes the image must decode to, hashed unit by unit (sha256 of the whole disk, streamed). */

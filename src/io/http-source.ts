@@ -1,3 +1,4 @@
+import { concatBytes } from '../util/bytes.js';
 import { DmgkitError, at } from '../errors.js';
 import type { ByteSource } from './source.js';
 import { checkRange } from './source.js';
@@ -125,12 +126,5 @@ async function readBody(res: Response, max: number, what: string, overCode: 'TRU
     if (e instanceof DmgkitError) throw e;
     throw new DmgkitError('HTTP_ERROR', `${what}: the response failed after ${n} bytes: ${(e as Error)?.message ?? String(e)}`, {}, { cause: e });
   }
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
 }
