@@ -683,6 +683,7 @@ export class HfsVolume {
       out.set(bytes);
       return out;
     }
+    await this.checkDeclaredSize(node, which, expect);
     const out = new Uint8Array(expect);
     let o = 0;
     for await (const c of this.contentChunks(node, which)) {
@@ -694,6 +695,39 @@ export class HfsVolume {
     }
     if (o !== expect) throw new DmgkitError('CORRUPT_FS', `/${node.path}: read ${o} bytes, ${expect} declared`, { path: node.path });
     return out;
+  }
+
+  /**
+   * Checks, before readFile allocates `expect` bytes, that the content can be that large: a plain fork's extents
+   * (with the overflow records) cover its logical size; a decmpfs file's declared size is at most
+   * maxCompressionRatio × its compressed bytes (inline payload or resource fork), whose extents are checked too.
+   */
+  private async checkDeclaredSize(node: ResolvedNode, which: 'data' | 'rsrc', expect: number): Promise<void> {
+    const t = node.target;
+    if (expect === 0 || t.kind !== 'file' || node.type === 'dir') return;
+    const where = `/${node.path} (CNID ${t.cnid})`;
+    const extentsCover = async (f: 'data' | 'rsrc') => {
+      try {
+        await this.fork(t, f).extents();
+      } catch (e) {
+        if (e instanceof DmgkitError && e.code === 'CORRUPT_FS') throw new DmgkitError('CORRUPT_FS', `${where}: ${e.message}`, { path: node.path, cnid: t.cnid });
+        throw e;
+      }
+    };
+    const dc = await this.decmpfsOf(t);
+    if (!dc || which === 'rsrc') {
+      await extentsCover(which);
+      return;
+    }
+    const compressed = isRsrcType(dc.type) ? t.rsrcFork.logicalSize : dc.inline.length;
+    if (compressed * this.limits.maxCompressionRatio < dc.size) {
+      throw new DmgkitError(
+        'CORRUPT_FS',
+        `${where}: decmpfs declares ${dc.size} bytes from ${compressed} compressed bytes (more than maxCompressionRatio ${this.limits.maxCompressionRatio})`,
+        { path: node.path, cnid: t.cnid },
+      );
+    }
+    if (isRsrcType(dc.type)) await extentsCover('rsrc');
   }
 
   /** Extended attribute names (com.apple.decmpfs of compressed files and internal hard-link bookkeeping hidden). */
