@@ -9,6 +9,8 @@ export interface Codec {
   /** Short name: 'zlib', 'bzip2', 'adc', 'lzfse', 'xz'. */
   readonly name: string;
   readonly decode: DecodeInto;
+  /** Optional: decodes into a new buffer of its own (saves a copy where the library allocates anyway, as node:zlib). */
+  readonly decodeNew?: (input: Uint8Array, outLength: number) => Uint8Array;
   /**
    * Optional off-thread variant (node:zlib on the libuv pool): resolves to exactly `outLength` decoded bytes in a
    * buffer of its own (no copy into a caller buffer), or rejects with CORRUPT_CHUNK.

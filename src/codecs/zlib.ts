@@ -18,33 +18,46 @@ try {
   nodeZlib = null;
 }
 
-function check(out: Uint8Array, produced: number, expected: number, codec: string): void {
-  if (produced !== expected) {
-    throw corrupt(codec, `decoded ${produced} bytes where ${expected} were declared`);
-  }
-  void out;
+function check(produced: number, expected: number, codec: string): void {
+  if (produced !== expected) throw corrupt(codec, `decoded ${produced} bytes where ${expected} were declared`);
 }
 
-function viaPako(input: Uint8Array, output: Uint8Array, raw: boolean): void {
-  const inf = new PakoInflate({ raw, chunkSize: Math.max(1024, output.length + 1) });
+/** Inflates to a buffer of its own, checked to be exactly `outLength` bytes. */
+function inflatePako(input: Uint8Array, outLength: number, raw: boolean): Uint8Array {
+  const codec = raw ? 'deflate' : 'zlib';
+  const inf = new PakoInflate({ raw, chunkSize: Math.max(1024, outLength + 1) });
   inf.push(input, true);
-  if (inf.err) throw corrupt(raw ? 'deflate' : 'zlib', `pako: ${inf.msg || inf.err}`);
+  if (inf.err) throw corrupt(codec, `pako: ${inf.msg || inf.err}`);
   const res = inf.result as Uint8Array;
-  check(output, res.length, output.length, raw ? 'deflate' : 'zlib');
-  output.set(res);
+  check(res.length, outLength, codec);
+  return res;
 }
 
-function viaNode(z: NodeZlib, input: Uint8Array, output: Uint8Array, raw: boolean): void {
+function inflateNode(z: NodeZlib, input: Uint8Array, outLength: number, raw: boolean): Uint8Array {
+  const codec = raw ? 'deflate' : 'zlib';
   let res: Buffer;
   try {
-    const opts = { chunkSize: Math.max(64, output.length + 1), maxOutputLength: output.length + 1 };
+    const opts = { chunkSize: Math.max(64, outLength + 1), maxOutputLength: outLength + 1 };
     res = raw ? z.inflateRawSync(input, opts) : z.inflateSync(input, opts);
   } catch (e) {
     const msg = (e as Error).message;
-    throw corrupt(raw ? 'deflate' : 'zlib', /maxOutputLength|buffer/i.test(msg) ? `output larger than the declared ${output.length} bytes` : msg);
+    throw corrupt(codec, /maxOutputLength|buffer/i.test(msg) ? `output larger than the declared ${outLength} bytes` : msg);
   }
-  check(output, res.length, output.length, raw ? 'deflate' : 'zlib');
-  output.set(res);
+  check(res.length, outLength, codec);
+  return new Uint8Array(res.buffer, res.byteOffset, res.byteLength);
+}
+
+function viaPako(input: Uint8Array, output: Uint8Array, raw: boolean): void {
+  output.set(inflatePako(input, output.length, raw));
+}
+
+function viaNode(z: NodeZlib, input: Uint8Array, output: Uint8Array, raw: boolean): void {
+  output.set(inflateNode(z, input, output.length, raw));
+}
+
+/** zlib into a new buffer of exactly `outLength` bytes (node:zlib's own output: no copy). */
+export function inflateNew(input: Uint8Array, outLength: number): Uint8Array {
+  return nodeZlib ? inflateNode(nodeZlib, input, outLength, false) : inflatePako(input, outLength, false);
 }
 
 export function inflateInto(input: Uint8Array, output: Uint8Array): void {
@@ -60,13 +73,7 @@ export function inflateRawInto(input: Uint8Array, output: Uint8Array): void {
 /** Inflates on the libuv thread pool (Node) so several chunks decode at once; the result is node:zlib's own buffer. */
 export function inflateAsync(input: Uint8Array, outLength: number): Promise<Uint8Array> {
   const z = nodeZlib;
-  if (!z) {
-    return Promise.resolve().then(() => {
-      const out = new Uint8Array(outLength);
-      viaPako(input, out, false);
-      return out;
-    });
-  }
+  if (!z) return Promise.resolve().then(() => inflatePako(input, outLength, false));
   return new Promise((resolve, reject) => {
     z.inflate(input, { chunkSize: Math.max(64, outLength + 1), maxOutputLength: outLength + 1 }, (err, res) => {
       if (err) {
@@ -86,4 +93,4 @@ export function inflateWithPako(input: Uint8Array, output: Uint8Array): void {
 }
 export { pakoInflate };
 
-export const zlibCodec: Codec = { name: 'zlib', decode: inflateInto, decodeAsync: inflateAsync };
+export const zlibCodec: Codec = { name: 'zlib', decode: inflateInto, decodeNew: inflateNew, decodeAsync: inflateAsync };

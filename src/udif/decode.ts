@@ -35,8 +35,10 @@ export function damagedChunk(ref: ChunkRef): DmgkitError {
 
 /** Decodes synchronously on the calling thread. */
 export function decodeSync(type: number, input: Uint8Array, outLength: number): Uint8Array {
+  const codec = requireCodec(type, 'decoder');
+  if (codec.decodeNew) return codec.decodeNew(input, outLength);
   const out = new Uint8Array(outLength);
-  requireCodec(type, 'decoder').decode(input, out);
+  codec.decode(input, out);
   return out;
 }
 
