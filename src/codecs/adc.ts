@@ -29,38 +29,59 @@ export const ADC_SHORT_MAX_DISTANCE = 1024;
 export const ADC_LONG_MAX_LENGTH = 67;
 export const ADC_LONG_MAX_DISTANCE = 65536;
 
-/** Matches at least this long are copied with copyWithin (not overlapping) or fill (distance 1). */
-const BULK_COPY_MIN = 32;
-/** Literal runs up to this long are copied byte by byte (cheaper than subarray + set). */
-const LITERAL_LOOP_MAX = 32;
+/**
+ * Over-copy slack: the fast paths copy in fixed blocks (4 bytes for literals, 8 for matches) and may write up to
+ * this many bytes past the element's end (and read as far past a literal's end), which is only allowed while that
+ * stays inside the output (and the input). Those extra bytes are overwritten by the following elements; near the
+ * ends of the buffers the exact byte loops below run instead.
+ */
+const OVERCOPY = 8;
 
 /**
  * Decode one ADC chunk into `output`, which must be filled exactly. Every failure (truncated opcode, match
  * before the start of the output, overrun, underrun) is a CORRUPT_CHUNK DmgkitError naming the input position.
+ *
+ * Speed (measured on the bench mix): each element's bounds are checked once against precomputed limits, and the
+ * bytes are copied by unrolled fixed-size blocks rather than a loop with a data-dependent exit per byte, so most
+ * elements (lengths 1..8) cost no mispredicted loop exit. Block copies go forward byte by byte within the block,
+ * so an overlapping match (distance < length, e.g. distance 1 = run) still repeats its pattern correctly.
+ * `set`/`copyWithin`/`fill` for long elements measured no faster (elements are at most 128 / 67 bytes).
  */
 export function decodeAdc(input: Uint8Array, output: Uint8Array): void {
   const inEnd = input.length;
   const outEnd = output.length;
+  const inSafe = inEnd - OVERCOPY;
+  const outSafe = outEnd - OVERCOPY;
   let ip = 0;
   let op = 0;
   while (ip < inEnd) {
-    const at = ip;
     const b = input[ip]!;
     if (b & ADC_LITERAL_FLAG) {
       const len = (b & ADC_LITERAL_MASK) + 1;
-      if (ip + 1 + len > inEnd) throw corrupt('adc', `literal run of ${len} bytes truncated`, ip);
-      if (op + len > outEnd) throw corrupt('adc', `literal run of ${len} bytes overruns the ${outEnd}-byte output`, ip);
-      if (len <= LITERAL_LOOP_MAX) {
-        let s = ip + 1;
-        const e = s + len;
-        while (s < e) output[op++] = input[s++]!;
-      } else {
-        output.set(input.subarray(ip + 1, ip + 1 + len), op);
-        op += len;
+      let s = ip + 1;
+      const e = s + len;
+      const oe = op + len;
+      if (e <= inSafe && oe <= outSafe) {
+        let o = op;
+        do {
+          output[o] = input[s]!;
+          output[o + 1] = input[s + 1]!;
+          output[o + 2] = input[s + 2]!;
+          output[o + 3] = input[s + 3]!;
+          o += 4;
+          s += 4;
+        } while (o < oe);
+        op = oe;
+        ip = e;
+        continue;
       }
-      ip += 1 + len;
+      if (e > inEnd) throw corrupt('adc', `literal run of ${len} bytes truncated`, ip);
+      if (oe > outEnd) throw corrupt('adc', `literal run of ${len} bytes overruns the ${outEnd}-byte output`, ip);
+      while (s < e) output[op++] = input[s++]!;
+      ip = e;
       continue;
     }
+    const at = ip;
     let len: number;
     let dist: number;
     if (b & ADC_LONG_MATCH_FLAG) {
@@ -75,18 +96,27 @@ export function decodeAdc(input: Uint8Array, output: Uint8Array): void {
       ip += 2;
     }
     if (dist > op) throw corrupt('adc', `match distance ${dist} reaches before the start of the output (at ${op})`, at);
-    if (op + len > outEnd) throw corrupt('adc', `match of ${len} bytes overruns the ${outEnd}-byte output`, at);
-    let src = op - dist;
-    if (dist >= len && len >= BULK_COPY_MIN) {
-      output.copyWithin(op, src, src + len);
-      op += len;
-    } else if (dist === 1 && len >= BULK_COPY_MIN) {
-      output.fill(output[src]!, op, op + len);
-      op += len;
-    } else {
-      const end = op + len;
-      while (op < end) output[op++] = output[src++]!;
+    let s = op - dist;
+    const oe = op + len;
+    if (oe <= outSafe) {
+      let o = op;
+      do {
+        output[o] = output[s]!;
+        output[o + 1] = output[s + 1]!;
+        output[o + 2] = output[s + 2]!;
+        output[o + 3] = output[s + 3]!;
+        output[o + 4] = output[s + 4]!;
+        output[o + 5] = output[s + 5]!;
+        output[o + 6] = output[s + 6]!;
+        output[o + 7] = output[s + 7]!;
+        o += 8;
+        s += 8;
+      } while (o < oe);
+      op = oe;
+      continue;
     }
+    if (oe > outEnd) throw corrupt('adc', `match of ${len} bytes overruns the ${outEnd}-byte output`, at);
+    while (op < oe) output[op++] = output[s++]!;
   }
   if (op !== outEnd) throw corrupt('adc', `stream ended after ${op} of ${outEnd} output bytes`, ip);
 }
