@@ -54,6 +54,14 @@ export interface ExtractResult {
 
 type Fs = typeof import('node:fs');
 
+/** What the writing of one entry has created so far (removed again when the entry is skipped). */
+interface Created {
+  file?: string;
+  appleDouble?: string;
+  /** The hard-link inode registered for `file`. */
+  inode?: number;
+}
+
 function ioError(e: unknown, what: string): DmgkitError {
   if (e instanceof DmgkitError) return e;
   const err = e as NodeJS.ErrnoException;
@@ -187,7 +195,7 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     return true;
   }
 
-  async function writeAppleDouble(entry: HfsEntry, dir: string, name: string): Promise<void> {
+  async function writeAppleDouble(entry: HfsEntry, dir: string, name: string, created: Created): Promise<void> {
     if (!forks || entry.type === 'symlink') return;
     const names = await volume.listXattrs(entry);
     const finderInfo = publicFinderInfo(entry.finderInfo, false);
@@ -204,6 +212,7 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     const adPath = childPath(dir, `._${name}`);
     try {
       const fd = fs.openSync(adPath, CREATE, 0o644);
+      created.appleDouble = adPath;
       try {
         writeAll(fd, bytes);
       } finally {
@@ -223,7 +232,7 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     }
   }
 
-  async function writeFile(entry: HfsEntry, path: string): Promise<void> {
+  async function writeFile(entry: HfsEntry, path: string, created: Created): Promise<void> {
     if (entry.compressed && !isSupportedDecmpfs(entry.compressed.type)) {
       result.skipped.push({ path: entry.path, reason: `decmpfs compression type ${entry.compressed.type} is not supported` });
       return;
@@ -232,6 +241,7 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     if (inode && inodes.has(inode)) {
       try {
         fs.linkSync(inodes.get(inode)!, path);
+        created.file = path;
         dropPrefetched(entry);
         result.hardLinks++;
         return;
@@ -247,6 +257,7 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     let fd: number;
     try {
       fd = fs.openSync(path, CREATE, 0o600);
+      created.file = path;
     } catch (e) {
       dropPrefetched(entry);
       if (isExist(e)) {
@@ -290,9 +301,10 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     }
     result.files++;
     if (inode) inodes.set(inode, path);
+    created.inode = inode;
   }
 
-  async function writeSymlink(entry: HfsEntry, path: string): Promise<void> {
+  async function writeSymlink(entry: HfsEntry, path: string, created: Created): Promise<void> {
     const target = entry.linkTarget ?? (await volume.readlink(entry));
     if (target.includes('\0')) {
       result.skipped.push({ path: entry.path, reason: 'symlink target contains NUL' });
@@ -300,6 +312,7 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     }
     try {
       fs.symlinkSync(target, path);
+      created.file = path;
     } catch (e) {
       if (isExist(e)) {
         result.skipped.push({ path: entry.path, reason: `name collides with an existing entry at ${path}` });
@@ -317,6 +330,34 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
       // times of a symlink are best effort
     }
     result.symlinks++;
+  }
+
+  /**
+   * Runs the writing of one entry. A failure that belongs to that entry alone (its content, forks, xattrs or
+   * link target unreadable: any DmgkitError but IO_ERROR and UNSAFE_PATH, which are about the destination) skips
+   * it: what it created is removed, the counters are restored, and the reason is recorded in result.skipped.
+   * Everything else (the destination failing, onEntry throwing, a directory that cannot be listed) still aborts.
+   */
+  async function guardEntry(entry: HfsEntry, kind: { dir?: boolean }, write: (c: Created) => Promise<void>): Promise<void> {
+    const c: Created = {};
+    const before = { files: result.files, hardLinks: result.hardLinks, symlinks: result.symlinks, appleDouble: result.appleDouble, bytes: result.bytes };
+    try {
+      await write(c);
+    } catch (e) {
+      if (!(e instanceof DmgkitError) || e.code === 'IO_ERROR' || e.code === 'UNSAFE_PATH') throw e;
+      dropPrefetched(entry);
+      for (const p of [c.appleDouble, kind.dir ? undefined : c.file]) {
+        if (p === undefined) continue;
+        try {
+          fs.unlinkSync(p);
+        } catch (u) {
+          throw ioError(u, `removing the partial output ${p}`);
+        }
+      }
+      if (c.inode && inodes.get(c.inode) === c.file) inodes.delete(c.inode);
+      Object.assign(result, before);
+      result.skipped.push({ path: entry.path, reason: kind.dir ? `AppleDouble file not written: ${e.message}` : e.message });
+    }
   }
 
   /** Extracts a directory's entries in order, reading ahead the content of the next small files. */
@@ -341,7 +382,8 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
         }
         if (!makeDir(path, entry.path)) return;
         result.dirs++;
-        await writeAppleDouble(entry, dir, name);
+        // damage in a directory's xattrs or Finder info loses its AppleDouble file, not its contents
+        await guardEntry(entry, { dir: true }, (c) => writeAppleDouble(entry, dir, name, c));
         stack.add(entry.cnid);
         await extractChildren(await volume.readdir(entry), path, stack);
         stack.delete(entry.cnid);
@@ -349,11 +391,13 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
         return;
       }
       case 'file':
-        await writeFile(entry, path);
-        await writeAppleDouble(entry, dir, name);
+        await guardEntry(entry, {}, async (c) => {
+          await writeFile(entry, path, c);
+          await writeAppleDouble(entry, dir, name, c);
+        });
         return;
       case 'symlink':
-        await writeSymlink(entry, path);
+        await guardEntry(entry, {}, (c) => writeSymlink(entry, path, c));
         return;
       default:
         result.skipped.push({ path: entry.path, reason: `${entry.type} entries are never created` });

@@ -340,3 +340,29 @@ describe.runIf(haveFixtures() && existsSync(synthetic('deep-hfsx.hfs')))('one fo
     expect(lines.length).toBe(entries + 3);
   });
 });
+
+describe.runIf(haveFixtures() && existsSync(synthetic('features.hfs')))('one damaged file in an extraction', () => {
+  /**
+   * Found by the fuzzer: a file's resource-fork logical size set to 2^31 (CNID 303, /many/f00255.txt) stopped
+   * `extract` at that file ("rsrc fork of CNID 303: logical size 2147483648 exceeds the 0 allocated blocks") and
+   * nothing after it was written. Fixed in src/extract/extract.ts: the entry is skipped, its partial output and
+   * AppleDouble file removed, and the CLI names it (`dmgkit: skipped …`, exit 1) after extracting the rest.
+   */
+  it('extract skips the file, names it, extracts everything else and exits 1', async () => {
+    // u64 resource fork logicalSize at +168 of CNID 303's HFSPlusCatalogFile record
+    const bytes = patched(synthetic('features.hfs'), [{ at: 3777382 + 168, was: [0, 0, 0, 0, 0, 0, 0, 0], now: [0, 0, 0, 0, 0x80, 0, 0, 0] }]);
+    const file = writeCase(h.root, bytes, '.img');
+    const ex = await h.extract(file, 'regression rsrc size 2^31');
+    expect(ex.problem).toBeUndefined();
+    expect(ex.code).toBe(1);
+    const err = ex.stderr!.trimEnd().split('\n');
+    expect(err.filter((l) => l.startsWith('dmgkit: '))).toEqual([
+      'dmgkit: skipped /many/f00255.txt: /many/f00255.txt (CNID 303): rsrc fork of CNID 303: logical size 2147483648 exceeds the 0 allocated blocks of 4096 bytes',
+    ]);
+    // every other regular file of the ground truth was written (hard2 is a hard link of hard1, counted apart)
+    const files = readFileSync(synthetic('small.expected.tsv'), 'utf8')
+      .split('\n')
+      .filter((l) => l.split('\t')[1] === 'f').length;
+    expect(err[err.length - 1]).toMatch(new RegExp(`^extracted ${files - 2} files .*, 1 hard links`));
+  });
+});
