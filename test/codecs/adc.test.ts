@@ -104,6 +104,107 @@ describe('decodeAdc rejects malformed input with CORRUPT_CHUNK', () => {
   });
 });
 
+/**
+ * A random but valid ADC stream built opcode by opcode (not by the encoder, which never emits some shapes):
+ * every form, every length, distances 1..20 (overlapping copies) mixed with far ones, ending exactly at `size`.
+ */
+function randomStream(size: number, seed: number): Uint8Array {
+  let x = seed >>> 0 || 1;
+  const rnd = (n: number): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  const enc: number[] = [];
+  let op = 0;
+  while (op < size) {
+    const left = size - op;
+    const kind = op === 0 ? 0 : rnd(3);
+    if (kind === 0 || left < 3) {
+      const len = 1 + rnd(Math.min(128, left));
+      enc.push(0x80 | (len - 1));
+      for (let i = 0; i < len; i++) enc.push(rnd(4) === 0 ? 0 : rnd(256));
+      op += len;
+    } else if (kind === 1) {
+      const len = 3 + rnd(Math.min(18, left) - 2);
+      const dist = 1 + (rnd(2) ? rnd(Math.min(20, op)) : rnd(Math.min(1024, op)));
+      enc.push(((len - 3) << 2) | ((dist - 1) >> 8), (dist - 1) & 0xff);
+      op += len;
+    } else {
+      if (left < 4) continue;
+      const len = 4 + rnd(Math.min(67, left) - 3);
+      const dist = 1 + (rnd(2) ? rnd(Math.min(20, op)) : rnd(Math.min(65536, op)));
+      enc.push(0x40 | (len - 4), (dist - 1) >> 8, (dist - 1) & 0xff);
+      op += len;
+    }
+  }
+  return Uint8Array.from(enc);
+}
+
+describe('decodeAdc fast paths and buffer ends', () => {
+  const sz = sevenZip();
+  it.runIf(sz)('opcode-level random streams (overlapping matches, elements ending at the buffer ends): 7-Zip agrees', () => {
+    // Decoded by 7-Zip from a UDCO image; the chunk checksum comes from decodeAdc's output, so 7-Zip checks it too.
+    const chunks = [512, 4096, 65536, 200 * 512].map((size, i) => {
+      const payload = randomStream(size, 0x9e3779b9 + i);
+      const decoded = new Uint8Array(size);
+      decodeAdc(payload, decoded);
+      return { type: ADC, payload, decoded };
+    });
+    const parts = sevenZipPartitions(sz!, buildDmg(chunks));
+    const whole = Buffer.concat(chunks.map((c) => c.decoded));
+    expect(sha256([...parts.values()][0]!)).toBe(sha256(whole));
+  });
+  it('every match length at every distance 1..20, near and at the output end, repeats byte by byte', () => {
+    // Spec: output[i] = output[i - distance] for each byte in order. Checked byte by byte here, for matches far
+    // from the end (block copies with over-copy) and matches that end exactly at the output end (exact loop).
+    const prefix = randomBytes(40);
+    for (const long of [false, true]) {
+      for (let len = long ? 4 : 3; len <= (long ? 67 : 18); len++) {
+        for (let dist = 1; dist <= 20; dist++) {
+          const op = long ? [0x40 | (len - 4), 0, dist - 1] : [((len - 3) << 2), dist - 1];
+          for (const tail of [0, 1, 7, 8, 9, 30]) {
+            const enc = [0x80 | 39, ...prefix, ...op];
+            if (tail) enc.push(0x80 | (tail - 1), ...new Array<number>(tail).fill(0xee));
+            const out = decode(enc, 40 + len + tail);
+            let bad = -1;
+            for (let i = 40; i < out.length && bad < 0; i++) if (out[i] !== (i < 40 + len ? out[i - dist] : 0xee)) bad = i;
+            expect(bad, `len ${len} dist ${dist} tail ${tail}`).toBe(-1);
+            expect(Buffer.from(out.subarray(0, 40))).toEqual(prefix);
+          }
+        }
+      }
+    }
+  });
+  it('literal runs ending at the output end decode exactly; one byte less of output is an overrun', () => {
+    for (let n = 1; n <= 128; n++) {
+      const lit = randomBytes(n);
+      const enc = Uint8Array.from([0x80 | (n - 1), ...lit]);
+      const out = new Uint8Array(n);
+      decodeAdc(enc, out);
+      expect(Buffer.from(out)).toEqual(lit);
+      expect(expectCorrupt(() => decodeAdc(enc, new Uint8Array(n - 1))).message).toMatch(/overruns/);
+    }
+    // A real chunk with its output cut short by a few bytes: the overrun is reported, whichever element hits it.
+    const data = mixedData(30000, 11);
+    const enc = encodeAdc(data);
+    for (const cut of [1, 2, 3, 7, 8, 9, 17, 100]) {
+      expect(expectCorrupt(() => decodeAdc(enc, new Uint8Array(data.length - cut))).message).toMatch(/overruns/);
+    }
+  });
+  it('reads nothing past input.length: a literal run cut at the input end is truncated, not padded', () => {
+    // The output has room to spare, so only the input end can stop the run.
+    for (let n = 2; n <= 128; n++) {
+      for (const have of [1, n - 1]) {
+        const enc = Uint8Array.from([0x80 | (n - 1), ...new Array<number>(have).fill(1)]);
+        const e = expectCorrupt(() => decodeAdc(enc, new Uint8Array(n + 200)));
+        expect(e.message).toMatch(/literal run of \d+ bytes truncated/);
+      }
+    }
+  });
+});
+
 describe.runIf(haveFixtures())('decodeAdc on the real UDCO fixtures, against 7-Zip', () => {
   const expected = new Map(expectedDisks().map((d) => [d.file, d]));
   const files = listFixtures((n) => n.startsWith('udco_'));
