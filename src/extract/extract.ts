@@ -1,7 +1,8 @@
 import { DmgkitError } from '../errors.js';
+import { CNID_ROOT } from '../hfs/catalog.js';
 import { isSupportedDecmpfs } from '../hfs/decmpfs.js';
 import { publicFinderInfo } from '../hfs/finder-info.js';
-import type { HfsEntry, HfsVolume } from '../hfs/volume.js';
+import { newWalkState, type HfsEntry, type HfsVolume } from '../hfs/volume.js';
 import { buildAppleDouble } from './appledouble.js';
 import { safeComponent, safeMode, splitVolumePath } from './sanitize.js';
 
@@ -92,6 +93,8 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
   /** Directories whose mode and times are applied after their contents. */
   const finishDirs: { path: string; mode: number; mtime: Date; atime: Date }[] = [];
   const ancestorDirs: { path: string; mode: number; mtime: Date; atime: Date }[] = [];
+  /** Folders listed so far (each folder is followed from its own record, once, and again only by hard links). */
+  const visits = newWalkState();
 
   try {
     fs.mkdirSync(root, { recursive: true });
@@ -376,8 +379,10 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     checkParent(dir);
     switch (entry.type) {
       case 'dir': {
-        if (stack.has(entry.cnid)) {
-          result.skipped.push({ path: entry.path, reason: 'directory hard link loop' });
+        // a loop back to an ancestor, or a folder named by another catalog record than its own: not followed
+        const why = await volume.descent(entry, visits, stack);
+        if (why !== null) {
+          result.skipped.push({ path: entry.path, reason: why });
           return;
         }
         if (!makeDir(path, entry.path)) return;
@@ -424,7 +429,10 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     }
   }
   if (entry) await extractEntry(entry, dir, new Set());
-  else await extractChildren(await volume.readdir(''), root, new Set());
+  else {
+    visits.listed.add(CNID_ROOT);
+    await extractChildren(await volume.readdir(''), root, new Set([CNID_ROOT]));
+  }
 
   // Directory modes and times after their contents: post-order (children before parents), ancestors last.
   for (const d of [...finishDirs, ...ancestorDirs.reverse()]) {

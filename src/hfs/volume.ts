@@ -63,6 +63,8 @@ export const PRIVATE_DATA_NAME = '\0\0\0\0HFS+ Private Data';
 export const PRIVATE_DIR_DATA_NAME = '.HFS+ Private Directory Data\r';
 const JOURNAL_FILE_NAMES = new Set(['.journal', '.journal_info_block']);
 const MAX_SYMLINK_BYTES = 4096;
+/** Warnings a walk may add to info.warnings (one per folder not followed). */
+const MAX_LATE_WARNINGS = 1000;
 /** Chunk size of streamed uncompressed forks. */
 const STREAM_CHUNK = 1 << 20;
 
@@ -85,6 +87,22 @@ interface ResolvedNode {
   hardLink?: { kind: 'file' | 'dir'; id: number };
 }
 
+/**
+ * Folders already listed by one walk (or extraction): see HfsVolume.descent. A folder is listed below the entry
+ * that names it when that entry is its own catalog record (the one its thread record names) or a directory hard
+ * link; another folder record carrying the same folder ID (a damaged catalog) is not followed. Listing a folder a
+ * second time (directory hard links, or the folders inside them) is bounded by the catalog's leaf record count.
+ */
+export interface WalkState {
+  /** Folder CNIDs listed so far. */
+  listed: Set<number>;
+  /** Listings of an already listed folder. */
+  relisted: number;
+}
+export function newWalkState(): WalkState {
+  return { listed: new Set(), relisted: 0 };
+}
+
 export interface OpenHfsOptions {
   limits?: Partial<Limits>;
 }
@@ -103,6 +121,8 @@ export class HfsVolume {
   private privateDirID = 0;
   private rootRec!: FolderRecord;
   private readonly attrCache = new Map<number, Map<string, AttrValue>>();
+  /** Warnings added to info.warnings after opening (each once). */
+  private readonly warned = new Set<string>();
   /** Geometry for file content: reads go through a sequential read-ahead (many small files in a row). */
   private readonly contentGeo: VolumeGeometry;
   private readonly readAhead: SequentialReadAhead;
@@ -234,6 +254,12 @@ export class HfsVolume {
     const vol = new HfsVolume(source, vh, geo, catalog, extents, attributes, limits, info);
     await vol.init();
     return vol;
+  }
+
+  private warnOnce(msg: string): void {
+    if (this.warned.has(msg) || this.warned.size >= MAX_LATE_WARNINGS) return;
+    this.warned.add(msg);
+    this.info.warnings.push(msg);
   }
 
   private caseFold(): boolean {
@@ -583,6 +609,42 @@ export class HfsVolume {
     return out;
   }
 
+  /**
+   * Whether a walk (or an extraction) lists the folder `entry` — reached through a directory listing — below it:
+   * null when it does (and it is recorded in `state`), else the reason it does not. `ancestors` are the folder
+   * CNIDs being listed around it (a loop back to one of them is never followed).
+   */
+  async descent(entry: HfsEntry, state: WalkState, ancestors: ReadonlySet<number>): Promise<string | null> {
+    return guard(() => this.descentImpl(entry, state, ancestors));
+  }
+  private async descentImpl(entry: HfsEntry, state: WalkState, ancestors: ReadonlySet<number>): Promise<string | null> {
+    const node = entry[NODE];
+    if (!node || node.type !== 'dir') return null;
+    const cnid = node.target.cnid;
+    if (ancestors.has(cnid)) return 'directory hard link loop';
+    const seen = state.listed.has(cnid);
+    if (!node.hardLink && node.rec.kind === 'folder') {
+      // a plain folder record: is it the one the folder's thread record names?
+      const r = await this.catalog.find({ parentID: cnid, name: new Uint16Array(0) });
+      const t = r ? parseCatalogRecord(r) : null;
+      if (t && t.kind === 'thread' && t.threadOf === 'folder') {
+        if (t.parentID !== node.rec.parentID || t.name !== node.rec.name) {
+          return `folder record names folder CNID ${cnid}, which belongs to the record (${t.parentID}, "${t.name}"): not listed here`;
+        }
+      } else if (seen) {
+        return `folder CNID ${cnid} (no thread record) is named by several folder records: listed once`;
+      }
+    }
+    if (seen) {
+      const budget = Math.max(1, this.catalog.header.leafRecords);
+      if (++state.relisted > budget) {
+        return `folders listed again (directory hard links) exceed the catalog's ${budget} leaf records: not listed`;
+      }
+    }
+    state.listed.add(cnid);
+    return null;
+  }
+
   /** Depth-first walk below `path` (default: the root), yielding each entry before its children. */
   walk(path: string | HfsEntry = ''): AsyncGenerator<HfsEntry> {
     return this.walkImpl(path);
@@ -598,11 +660,13 @@ export class HfsVolume {
       }
       // Iterative depth-first walk (one generator, whatever the depth): a stack of directory listings.
       const onStack = new Set<number>();
+      const state = newWalkState();
+      const notFollowed = new Set<number>();
       const stack: { cnid: number; list: HfsEntry[]; i: number }[] = [];
       const enter = async (dir: ResolvedNode): Promise<void> => {
         const cnid = dir.target.cnid;
-        if (onStack.has(cnid)) return; // directory hard-link cycle
         onStack.add(cnid);
+        state.listed.add(cnid);
         stack.push({ cnid, list: await this.readdirImpl(hfsEntryFor(dir)), i: 0 });
       };
       await enter(start);
@@ -615,7 +679,13 @@ export class HfsVolume {
         }
         const e = top.list[top.i++];
         yield e;
-        if (e.type === 'dir') await enter(e[NODE]!);
+        if (e.type !== 'dir') continue;
+        const why = await this.descentImpl(e, state, onStack);
+        if (why === null) await enter(e[NODE]!);
+        else if (why !== 'directory hard link loop' && !notFollowed.has(e.cnid)) {
+          notFollowed.add(e.cnid); // reported once per folder
+          this.warnOnce(`/${e.path}: ${why}`);
+        }
       }
     } catch (e) {
       throw asDmgkitError(e);

@@ -75,6 +75,10 @@ function mockVolume(rootChildren: MockFile[]): HfsVolume {
     async lstat() {
       throw new DmgkitError('NOT_FOUND', 'not used');
     },
+    // no catalog behind these entries: only the loop check of HfsVolume.descent
+    async descent(e: HfsEntry, _state: unknown, ancestors: ReadonlySet<number>) {
+      return ancestors.has(e.cnid) ? 'directory hard link loop' : null;
+    },
   };
   return vol as unknown as HfsVolume;
 }

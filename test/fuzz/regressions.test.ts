@@ -366,3 +366,47 @@ describe.runIf(haveFixtures() && existsSync(synthetic('features.hfs')))('one dam
     expect(err[err.length - 1]).toMatch(new RegExp(`^extracted ${files - 2} files .*, 1 hard links`));
   });
 });
+
+describe.runIf(haveFixtures() && existsSync(synthetic('deep-hfsx.hfs')))('one folder named by many entries: ls -R and extract', () => {
+  /**
+   * The same recipe as 'tree expands each folder once' (200 file records of /many made folder records carrying
+   * /nested's ID): `extract` wrote 1,821 directories and `ls -R` listed /nested's 9-level chain 201 times. Fixed in
+   * src/hfs/volume.ts (HfsVolume.descent, used by walk) and src/extract/extract.ts: a folder is followed only from
+   * its own catalog record (the one its thread record names), or a directory hard link, bounded.
+   */
+  it('ls -R lists each catalog entry once; extract skips the 200 extra names (exit 1) and writes each directory once', async () => {
+    const b = new Uint8Array(readFileSync(synthetic('deep-hfsx.hfs')));
+    const vol = await openHfs(new BufferSource(b));
+    const many = (await vol.stat('many')).cnid;
+    const nested = (await vol.stat('nested')).cnid;
+    const dv = new DataView(b.buffer);
+    let changed = 0;
+    for (const n of findHfs(b)[0].nodes.filter((x) => x.tree === 'catalog' && b[x.offset + 8] === 0xff)) {
+      for (let i = 0; i < dv.getUint16(n.offset + 10) && changed < 200; i++) {
+        const r = n.offset + dv.getUint16(n.offset + n.size - 2 * (i + 1));
+        const d = r + 2 + dv.getUint16(r);
+        if (dv.getUint32(r + 2) !== many || dv.getUint16(d) !== 2) continue;
+        dv.setUint16(d, 1); // folder record
+        dv.setUint32(d + 8, nested); // folderID
+        changed++;
+      }
+    }
+    expect(changed).toBe(200);
+    const truth = readFileSync(synthetic('deep.expected.tsv'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    const file = writeCase(h.root, b, '.img');
+    const ls = await h.run('ls', ['ls', file, '-R'], 'regression many names, one folder: ls -R');
+    expect(ls.problem).toBeUndefined();
+    expect(ls.code).toBe(0);
+    // the same entries as the intact volume (200 of them now folders): about as many bytes, not /nested 201 times
+    const intact = await h.run('ls', ['ls', synthetic('deep-hfsx.hfs'), '-R'], 'regression many names, one folder: ls -R intact');
+    expect(intact.code).toBe(0);
+    expect(Math.abs(ls.outBytes! - intact.outBytes!)).toBeLessThan(200 * 64);
+    const ex = await h.extract(file, 'regression many names, one folder: extract');
+    expect(ex.problem).toBeUndefined();
+    expect(ex.code).toBe(1);
+    const err = ex.stderr!.trimEnd().split('\n');
+    expect(err.filter((l) => /^dmgkit: skipped \/many\/.*belongs to the record \(2, "nested"\)/.test(l))).toHaveLength(200);
+    const dirs = truth.filter((l) => l.split('\t')[1] === 'd').length;
+    expect(err[err.length - 1]).toMatch(new RegExp(`, ${dirs} directories,`));
+  });
+});
