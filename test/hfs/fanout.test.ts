@@ -6,6 +6,7 @@ import { extractVolume } from '../../src/extract/extract.js';
 import { openHfs } from '../../src/hfs/volume.js';
 import { BufferSource } from '../../src/io/buffer-source.js';
 import { findHfs } from '../fuzz/mutate.js';
+import { buildHfsx, type BItem } from './builder.js';
 import { haveFixtures, synthetic } from '../helpers/fixtures.js';
 
 /**
@@ -79,5 +80,45 @@ describe.runIf(haveFixtures())('a folder named by several catalog records is lis
     for await (const _ of vol.walk()) n++;
     expect(n).toBe(truth.length);
     expect(vol.info.warnings.filter((w) => /not listed/.test(w))).toEqual([]);
+  });
+});
+
+describe('directory hard links nested many levels deep', () => {
+  /**
+   * Hand-made: dir_40 .. dir_48 in the private directory folder, each dir_N holding two directory hard links ("x",
+   * "y") to dir_N+1, and /top a link to dir_40: 2^10 paths from 28 catalog records (the builder writes one leaf node). Directory hard links are
+   * still followed again (as the two-link case in crafted.test.ts checks), but at most as many folders are listed
+   * again as the catalog has leaf records; the rest is reported, not listed.
+   */
+  it('walk and extract are bounded by the catalog size and say so', async () => {
+    const LEVELS = 9;
+    const items: BItem[] = [
+      { kind: 'folder', parent: 2, name: '\0\0\0\0HFS+ Private Data', cnid: 16 },
+      { kind: 'folder', parent: 2, name: '.HFS+ Private Directory Data\r', cnid: 17 },
+      { kind: 'file', parent: 2, name: 'top', cnid: 18, type: 'fdrp', creator: 'MACS', special: 40 },
+    ];
+    let cnid = 100;
+    for (let i = 0; i < LEVELS; i++) {
+      items.push({ kind: 'folder', parent: 17, name: `dir_${40 + i}`, cnid: 40 + i });
+      if (i + 1 < LEVELS) {
+        for (const n of ['x', 'y']) items.push({ kind: 'file', parent: 40 + i, name: n, cnid: cnid++, type: 'fdrp', creator: 'MACS', special: 41 + i });
+      }
+    }
+    const vol = await openHfs(new BufferSource(buildHfsx(items)));
+    // 1 + 2 + 4 + ... + 2^9 entries without a bound
+    let n = 0;
+    for await (const e of vol.walk()) {
+      void e;
+      n++;
+    }
+    const leaf = items.length * 2 + 2; // each record and its thread, the root's two
+    expect(n).toBeLessThan(4 * leaf);
+    expect(n).toBeGreaterThan(LEVELS);
+    expect(vol.info.warnings.some((w) => /folders listed again \(directory hard links\) exceed the catalog's \d+ leaf records/.test(w))).toBe(true);
+    const dest = mkdtempSync(join(tmpdir(), 'dmgkit-fanout-'));
+    tmps.push(dest);
+    const res = await extractVolume(vol, dest);
+    expect(res.dirs).toBeLessThan(4 * leaf);
+    expect(res.skipped.some((s) => /exceed the catalog's/.test(s.reason))).toBe(true);
   });
 });
