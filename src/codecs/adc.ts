@@ -53,11 +53,14 @@ export const ADC_LONG_MAX_DISTANCE = 65536;
  * Decode one ADC chunk into `output`, which must be filled exactly. Every failure (truncated opcode, match
  * before the start of the output, overrun, underrun) is a CORRUPT_CHUNK DmgkitError naming the input position.
  *
- * Speed (measured on the bench mix): one branch per opcode form; each element's bounds are checked once against
- * precomputed limits; bytes are copied by unrolled fixed-size blocks (over-copying into the slack, see
- * Op.Overcopy) rather than a loop with a data-dependent exit per byte, so most elements (a two-byte match is
- * one 8-byte block, a literal run of 1..4 one 4-byte block) cost no mispredicted loop exit. Blocks copy forward
- * byte by byte, so an overlapping match (distance < length, distance 1 = run) still repeats its pattern.
+ * Two loops. The fast loop runs while an element and its over-copy slack (Op.Overcopy) fit well inside both
+ * buffers: one branch per opcode form, one bounds test per element against precomputed limits, and bytes copied
+ * by unrolled fixed-size blocks rather than a loop with a data-dependent exit per byte, so most elements (a
+ * two-byte match is one 8-byte block, a literal run of 1..4 one 4-byte block) cost no mispredicted loop exit.
+ * Blocks copy forward byte by byte, so an overlapping match (distance < length, distance 1 = run) still repeats
+ * its pattern; the bytes over-copied past an element are overwritten by the next ones. The fast loop never
+ * throws: at anything it does not handle (the buffer ends, a distance reaching before the output) it stops, and
+ * the exact loop takes over at the same element, copying byte by byte and raising every error.
  * `set`/`copyWithin` for the longer elements measured no faster (elements are at most 128 / 67 bytes).
  */
 export function decodeAdc(input: Uint8Array, output: Uint8Array): void {
@@ -67,103 +70,115 @@ export function decodeAdc(input: Uint8Array, output: Uint8Array): void {
   const outSafe = outEnd - Op.Overcopy;
   let ip = 0;
   let op = 0;
-  while (ip < inEnd) {
+  // Fast loop: ip < inSafe, so every opcode's bytes are in the input.
+  while (ip < inSafe) {
     const b = input[ip]!;
     if (b >= Op.LiteralFlag) {
       const len = b - Op.LiteralFlag + 1;
       let s = ip + 1;
       const e = s + len;
       const oe = op + len;
-      if (e <= inSafe && oe <= outSafe) {
-        let o = op;
-        do {
-          output[o] = input[s]!;
-          output[o + 1] = input[s + 1]!;
-          output[o + 2] = input[s + 2]!;
-          output[o + 3] = input[s + 3]!;
-          o += 4;
-          s += 4;
-        } while (o < oe);
-        op = oe;
-        ip = e;
-        continue;
-      }
-      if (e > inEnd) throw corrupt('adc', `literal run of ${len} bytes truncated`, ip);
-      if (oe > outEnd) throw corrupt('adc', `literal run of ${len} bytes overruns the ${outEnd}-byte output`, ip);
-      while (s < e) output[op++] = input[s++]!;
+      if (e > inSafe || oe > outSafe) break;
+      let o = op;
+      do {
+        output[o] = input[s]!;
+        output[o + 1] = input[s + 1]!;
+        output[o + 2] = input[s + 2]!;
+        output[o + 3] = input[s + 3]!;
+        o += 4;
+        s += 4;
+      } while (o < oe);
+      op = oe;
       ip = e;
       continue;
     }
     if (b < Op.LongMatchFlag) {
-      // Two-byte match, 3..18 bytes: one unconditional 8-byte block covers most of them.
-      if (ip + 2 > inEnd) throw corrupt('adc', 'two-byte match opcode truncated', ip);
-      const len = (b >> 2) + Op.ShortMatchBias; // b < 0x40: the length field is all of b >> 2
-      const dist = (((b & 3) << 8) | input[ip + 1]!) + 1;
-      if (dist > op) throw corrupt('adc', `match distance ${dist} reaches before the start of the output (at ${op})`, ip);
-      let s = op - dist;
+      // Two-byte match, 3..18 bytes (b < 0x40: the length field is all of b >> 2).
+      const len = (b >> 2) + Op.ShortMatchBias;
+      let s = op - ((((b & 3) << 8) | input[ip + 1]!) + 1);
       const oe = op + len;
-      if (oe <= outSafe) {
-        output[op] = output[s]!;
-        output[op + 1] = output[s + 1]!;
-        output[op + 2] = output[s + 2]!;
-        output[op + 3] = output[s + 3]!;
-        output[op + 4] = output[s + 4]!;
-        output[op + 5] = output[s + 5]!;
-        output[op + 6] = output[s + 6]!;
-        output[op + 7] = output[s + 7]!;
-        if (len > 8) {
-          let o = op + 8;
+      if (s < 0 || oe > outSafe) break;
+      output[op] = output[s]!;
+      output[op + 1] = output[s + 1]!;
+      output[op + 2] = output[s + 2]!;
+      output[op + 3] = output[s + 3]!;
+      output[op + 4] = output[s + 4]!;
+      output[op + 5] = output[s + 5]!;
+      output[op + 6] = output[s + 6]!;
+      output[op + 7] = output[s + 7]!;
+      if (len > 8) {
+        let o = op + 8;
+        s += 8;
+        do {
+          output[o] = output[s]!;
+          output[o + 1] = output[s + 1]!;
+          output[o + 2] = output[s + 2]!;
+          output[o + 3] = output[s + 3]!;
+          output[o + 4] = output[s + 4]!;
+          output[o + 5] = output[s + 5]!;
+          output[o + 6] = output[s + 6]!;
+          output[o + 7] = output[s + 7]!;
+          o += 8;
           s += 8;
-          do {
-            output[o] = output[s]!;
-            output[o + 1] = output[s + 1]!;
-            output[o + 2] = output[s + 2]!;
-            output[o + 3] = output[s + 3]!;
-            output[o + 4] = output[s + 4]!;
-            output[o + 5] = output[s + 5]!;
-            output[o + 6] = output[s + 6]!;
-            output[o + 7] = output[s + 7]!;
-            o += 8;
-            s += 8;
-          } while (o < oe);
-        }
-        op = oe;
-        ip += 2;
-        continue;
+        } while (o < oe);
       }
-      if (oe > outEnd) throw corrupt('adc', `match of ${len} bytes overruns the ${outEnd}-byte output`, ip);
-      while (op < oe) output[op++] = output[s++]!;
+      op = oe;
       ip += 2;
       continue;
     }
-    // Three-byte match, 4..67 bytes.
-    if (ip + 3 > inEnd) throw corrupt('adc', 'three-byte match opcode truncated', ip);
-    const len = b - Op.LongMatchFlag + Op.LongMatchBias; // 0x40 <= b < 0x80
-    const dist = ((input[ip + 1]! << 8) | input[ip + 2]!) + 1;
-    if (dist > op) throw corrupt('adc', `match distance ${dist} reaches before the start of the output (at ${op})`, ip);
-    let s = op - dist;
+    // Three-byte match, 4..67 bytes (0x40 <= b < 0x80).
+    const len = b - Op.LongMatchFlag + Op.LongMatchBias;
+    let s = op - (((input[ip + 1]! << 8) | input[ip + 2]!) + 1);
     const oe = op + len;
-    if (oe <= outSafe) {
-      let o = op;
-      do {
-        output[o] = output[s]!;
-        output[o + 1] = output[s + 1]!;
-        output[o + 2] = output[s + 2]!;
-        output[o + 3] = output[s + 3]!;
-        output[o + 4] = output[s + 4]!;
-        output[o + 5] = output[s + 5]!;
-        output[o + 6] = output[s + 6]!;
-        output[o + 7] = output[s + 7]!;
-        o += 8;
-        s += 8;
-      } while (o < oe);
-      op = oe;
-      ip += 3;
+    if (s < 0 || oe > outSafe) break;
+    let o = op;
+    do {
+      output[o] = output[s]!;
+      output[o + 1] = output[s + 1]!;
+      output[o + 2] = output[s + 2]!;
+      output[o + 3] = output[s + 3]!;
+      output[o + 4] = output[s + 4]!;
+      output[o + 5] = output[s + 5]!;
+      output[o + 6] = output[s + 6]!;
+      output[o + 7] = output[s + 7]!;
+      o += 8;
+      s += 8;
+    } while (o < oe);
+    op = oe;
+    ip += 3;
+  }
+  // Exact loop: the buffer ends, and every error.
+  while (ip < inEnd) {
+    const at = ip;
+    const b = input[ip]!;
+    if (b & Op.LiteralFlag) {
+      const len = (b & Op.LiteralMask) + 1;
+      if (ip + 1 + len > inEnd) throw corrupt('adc', `literal run of ${len} bytes truncated`, ip);
+      if (op + len > outEnd) throw corrupt('adc', `literal run of ${len} bytes overruns the ${outEnd}-byte output`, ip);
+      let s = ip + 1;
+      const e = s + len;
+      while (s < e) output[op++] = input[s++]!;
+      ip = e;
       continue;
     }
-    if (oe > outEnd) throw corrupt('adc', `match of ${len} bytes overruns the ${outEnd}-byte output`, ip);
-    while (op < oe) output[op++] = output[s++]!;
-    ip += 3;
+    let len: number;
+    let dist: number;
+    if (b & Op.LongMatchFlag) {
+      if (ip + 3 > inEnd) throw corrupt('adc', 'three-byte match opcode truncated', ip);
+      len = (b & Op.LongMatchMask) + Op.LongMatchBias;
+      dist = ((input[ip + 1]! << 8) | input[ip + 2]!) + 1;
+      ip += 3;
+    } else {
+      if (ip + 2 > inEnd) throw corrupt('adc', 'two-byte match opcode truncated', ip);
+      len = ((b >> 2) & 0x0f) + Op.ShortMatchBias;
+      dist = (((b & 3) << 8) | input[ip + 1]!) + 1;
+      ip += 2;
+    }
+    if (dist > op) throw corrupt('adc', `match distance ${dist} reaches before the start of the output (at ${op})`, at);
+    if (op + len > outEnd) throw corrupt('adc', `match of ${len} bytes overruns the ${outEnd}-byte output`, at);
+    let s = op - dist;
+    const end = op + len;
+    while (op < end) output[op++] = output[s++]!;
   }
   if (op !== outEnd) throw corrupt('adc', `stream ended after ${op} of ${outEnd} output bytes`, ip);
 }

@@ -193,6 +193,17 @@ describe('decodeAdc fast paths and buffer ends', () => {
       expect(expectCorrupt(() => decodeAdc(enc, new Uint8Array(data.length - cut))).message).toMatch(/overruns/);
     }
   });
+  it('errors far from the buffer ends are reported the same as near them', () => {
+    const lit = [...randomBytes(384)];
+    const head = [0xff, ...lit.slice(0, 128), 0xff, ...lit.slice(128, 256), 0xff, ...lit.slice(256)];
+    const tail = [0xff, ...new Array<number>(128).fill(7)];
+    // Three-byte match at distance 1000 from output position 384; two-byte match at distance 1024 from 384.
+    const far = expectCorrupt(() => decode([...head, 0x40, 0x03, 0xe7, ...tail], 2000));
+    expect(far.message).toMatch(/match distance 1000 reaches before the start of the output \(at 384\)/);
+    expect(far.message).toMatch(/387/);
+    const near = expectCorrupt(() => decode([...head, 0x03, 0xff, ...tail], 2000));
+    expect(near.message).toMatch(/match distance 1024 reaches before the start of the output \(at 384\)/);
+  });
   it('reads nothing past input.length: a literal run cut at the input end is truncated, not padded', () => {
     // The output has room to spare, so only the input end can stop the run.
     for (let n = 2; n <= 128; n++) {
