@@ -93,6 +93,12 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
   /** Directories whose mode and times are applied after their contents. */
   const finishDirs: { path: string; mode: number; mtime: Date; atime: Date }[] = [];
   const ancestorDirs: { path: string; mode: number; mtime: Date; atime: Date }[] = [];
+  /** An entry of a directory that cannot be described (see readdir) is skipped, the rest of the directory extracted. */
+  const listing = {
+    onEntryError: (path: string, e: DmgkitError) => {
+      result.skipped.push({ path, reason: e.message });
+    },
+  };
   /** Folders listed so far (each folder is followed from its own record, once, and again only by hard links). */
   const visits = newWalkState();
 
@@ -390,7 +396,7 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
         // damage in a directory's xattrs or Finder info loses its AppleDouble file, not its contents
         await guardEntry(entry, { dir: true }, (c) => writeAppleDouble(entry, dir, name, c));
         stack.add(entry.cnid);
-        await extractChildren(await volume.readdir(entry), path, stack);
+        await extractChildren(await volume.readdir(entry, listing), path, stack);
         stack.delete(entry.cnid);
         finishDirs.push({ path, mode: safeMode(entry.mode, keepSetuid), mtime: entry.modifyTime, atime: entry.accessTime });
         return;
@@ -431,7 +437,7 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
   if (entry) await extractEntry(entry, dir, new Set());
   else {
     visits.listed.add(CNID_ROOT);
-    await extractChildren(await volume.readdir(''), root, new Set([CNID_ROOT]));
+    await extractChildren(await volume.readdir('', listing), root, new Set([CNID_ROOT]));
   }
 
   // Directory modes and times after their contents: post-order (children before parents), ancestors last.

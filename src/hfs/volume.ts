@@ -103,6 +103,15 @@ export function newWalkState(): WalkState {
   return { listed: new Set(), relisted: 0 };
 }
 
+export interface ReaddirOptions {
+  /**
+   * Called for an entry that cannot be described (a hard link to a missing inode, an unreadable symlink target or
+   * decmpfs header), which is then left out of the listing; without it such an entry fails the whole readdir.
+   * A failure to read the directory's records themselves still fails it.
+   */
+  onEntryError?: (path: string, error: DmgkitError) => void;
+}
+
 export interface OpenHfsOptions {
   limits?: Partial<Limits>;
 }
@@ -593,18 +602,29 @@ export class HfsVolume {
   }
 
   /** The entries of a directory, in catalog order, private folders and journal files hidden in the root. */
-  async readdir(path: string | HfsEntry = ''): Promise<HfsEntry[]> {
-    return guard(() => this.readdirImpl(path));
+  async readdir(path: string | HfsEntry = '', opts: ReaddirOptions = {}): Promise<HfsEntry[]> {
+    return guard(() => this.readdirImpl(path, opts.onEntryError));
   }
-  private async readdirImpl(path: string | HfsEntry): Promise<HfsEntry[]> {
+  private async readdirImpl(path: string | HfsEntry, onEntryError?: ReaddirOptions['onEntryError']): Promise<HfsEntry[]> {
     const dir = await this.nodeOf(path, true);
     if (dir.type !== 'dir') throw new DmgkitError('NOT_A_DIRECTORY', `/${dir.path} is not a directory`, { path: dir.path });
     const out: HfsEntry[] = [];
     const prefix = dir.path ? `${dir.path}/` : '';
     for (const c of await this.childList(dir.target.cnid)) {
       if (dir.target.cnid === CNID_ROOT && this.hiddenInRoot(c)) continue;
-      const node = isLinkRecord(c) ? await this.resolveRecord(c, prefix + c.name) : plainNode(c, prefix + c.name);
-      out.push(this.statNeedsIo(node) ? await this.statNode(node) : this.entryOf(node, null, undefined));
+      if (!onEntryError) {
+        const node = isLinkRecord(c) ? await this.resolveRecord(c, prefix + c.name) : plainNode(c, prefix + c.name);
+        out.push(this.statNeedsIo(node) ? await this.statNode(node) : this.entryOf(node, null, undefined));
+        continue;
+      }
+      try {
+        const node = isLinkRecord(c) ? await this.resolveRecord(c, prefix + c.name) : plainNode(c, prefix + c.name);
+        out.push(this.statNeedsIo(node) ? await this.statNode(node) : this.entryOf(node, null, undefined));
+      } catch (e) {
+        const err = asDmgkitError(e);
+        if (err.code === 'IO_ERROR') throw err;
+        onEntryError(prefix + c.name, err);
+      }
     }
     return out;
   }

@@ -94,6 +94,29 @@ describe.runIf(haveFixtures())('extractVolume: a damaged entry is skipped, the r
     expect(got.has('many/f00256.txt')).toBe(true);
   });
 
+  it('a compressed file whose decmpfs header is unreadable (found while listing its folder): skipped, its folder extracted', async () => {
+    // the 'fpmc' magic of /compress/small.txt's com.apple.decmpfs value
+    const vol = await openHfs(new BufferSource(patched([{ at: 3894270, was: [0x66, 0x70, 0x6d, 0x63], now: [0x78, 0x78, 0x78, 0x78] }])));
+    // readdir without a callback still fails as a whole; with one, it leaves that entry out
+    const e = await vol.readdir('compress').then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(DmgkitError);
+    const dest = tmp();
+    const res = await extractVolume(vol, dest);
+    expect(res.skipped).toEqual([{ path: 'compress/small.txt', reason: (e as DmgkitError).message }]);
+    expect(existsSync(join(dest, 'compress/small.txt'))).toBe(false);
+    const lines = readFileSync(synthetic('small.expected.tsv'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('compress/') && l.split('\t')[1] === 'f' && !l.startsWith('compress/small.txt\t'));
+    expect(lines.length).toBeGreaterThan(5);
+    for (const l of lines) {
+      const [path, , , , , , sha256] = l.split('\t');
+      expect(sha(readFileSync(join(dest, path))), path).toBe(sha256);
+    }
+  });
+
   it('the destination failing still aborts (IO_ERROR), a damaged entry does not turn it into a skip', async () => {
     const vol = await openHfs(new BufferSource(patched([RSRC_SIZE_2_31])));
     const dest = join(tmp(), 'file');
