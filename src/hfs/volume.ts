@@ -63,6 +63,8 @@ export const PRIVATE_DATA_NAME = '\0\0\0\0HFS+ Private Data';
 export const PRIVATE_DIR_DATA_NAME = '.HFS+ Private Directory Data\r';
 const JOURNAL_FILE_NAMES = new Set(['.journal', '.journal_info_block']);
 const MAX_SYMLINK_BYTES = 4096;
+/** The smallest catalog leaf record with its offset: a 6-byte key + length, a 2-byte record type, a 2-byte offset. */
+const MIN_LEAF_RECORD_BYTES = 12;
 /** Warnings a walk may add to info.warnings (one per folder not followed). */
 const MAX_LATE_WARNINGS = 1000;
 /** Chunk size of streamed uncompressed forks. */
@@ -656,7 +658,8 @@ export class HfsVolume {
       }
     }
     if (seen) {
-      const budget = Math.max(1, this.catalog.header.leafRecords);
+      // leafRecords is a header field: at most one record per MIN_LEAF_RECORD_BYTES of the catalog file
+      const budget = Math.max(1, Math.min(this.catalog.header.leafRecords, Math.floor(this.vh.catalogFile.logicalSize / MIN_LEAF_RECORD_BYTES)));
       if (++state.relisted > budget) {
         return `folders listed again (directory hard links) exceed the catalog's ${budget} leaf records: not listed`;
       }
