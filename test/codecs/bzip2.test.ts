@@ -8,58 +8,12 @@ import { expectedDisks, fixture, haveFixtures, listFixtures, run, sevenZip } fro
 import { sevenZipPartitions } from '../helpers/seven-zip.js';
 import { openUdif } from '../../src/udif/image.js';
 import { CHUNK_BZIP2 } from '../../src/udif/chunk-types.js';
+import { shapedData } from './data.js';
 
 /** Independent oracle: the native bzip2 tool. */
 const bzip2 = (data: Uint8Array, level = 9): Uint8Array => new Uint8Array(run('bzip2', ['-c', `-${level}`], data));
 
-/** Deterministic data of a given shape (xorshift PRNG seeded from the property's seed). */
-function makeData(kind: number, size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed | 1;
-  const rnd = (): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-  switch (kind) {
-    case 0: // random bytes
-      for (let i = 0; i < size; i++) out[i] = rnd() & 0xff;
-      break;
-    case 1: {
-      // a repeated pattern of random length
-      const period = 1 + (rnd() % 300);
-      for (let i = 0; i < size; i++) out[i] = i < period ? rnd() & 0xff : out[i - period];
-      break;
-    }
-    case 2: {
-      // runs of random lengths (exercises RLE1 runs of 4..259 and RUNA/RUNB)
-      let i = 0;
-      while (i < size) {
-        const b = rnd() & 0xff;
-        const n = Math.min(size - i, 1 + (rnd() % 700));
-        out.fill(b, i, i + n);
-        i += n;
-      }
-      break;
-    }
-    case 3: {
-      // text-like: words from a small vocabulary
-      const words = ['the ', 'disk ', 'image ', 'block ', 'HFS+ ', 'partition\n', 'a ', 'bzip2 ', 'of ', 'chunk, '];
-      let i = 0;
-      while (i < size) {
-        const w = words[rnd() % words.length];
-        for (let k = 0; k < w.length && i < size; k++) out[i++] = w.charCodeAt(k);
-      }
-      break;
-    }
-    default: {
-      // few distinct bytes (small alphabets, few symbols in use)
-      for (let i = 0; i < size; i++) out[i] = 0x41 + (rnd() % 3);
-    }
-  }
-  return out;
-}
+const makeData = (kind: number, size: number, seed: number): Uint8Array => shapedData(kind, size, seed, 300);
 
 function decode(input: Uint8Array, size: number): Uint8Array {
   const out = new Uint8Array(size);

@@ -89,3 +89,62 @@ export function padToSector(d: Uint8Array): Uint8Array {
   out.set(d);
   return out;
 }
+
+/**
+ * Deterministic data of a given shape for codec property tests (xorshift, seeded): 0 random bytes, 1 a repeated
+ * pattern (period up to `maxPeriod`), 2 runs of random lengths (bzip2 RLE1 and RUNA/RUNB), 3 text from a small
+ * vocabulary, 4 a three-letter alphabet, 5 mixed random / text / zero regions (LZMA2 compressed and stored chunks).
+ */
+export function shapedData(kind: number, size: number, seed: number, maxPeriod = 300): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed | 1;
+  const rnd = (): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  switch (kind) {
+    case 0:
+      for (let i = 0; i < size; i++) out[i] = rnd() & 0xff;
+      break;
+    case 1: {
+      const period = 1 + (rnd() % maxPeriod);
+      for (let i = 0; i < size; i++) out[i] = i < period ? rnd() & 0xff : out[i - period];
+      break;
+    }
+    case 2: {
+      let i = 0;
+      while (i < size) {
+        const b = rnd() & 0xff;
+        const n = Math.min(size - i, 1 + (rnd() % 700));
+        out.fill(b, i, i + n);
+        i += n;
+      }
+      break;
+    }
+    case 3: {
+      const words = ['the ', 'disk ', 'image ', 'block ', 'HFS+ ', 'partition\n', 'a ', 'codec ', 'of ', 'chunk, '];
+      let i = 0;
+      while (i < size) {
+        const w = words[rnd() % words.length];
+        for (let k = 0; k < w.length && i < size; k++) out[i++] = w.charCodeAt(k);
+      }
+      break;
+    }
+    case 4:
+      for (let i = 0; i < size; i++) out[i] = 0x41 + (rnd() % 3);
+      break;
+    default: {
+      let i = 0;
+      while (i < size) {
+        const n = Math.min(size - i, 1 + (rnd() % 40_000));
+        const k = rnd() % 3;
+        if (k === 0) for (let j = 0; j < n; j++) out[i + j] = rnd() & 0xff;
+        else if (k === 1) for (let j = 0; j < n; j++) out[i + j] = 0x61 + ((j * 7 + (j >> 4)) % 26);
+        i += n;
+      }
+    }
+  }
+  return out;
+}

@@ -7,6 +7,7 @@ import { expectedDisks, fixture, haveFixtures, listFixtures, run, sevenZip } fro
 import { sevenZipPartitions } from '../helpers/seven-zip.js';
 import { openUdif } from '../../src/udif/image.js';
 import { CHUNK_LZMA } from '../../src/udif/chunk-types.js';
+import { shapedData } from './data.js';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,58 +16,8 @@ import { join } from 'node:path';
 /** Independent oracle: the native xz tool (liblzma). */
 const xz = (data: Uint8Array, ...args: string[]): Uint8Array => new Uint8Array(run('xz', ['-c', '-T1', ...args], data));
 
-/** Deterministic data of a given shape (xorshift PRNG). */
-function makeData(kind: number, size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed | 1;
-  const rnd = (): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-  switch (kind) {
-    case 0:
-      for (let i = 0; i < size; i++) out[i] = rnd() & 0xff;
-      break;
-    case 1: {
-      const period = 1 + (rnd() % 5000);
-      for (let i = 0; i < size; i++) out[i] = i < period ? rnd() & 0xff : out[i - period];
-      break;
-    }
-    case 2: {
-      let i = 0;
-      while (i < size) {
-        const b = rnd() & 0xff;
-        const n = Math.min(size - i, 1 + (rnd() % 700));
-        out.fill(b, i, i + n);
-        i += n;
-      }
-      break;
-    }
-    case 3: {
-      const words = ['the ', 'disk ', 'image ', 'block ', 'HFS+ ', 'partition\n', 'a ', 'xz ', 'of ', 'chunk, '];
-      let i = 0;
-      while (i < size) {
-        const w = words[rnd() % words.length];
-        for (let k = 0; k < w.length && i < size; k++) out[i++] = w.charCodeAt(k);
-      }
-      break;
-    }
-    default: {
-      // mixed: text, random and zero regions (LZMA2 emits both compressed and uncompressed chunks)
-      let i = 0;
-      while (i < size) {
-        const n = Math.min(size - i, 1 + (rnd() % 40_000));
-        const k = rnd() % 3;
-        if (k === 0) for (let j = 0; j < n; j++) out[i + j] = rnd() & 0xff;
-        else if (k === 1) for (let j = 0; j < n; j++) out[i + j] = 0x61 + ((j * 7 + (j >> 4)) % 26);
-        i += n;
-      }
-    }
-  }
-  return out;
-}
+/** xz's shapes: kinds 0-3 as shapedData, 4 the mixed regions (shapedData kind 5); patterns up to 5000 long. */
+const makeData = (kind: number, size: number, seed: number): Uint8Array => shapedData(kind === 4 ? 5 : kind, size, seed, 5000);
 
 function decode(input: Uint8Array, size: number): Uint8Array {
   const out = new Uint8Array(size);
