@@ -188,16 +188,16 @@ export class UdifImage implements ByteSource {
     let last = first;
     while (last < chunks.length && chunks[last].outOffset < end) last++;
 
-    // Decode-ahead queue of data-bearing chunks.
+    // Decode-ahead queue of data-bearing chunks: at least the one being consumed, then more while the window
+    // (bytes and count) allows. Reads overlap decoding even on one thread.
     const queue = new Map<number, Promise<Uint8Array>>();
     let next = first;
     let aheadBytes = 0;
-    const fill = (current: number) => {
+    const fill = () => {
       while (next < last && (queue.size === 0 || (aheadBytes < windowBytes && queue.size < threads * 4))) {
         const i = next++;
         const c = chunks[i];
         if (isZeroFill(c.type)) continue;
-        if (i < current) continue;
         const p = loadChunk(this.source, c, this.layout.partitions, executor);
         p.catch(() => undefined);
         queue.set(i, p);
@@ -221,7 +221,7 @@ export class UdifImage implements ByteSource {
           pos = to;
           continue;
         }
-        fill(i);
+        fill();
         const p = queue.get(i)!;
         let data: Uint8Array;
         try {
@@ -238,7 +238,7 @@ export class UdifImage implements ByteSource {
         }
         queue.delete(i);
         aheadBytes -= c.outLength;
-        fill(i + 1);
+        fill();
         yield { offset: from, length: to - from, data: data.subarray(from - c.outOffset, to - c.outOffset), chunk: c };
         pos = to;
       }
