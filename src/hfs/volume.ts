@@ -668,13 +668,15 @@ export class HfsVolume {
     return null;
   }
 
-  /** Depth-first walk below `path` (default: the root), yielding each entry before its children. */
-  walk(path: string | HfsEntry = ''): AsyncGenerator<HfsEntry> {
-    return this.walkImpl(path);
+  /**
+   * Depth-first walk below `path` (default: the root), yielding each entry before its children. With
+   * `onEntryError`, an entry that cannot be described is reported and left out, as in `readdir`.
+   */
+  walk(path: string | HfsEntry = '', opts: ReaddirOptions = {}): AsyncGenerator<HfsEntry> {
+    return this.walkImpl(path, opts.onEntryError);
   }
-  /** Errors are mapped to DmgkitError here rather than by guardGen: one generator layer per yielded entry, not two. */
   /** One generator layer per yielded entry: errors are mapped to DmgkitError here rather than by guardGen. */
-  private async *walkImpl(path: string | HfsEntry): AsyncGenerator<HfsEntry> {
+  private async *walkImpl(path: string | HfsEntry, onEntryError?: ReaddirOptions['onEntryError']): AsyncGenerator<HfsEntry> {
     try {
       const start = await this.nodeOf(path, true);
       if (start.type !== 'dir') {
@@ -690,7 +692,7 @@ export class HfsVolume {
         const cnid = dir.target.cnid;
         onStack.add(cnid);
         state.listed.add(cnid);
-        stack.push({ cnid, list: await this.readdirImpl(hfsEntryFor(dir)), i: 0 });
+        stack.push({ cnid, list: await this.readdirImpl(hfsEntryFor(dir), onEntryError), i: 0 });
       };
       await enter(start);
       while (stack.length) {

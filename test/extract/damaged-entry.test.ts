@@ -131,3 +131,22 @@ describe.runIf(haveFixtures())('extractVolume: a damaged entry is skipped, the r
     expect((e as DmgkitError).code).toMatch(/IO_ERROR|UNSAFE_PATH/);
   });
 });
+
+describe.runIf(haveFixtures())('ls -R with a damaged entry (CLI)', () => {
+  it('lists everything else, names the entry it could not describe, exits 1', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const { collect, memoryIO } = await import('../helpers/cli.js');
+    const { writeFileSync } = await import('node:fs');
+    const dir = tmp();
+    writeFileSync(join(dir, 'damaged.hfs'), patched([{ at: 3894270, was: [0x66, 0x70, 0x6d, 0x63], now: [0x78, 0x78, 0x78, 0x78] }]));
+    const io = memoryIO();
+    expect(await main(['ls', join(dir, 'damaged.hfs'), '-R'], io)).toBe(1);
+    expect(collect(io.err)).toMatch(/^dmgkit: skipped \/compress\/small\.txt: /);
+    const listed = new Set(collect(io.out).split('\n').filter(Boolean));
+    const truth = readFileSync(synthetic('small.expected.tsv'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split('\t')[0]);
+    expect(truth.filter((p) => !listed.has(p))).toEqual(['compress/small.txt']);
+  });
+});

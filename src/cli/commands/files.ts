@@ -74,19 +74,23 @@ async function ls(args: ParsedArgs, io: CliIO): Promise<number> {
   return withVolume(args, async ({ volume }) => {
     const st = await volume.lstat(path);
     const entries: HfsEntry[] = [];
+    // An entry that cannot be described (damaged decmpfs header, unreadable link) is reported, not fatal.
+    const skipped: string[] = [];
+    const onEntryError = (p: string, e: DmgkitError) => skipped.push(`dmgkit: skipped /${p}: ${e.message}\n`);
     if (st.type !== 'dir') entries.push(st);
-    else if (recursive) for await (const e of volume.walk(path)) entries.push(e);
-    else entries.push(...(await volume.readdir(path)));
+    else if (recursive) for await (const e of volume.walk(path, { onEntryError })) entries.push(e);
+    else entries.push(...(await volume.readdir(path, { onEntryError })));
+    for (const line of skipped) await write(io.err, line);
     if (json) {
       await write(io.out, JSON.stringify(entries.map(entryJson), null, 2) + '\n');
-      return 0;
+      return skipped.length ? 1 : 0;
     }
     const base = path ? path + '/' : '';
     for (const e of entries) {
       const name = recursive || st.type !== 'dir' ? (e.path.startsWith(base) ? e.path.slice(base.length) : e.path) : e.name;
       await write(io.out, (long ? longLine(e, name) : name) + '\n');
     }
-    return 0;
+    return skipped.length ? 1 : 0;
   });
 }
 
