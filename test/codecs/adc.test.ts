@@ -9,6 +9,7 @@ import { openUdif } from '../../src/udif/image.js';
 import { buildDmg, sevenZipPartitions } from '../helpers/build-dmg.js';
 import { expectedDisks, fixture, haveFixtures, listFixtures, sevenZip } from '../helpers/fixtures.js';
 import { mixedData, padToSector, repetitiveData, textData } from './data.js';
+import { expectCorrupt } from '../helpers/errors.js';
 
 const ADC = 0x80000004;
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -19,16 +20,6 @@ function decode(input: Uint8Array | number[], size: number): Uint8Array {
   return out;
 }
 
-function expectCorrupt(fn: () => unknown): DmgkitError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DmgkitError);
-    expect((e as DmgkitError).code).toBe('CORRUPT_CHUNK');
-    return e as DmgkitError;
-  }
-  throw new Error('expected CORRUPT_CHUNK, nothing was thrown');
-}
 
 describe('decodeAdc opcode forms (format rules from dmg2img adc.c / libMirage adc.c)', () => {
   it('literal run: 1LLLLLLL copies (b & 0x7F) + 1 bytes', () => {

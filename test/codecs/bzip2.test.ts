@@ -2,13 +2,11 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeBzip2, bzip2Codec } from '../../src/codecs/bzip2.js';
 import { DmgkitError } from '../../src/errors.js';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { expectedDisks, fixture, haveFixtures, listFixtures, run, sevenZip } from '../helpers/fixtures.js';
-import { sevenZipPartitions } from '../helpers/seven-zip.js';
-import { openUdif } from '../../src/udif/image.js';
+import { run } from '../helpers/fixtures.js';
 import { CHUNK_BZIP2 } from '../../src/udif/chunk-types.js';
 import { shapedData } from './data.js';
+import { expectCorrupt } from '../helpers/errors.js';
+import { describeFixtureChunks } from '../helpers/codec-fixtures.js';
 
 /** Independent oracle: the native bzip2 tool. */
 const bzip2 = (data: Uint8Array, level = 9): Uint8Array => new Uint8Array(run('bzip2', ['-c', `-${level}`], data));
@@ -21,16 +19,6 @@ function decode(input: Uint8Array, size: number): Uint8Array {
   return out;
 }
 
-function expectCorrupt(fn: () => void): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DmgkitError);
-    expect((e as DmgkitError).code).toBe('CORRUPT_CHUNK');
-    return;
-  }
-  throw new Error('expected a CORRUPT_CHUNK error');
-}
 
 describe('bzip2 decoder against the native bzip2 tool', () => {
   it('decodes random and structured inputs at every block size (property)', () => {
@@ -152,39 +140,10 @@ describe('bzip2 decoder on hostile input', () => {
   });
 });
 
-describe.runIf(haveFixtures())('bzip2 chunks of the real UDBZ fixtures, compared with 7-Zip', () => {
-  const images = listFixtures((n) => n.startsWith('udbz_'));
-  it('has UDBZ fixtures', () => {
-    expect(images.length).toBeGreaterThanOrEqual(3);
-  });
-  for (const name of images) {
-    it(`${name}: every bzip2 chunk decodes to the bytes 7-Zip extracts`, async () => {
-      const expected = expectedDisks().find((e) => e.file === name)!;
-      const seven = sevenZip();
-      const file = new Uint8Array(readFileSync(fixture(name)));
-      const img = await openUdif(fixture(name));
-      try {
-        // Partition bytes from 7-Zip (live) or, without it, only the sha256s 7-Zip recorded.
-        const theirs = seven ? sevenZipPartitions(seven, fixture(name)).map((p) => p.data) : null;
-        const chunks = img.chunks.filter((c) => c.type === CHUNK_BZIP2);
-        expect(chunks.length).toBeGreaterThan(0);
-        for (const c of chunks) {
-          const out = new Uint8Array(c.outLength);
-          decodeBzip2(file.subarray(c.inOffset, c.inOffset + c.inLength), out);
-          if (theirs) {
-            const start = c.outOffset - img.partitions[c.partition].offset;
-            expect(Buffer.compare(out, theirs[c.partition].subarray(start, start + c.outLength)), `chunk ${c.partition}/${c.index}`).toBe(0);
-          }
-        }
-        // Whole partitions through the UDIF reader (which uses this codec) against 7-Zip's sha256s.
-        for (let i = 0; i < img.partitions.length; i++) {
-          const p = img.partitions[i];
-          const bytes = await img.read(p.offset, p.size);
-          expect(createHash('sha256').update(bytes).digest('hex'), `partition ${i}`).toBe(expected.partitions![i].sha256);
-        }
-      } finally {
-        await img.close();
-      }
-    });
-  }
+describeFixtureChunks({
+  title: 'bzip2 chunks of the real UDBZ fixtures, compared with 7-Zip',
+  prefix: 'udbz_',
+  minImages: 3,
+  chunkType: CHUNK_BZIP2,
+  decode: decodeBzip2,
 });

@@ -10,6 +10,8 @@ import { buildDmg, SECTOR, sevenZipPartitions } from '../helpers/build-dmg.js';
 import { expectedDisks, fixture, haveFixtures, listFixtures, run, sevenZip } from '../helpers/fixtures.js';
 import { mixedData, repetitiveData, rng, textData } from './data.js';
 import { applyTriplets, bvx2Block, EOS_BLOCK as BUILT_EOS, greedyParse, lzvnRunBlock, MAX_D, type Triplet } from './lzfse-build.js';
+import { expectCorrupt } from '../helpers/errors.js';
+import { openUdif } from '../../src/udif/image.js';
 
 /*
  * LZFSE streams built by hand from the format description (Apple lzfse: lzfse_internal.h, lzfse_decode_base.c,
@@ -49,17 +51,6 @@ function decode(input: Uint8Array, size: number): Uint8Array {
   return out;
 }
 
-function expectCorrupt(fn: () => unknown, what?: RegExp): DmgkitError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DmgkitError);
-    expect((e as DmgkitError).code).toBe('CORRUPT_CHUNK');
-    if (what) expect((e as DmgkitError).message).toMatch(what);
-    return e as DmgkitError;
-  }
-  throw new Error('expected CORRUPT_CHUNK, nothing was thrown');
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // A hand-computed compressed block, as bvx1 (plain header) and bvx2 (packed header).
@@ -369,8 +360,7 @@ describe('bvx2 streams from the test builder', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// The real ULFO images. Chunks are located by a minimal parse (koly trailer -> XML plist -> mish tables), kept
-// here so this codec test does not depend on the udif layer.
+// The real ULFO images: chunk placement from the UDIF reader (src/udif), decoding by decodeLzfse alone.
 
 interface FixtureChunk {
   type: number;
@@ -384,37 +374,19 @@ interface FixtureLayout {
   size: number;
 }
 
-function be64(b: Buffer, o: number): number {
-  return b.readUInt32BE(o) * 2 ** 32 + b.readUInt32BE(o + 4);
-}
-function readUlfo(path: string): FixtureLayout {
+async function readUlfo(path: string): Promise<FixtureLayout> {
   const f = readFileSync(path);
-  const k = f.length - 512;
-  expect(f.toString('latin1', k, k + 4)).toBe('koly');
-  const dataFork = be64(f, k + 24);
-  const xml = f.toString('utf8', be64(f, k + 216), be64(f, k + 216) + be64(f, k + 224));
-  const blkx = xml.slice(xml.indexOf('<key>blkx</key>'));
-  const chunks: FixtureChunk[] = [];
-  const partitions: { offset: number; length: number }[] = [];
-  for (const m of blkx.matchAll(/<data>([^<]*)<\/data>/g)) {
-    const d = Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
-    if (d.toString('latin1', 0, 4) !== 'mish') continue;
-    const first = be64(d, 8);
-    partitions.push({ offset: first * SECTOR, length: be64(d, 16) * SECTOR });
-    const dataStart = be64(d, 24);
-    for (let i = 0; i < d.readUInt32BE(200); i++) {
-      const p = 204 + 40 * i;
-      const off = dataFork + dataStart + be64(d, p + 24);
-      chunks.push({
-        type: d.readUInt32BE(p),
-        outOffset: (first + be64(d, p + 8)) * SECTOR,
-        outLength: be64(d, p + 16) * SECTOR,
-        input: new Uint8Array(f.subarray(off, off + be64(d, p + 32))), // a copy: Buffer#slice would alias the file
-      });
-    }
+  const img = await openUdif(path);
+  try {
+    return {
+      // copies: Buffer#subarray would alias the file
+      chunks: img.chunks.map((c) => ({ type: c.type, outOffset: c.outOffset, outLength: c.outLength, input: new Uint8Array(f.subarray(c.inOffset, c.inOffset + c.inLength)) })),
+      partitions: img.partitions.map((p) => ({ offset: p.offset, length: p.size })),
+      size: img.size,
+    };
+  } finally {
+    await img.close();
   }
-  const size = partitions.reduce((a, p) => Math.max(a, p.offset + p.length), 0);
-  return { chunks, partitions, size };
 }
 
 /** The block kinds of one LZFSE stream, walking the block headers (not the decoder). */
@@ -452,17 +424,17 @@ function decodeDisk(layout: FixtureLayout): Uint8Array {
 const ULFO = listFixtures((n) => n.startsWith('ulfo_'));
 
 describe.runIf(haveFixtures())('real ULFO images', () => {
-  it('there are three, and each has bvx2 and bvxn blocks', () => {
+  it('there are three, and each has bvx2 and bvxn blocks', async () => {
     expect(ULFO.length).toBe(3);
     for (const name of ULFO) {
-      const kinds = new Set(readUlfo(fixture(name)).chunks.filter((c) => c.type === LZFSE).flatMap((c) => blockKinds(c.input)));
+      const kinds = new Set((await readUlfo(fixture(name))).chunks.filter((c) => c.type === LZFSE).flatMap((c) => blockKinds(c.input)));
       expect([...kinds].sort(), name).toEqual(['bvx$', 'bvx2', 'bvxn']);
     }
   });
 
   for (const name of ULFO) {
-    it(`${name}: partitions match EXPECTED.disk.jsonl (7-Zip's sha256)`, () => {
-      const layout = readUlfo(fixture(name));
+    it(`${name}: partitions match EXPECTED.disk.jsonl (7-Zip's sha256)`, async () => {
+      const layout = await readUlfo(fixture(name));
       const disk = decodeDisk(layout);
       const exp = expectedDisks().find((e) => e.file === name)!;
       expect(layout.partitions.length).toBe(exp.partitions!.length);
@@ -474,11 +446,11 @@ describe.runIf(haveFixtures())('real ULFO images', () => {
     });
   }
 
-  it('partitions match what 7-Zip extracts live', () => {
+  it('partitions match what 7-Zip extracts live', async () => {
     const bin = sevenZip();
     if (!bin) return;
     for (const name of ULFO) {
-      const layout = readUlfo(fixture(name));
+      const layout = await readUlfo(fixture(name));
       const disk = decodeDisk(layout);
       const dir = mkdtempSync(join(tmpdir(), 'dmgkit-lzfse-'));
       try {
@@ -505,7 +477,7 @@ const samples: { input: Uint8Array; size: number }[] = [
   { input: concat(rawBlock(te('hello ')), lzvnBlock(6, [0x10, 0x06, 0xe1, 0x21, ...LZVN_EOS]), EOS_BLOCK), size: 12 },
   ...builtStreams.slice(4, 10).map((s) => ({ input: s.input, size: s.expected.length })),
   ...(haveFixtures()
-    ? ULFO.flatMap((n) => readUlfo(fixture(n)).chunks.filter((c) => c.type === LZFSE).map((c) => ({ input: c.input, size: c.outLength })))
+    ? (await Promise.all(ULFO.map((n) => readUlfo(fixture(n))))).flatMap((l) => l.chunks.filter((c) => c.type === LZFSE).map((c) => ({ input: c.input, size: c.outLength })))
     : []),
 ].filter((s) => s.size <= 1 << 20);
 

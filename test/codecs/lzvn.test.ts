@@ -6,6 +6,7 @@ import { buildDmg, SECTOR, sevenZipPartitions } from '../helpers/build-dmg.js';
 import { sevenZip } from '../helpers/fixtures.js';
 import { mixedData, repetitiveData, rng, textData } from './data.js';
 import { applyTriplets, bvxnBlock, EOS_BLOCK, greedyParse, lzvnEncode, lzvnRunBlock, LZVN_MAX_D, type Triplet } from './lzfse-build.js';
+import { expectCorrupt } from '../helpers/errors.js';
 
 /*
  * LZVN opcodes assembled by hand from the format description (Apple lzfse, lzvn_decode_base.c):
@@ -40,17 +41,6 @@ function decode(input: number[], size: number): Uint8Array {
   return out;
 }
 
-function expectCorrupt(fn: () => unknown, what?: RegExp): DmgkitError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DmgkitError);
-    expect((e as DmgkitError).code).toBe('CORRUPT_CHUNK');
-    if (what) expect((e as DmgkitError).message).toMatch(what);
-    return e as DmgkitError;
-  }
-  throw new Error('expected CORRUPT_CHUNK, nothing was thrown');
-}
 
 describe('LZVN opcodes assembled by hand', () => {
   it('every opcode kind, in one stream', () => {

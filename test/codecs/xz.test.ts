@@ -3,15 +3,14 @@ import fc from 'fast-check';
 import { decodeXz, xzCodec } from '../../src/codecs/xz.js';
 import { DmgkitError } from '../../src/errors.js';
 import { crc32 } from '../../src/util/crc32.js';
-import { expectedDisks, fixture, haveFixtures, listFixtures, run, sevenZip } from '../helpers/fixtures.js';
-import { sevenZipPartitions } from '../helpers/seven-zip.js';
-import { openUdif } from '../../src/udif/image.js';
+import { run, sevenZip } from '../helpers/fixtures.js';
 import { CHUNK_LZMA } from '../../src/udif/chunk-types.js';
 import { shapedData } from './data.js';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expectCode as expectError } from '../helpers/errors.js';
+import { describeFixtureChunks } from '../helpers/codec-fixtures.js';
 
 /** Independent oracle: the native xz tool (liblzma). */
 const xz = (data: Uint8Array, ...args: string[]): Uint8Array => new Uint8Array(run('xz', ['-c', '-T1', ...args], data));
@@ -25,16 +24,6 @@ function decode(input: Uint8Array, size: number): Uint8Array {
   return out;
 }
 
-function expectError(fn: () => void, code = 'CORRUPT_CHUNK'): DmgkitError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DmgkitError);
-    expect((e as DmgkitError).code).toBe(code);
-    return e as DmgkitError;
-  }
-  throw new Error(`expected a ${code} error`);
-}
 
 const SETTINGS: string[][] = [
   ['-0'],
@@ -234,40 +223,12 @@ describe('XZ decoder on hostile input', () => {
   });
 });
 
-describe.runIf(haveFixtures())('XZ chunks of the real ULMO fixtures, compared with 7-Zip', () => {
-  const images = listFixtures((n) => n.startsWith('ulmo_'));
-  it('has ULMO fixtures', () => {
-    expect(images.length).toBeGreaterThanOrEqual(2);
-  });
-  for (const name of images) {
-    it(`${name}: every LZMA chunk decodes to the bytes 7-Zip extracts`, async () => {
-      const expected = expectedDisks().find((e) => e.file === name)!;
-      const seven = sevenZip();
-      const file = new Uint8Array(readFileSync(fixture(name)));
-      const img = await openUdif(fixture(name));
-      try {
-        const theirs = seven ? sevenZipPartitions(seven, fixture(name)).map((p) => p.data) : null;
-        const chunks = img.chunks.filter((c) => c.type === CHUNK_LZMA);
-        expect(chunks.length).toBeGreaterThan(0);
-        for (const c of chunks) {
-          const input = file.subarray(c.inOffset, c.inOffset + c.inLength);
-          // hdiutil writes an XZ container per chunk
-          expect(Array.from(input.subarray(0, 6))).toEqual([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
-          const out = new Uint8Array(c.outLength);
-          decodeXz(input, out);
-          if (theirs) {
-            const start = c.outOffset - img.partitions[c.partition].offset;
-            expect(Buffer.compare(out, theirs[c.partition].subarray(start, start + c.outLength)), `chunk ${c.partition}/${c.index}`).toBe(0);
-          }
-        }
-        for (let i = 0; i < img.partitions.length; i++) {
-          const p = img.partitions[i];
-          const bytes = await img.read(p.offset, p.size);
-          expect(createHash('sha256').update(bytes).digest('hex'), `partition ${i}`).toBe(expected.partitions![i].sha256);
-        }
-      } finally {
-        await img.close();
-      }
-    });
-  }
+describeFixtureChunks({
+  title: 'XZ chunks of the real ULMO fixtures, compared with 7-Zip',
+  prefix: 'ulmo_',
+  minImages: 2,
+  chunkType: CHUNK_LZMA,
+  decode: decodeXz,
+  // hdiutil writes an XZ container per chunk
+  checkInput: (input) => expect(Array.from(input.subarray(0, 6))).toEqual([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]),
 });

@@ -19,10 +19,3 @@ export function sevenZipPartitions(bin: string, image: string): { name: string; 
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-/** 7-Zip's test verdict: exit code and whether it reported CRC / data errors. */
-export function sevenZipTest(bin: string, image: string): { status: number; crcError: boolean; output: string } {
-  const r = spawnSync(bin, ['t', '-tdmg', image], { encoding: 'utf8' });
-  const output = `${r.stdout}${r.stderr}`;
-  return { status: r.status ?? -1, crcError: /CRC|Data Error|checksum/i.test(output) && r.status !== 0, output };
-}
