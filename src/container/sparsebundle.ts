@@ -1,7 +1,6 @@
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import plist from 'plist';
-import { withConsoleErrorMuted } from '../util/quiet.js';
+import { parsePlistXml } from '../plist/xml.js';
 import { DmgkitError, at } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import { checkRange } from '../io/source.js';
@@ -77,17 +76,17 @@ interface BandEntry {
 }
 
 function parseInfo(text: string, where: string): SparseBundleInfo {
-  let doc: unknown;
+  let doc;
   try {
-    doc = withConsoleErrorMuted(() => plist.parse(text)); // xmldom prints its complaints; the error carries them
+    doc = parsePlistXml(new TextEncoder().encode(text), { what: where, maxValues: 4096, maxDepth: 16 });
   } catch (e) {
-    throw new DmgkitError('CORRUPT_HEADER', `${where} is not a valid XML property list: ${(e as Error).message}`, { path: where }, { cause: e });
+    const err = e as DmgkitError;
+    throw new DmgkitError(err.code, err.message, { ...err.details, path: where }, { cause: e });
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+  if (!(doc instanceof Map)) {
     throw new DmgkitError('CORRUPT_HEADER', `${where} does not hold a dictionary`, { path: where });
   }
-  const d = doc as Record<string, unknown>;
-  const bundleType = d['diskimage-bundle-type'];
+  const bundleType = doc.get('diskimage-bundle-type');
   if (bundleType !== SPARSEBUNDLE_TYPE) {
     throw new DmgkitError(
       'NOT_AN_IMAGE',
@@ -95,8 +94,8 @@ function parseInfo(text: string, where: string): SparseBundleInfo {
       { path: where },
     );
   }
-  const bandSize = d['band-size'];
-  const size = d['size'];
+  const bandSize = doc.get('band-size');
+  const size = doc.get('size');
   if (typeof bandSize !== 'number' || !Number.isSafeInteger(bandSize) || bandSize <= 0 || bandSize > MAX_BAND_SIZE) {
     throw new DmgkitError('CORRUPT_HEADER', `${where}: band-size ${JSON.stringify(bandSize)} is not an integer in 1..${MAX_BAND_SIZE}`, { path: where });
   }
@@ -104,7 +103,7 @@ function parseInfo(text: string, where: string): SparseBundleInfo {
     throw new DmgkitError('CORRUPT_HEADER', `${where}: size ${JSON.stringify(size)} is not a non-negative integer`, { path: where });
   }
   const info: SparseBundleInfo = { bandSize, size, bundleType, usedBackup: false };
-  const v = d['bundle-backingstore-version'];
+  const v = doc.get('bundle-backingstore-version');
   if (typeof v === 'number') info.backingStoreVersion = v;
   return info;
 }

@@ -1,35 +1,37 @@
-import plist from 'plist';
 import { DmgkitError, at } from '../errors.js';
-import { withConsoleErrorMuted } from '../util/quiet.js';
+import { type PlistDict, type PlistValue, looksLikeXmlPlist, parsePlistXml, serializePlistXml } from '../plist/xml.js';
 import { type Resource, type ResourceFork, addResource } from './resources.js';
 
 /**
  * The XML property list of a UDIF image: `resource-fork` → { blkx: [ {Attributes, CFName, Data, ID, Name} ],
- * plst, cSum, nsiz, size, … }. Trailing bytes after `</plist>` are tolerated.
+ * plst, cSum, nsiz, size, … }. Trailing bytes after `</plist>` are tolerated. Only `resource-fork` and the five
+ * fields of each resource are kept (src/plist/xml.ts skips everything else without decoding it).
  */
 
-const decoder = new TextDecoder('utf-8', { fatal: false });
+/** Fields of one resource entry that UDIF uses. */
+const RESOURCE_FIELDS = new Set(['Attributes', 'CFName', 'Data', 'ID', 'Name']);
+/** Most values kept from a UDIF plist: ~6 per resource, far above any real image (one blkx per partition). */
+export const MAX_PLIST_VALUES = 1 << 18;
 
-function toBytes(v: unknown): Uint8Array | null {
-  if (v instanceof Uint8Array) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  if (typeof v === 'string') {
-    // plist in browsers may hand back base64 text
-    try {
-      const bin = atob(v.replace(/\s+/g, ''));
-      const out = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-      return out;
-    } catch {
-      return null;
-    }
+function keepUdif(path: readonly string[]): boolean {
+  switch (path.length) {
+    case 1:
+      return path[0] === 'resource-fork';
+    case 2: // a resource type → its array
+      return true;
+    case 4: // resource-fork / type / [] / field
+      return path[2] === '[]' && RESOURCE_FIELDS.has(path[3]!);
+    default:
+      return false;
   }
-  return null;
 }
 
-function toInt(v: unknown): number {
+function toInt(v: PlistValue | undefined): number {
   if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'string') {
-    const n = v.trim().toLowerCase().startsWith('0x') ? parseInt(v, 16) : parseInt(v, 10);
+    const t = v.trim().toLowerCase();
+    const n = t.startsWith('0x') ? parseInt(t, 16) : parseInt(t, 10);
     return Number.isFinite(n) ? n : 0;
   }
   return 0;
@@ -37,75 +39,62 @@ function toInt(v: unknown): number {
 
 /** True when the bytes look like the start of an XML plist. */
 export function looksLikeXml(b: Uint8Array): boolean {
-  const head = decoder.decode(b.subarray(0, Math.min(b.length, 64))).trimStart();
-  return head.startsWith('<?xml') || head.startsWith('<!DOCTYPE') || head.startsWith('<plist');
+  return looksLikeXmlPlist(b);
 }
 
 export function parseXmlPlist(bytes: Uint8Array, fileOffset: number): ResourceFork {
-  let text = decoder.decode(bytes);
-  const end = text.lastIndexOf('</plist>');
-  if (end < 0) {
-    throw new DmgkitError('CORRUPT_HEADER', `XML plist ${at(fileOffset)} has no closing </plist>`, { offset: fileOffset });
-  }
-  text = text.slice(0, end + '</plist>'.length);
-  let root: unknown;
-  try {
-    root = withConsoleErrorMuted(() => plist.parse(text));
-  } catch (e) {
-    throw new DmgkitError('CORRUPT_HEADER', `XML plist ${at(fileOffset)} does not parse: ${(e as Error).message}`, {
-      offset: fileOffset,
-    });
-  }
-  if (typeof root !== 'object' || root === null || Array.isArray(root)) {
+  const root = parsePlistXml(bytes, { offset: fileOffset, what: 'XML plist', keep: keepUdif, maxValues: MAX_PLIST_VALUES });
+  if (!(root instanceof Map)) {
     throw new DmgkitError('CORRUPT_HEADER', `XML plist ${at(fileOffset)} is not a dictionary`, { offset: fileOffset });
   }
-  const rf = (root as Record<string, unknown>)['resource-fork'];
-  if (typeof rf !== 'object' || rf === null || Array.isArray(rf)) {
+  const rf = root.get('resource-fork');
+  if (!(rf instanceof Map)) {
     throw new DmgkitError('CORRUPT_HEADER', `XML plist ${at(fileOffset)} has no resource-fork dictionary`, {
       offset: fileOffset,
     });
   }
   const fork: ResourceFork = new Map();
-  for (const [type, list] of Object.entries(rf as Record<string, unknown>)) {
+  for (const [type, list] of rf) {
     if (!Array.isArray(list)) continue;
     list.forEach((entry, i) => {
-      if (typeof entry !== 'object' || entry === null) return;
-      const e = entry as Record<string, unknown>;
-      const data = toBytes(e.Data);
-      if (!data) {
+      if (!(entry instanceof Map)) return;
+      const data = entry.get('Data');
+      if (!(data instanceof Uint8Array)) {
         throw new DmgkitError('CORRUPT_HEADER', `XML plist ${at(fileOffset)}: resource ${type}[${i}] has no Data`, {
           offset: fileOffset,
         });
       }
-      const r: Resource = {
-        type,
-        id: toInt(e.ID),
-        name: typeof e.Name === 'string' ? e.Name : '',
-        attributes: toInt(e.Attributes),
-        data,
-      };
-      if (typeof e.CFName === 'string') r.cfName = e.CFName;
+      const name = entry.get('Name');
+      const cfName = entry.get('CFName');
+      const r: Resource = { type, id: toInt(entry.get('ID')), name: typeof name === 'string' ? name : '', attributes: toInt(entry.get('Attributes')), data };
+      if (typeof cfName === 'string') r.cfName = cfName;
       addResource(fork, r);
     });
   }
   return fork;
 }
 
+/** The plist value hdiutil writes for a resource fork (Attributes as 0x hex text, ID as decimal text). */
+export function resourceForkToPlist(fork: ResourceFork): PlistDict {
+  const rf: PlistDict = new Map();
+  for (const [type, list] of fork) {
+    rf.set(
+      type,
+      list.map((r) => {
+        const d: PlistDict = new Map();
+        d.set('Attributes', `0x${r.attributes.toString(16).padStart(4, '0')}`);
+        if (r.cfName !== undefined) d.set('CFName', r.cfName);
+        d.set('Data', r.data);
+        d.set('ID', String(r.id));
+        d.set('Name', r.name);
+        return d;
+      }),
+    );
+  }
+  return new Map([['resource-fork', rf]]);
+}
+
 /** Builds an hdiutil-style XML plist for the given resources (used by the writer). */
 export function buildXmlPlist(fork: ResourceFork): Uint8Array {
-  const rf: Record<string, unknown[]> = {};
-  for (const [type, list] of fork) {
-    rf[type] = list.map((r) => {
-      const d: Record<string, unknown> = {
-        Attributes: `0x${r.attributes.toString(16).padStart(4, '0')}`,
-        Data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
-        ID: String(r.id),
-        Name: r.name,
-      };
-      if (r.cfName !== undefined) d.CFName = r.cfName;
-      return d;
-    });
-  }
-  const xml = plist.build({ 'resource-fork': rf } as unknown as plist.PlistValue);
-  return new TextEncoder().encode(xml + '\n');
+  return serializePlistXml(resourceForkToPlist(fork));
 }
