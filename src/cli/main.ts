@@ -18,13 +18,15 @@ const USAGE = `usage: dmgkit <command> [options]
   cat IMAGE PATH [--rsrc]             write a file's data (or resource) fork to standard output
   extract IMAGE DEST [PATH] [--no-forks]  extract the volume's files under DEST
   bench [--quick]                     measure decoder throughput
+  serve IMAGE [--shadow FILE] [--port N | --socket PATH] [--bind ADDR] [--read-only]
+                                      serve the disk (or --partition N) over NBD; writes go to the shadow
 
 common options: --debug (stack traces), --partition N (volume to use), --threads N
 `;
 
 type Command = (args: ReturnType<typeof parseArgs>, io: CliIO) => Promise<number>;
 
-const VALUED = ['-o', 'output', 'threads', 'partition', 'blkx', 'limit'];
+const VALUED = ['-o', 'output', 'threads', 'partition', 'blkx', 'limit', 'shadow', 'port', 'socket', 'bind'];
 
 async function loadCommand(name: string): Promise<Command | undefined> {
   switch (name) {
@@ -42,6 +44,8 @@ async function loadCommand(name: string): Promise<Command | undefined> {
       const m = await import('./commands/files.js');
       return m.commands[name];
     }
+    case 'serve':
+      return (await import('./commands/serve.js')).serveCommand;
     case 'bench': {
       const m = await import('./commands/bench.js');
       return m.benchCommand;
