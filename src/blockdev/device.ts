@@ -273,3 +273,38 @@ export async function openBlockDevice(image: SourceInput, opts: OpenBlockDeviceO
     throw e;
   }
 }
+
+/** Largest piece `devicePieces` reads at once. */
+const DEVICE_PIECE = 4 << 20;
+
+/**
+ * The device in order as pieces (`data` null for runs that read as zeros, from its extents), reading the next
+ * piece while the caller consumes the current one: what `convert --shadow` writes.
+ */
+export async function* devicePieces(device: BlockDevice, start = 0, end = device.size): AsyncGenerator<{ offset: number; length: number; data: Uint8Array | null }> {
+  checkDeviceRange(device.size, start, end - start, 'range');
+  const plan: { offset: number; length: number; zero: boolean }[] = [];
+  let planned = start;
+  const more = async () => {
+    if (planned >= end) return;
+    const ext = device.extents ? await device.extents(planned, Math.min(end - planned, 1 << 30)) : [{ offset: planned, length: end - planned, zero: false, hole: false }];
+    for (const e of ext) {
+      for (let o = 0; o < e.length; o += DEVICE_PIECE) plan.push({ offset: e.offset + o, length: Math.min(DEVICE_PIECE, e.length - o), zero: e.zero });
+      planned = e.offset + e.length;
+    }
+  };
+  let next: Promise<Uint8Array | null> | null = null;
+  const fetch = (p: (typeof plan)[number]) => (p.zero ? Promise.resolve(null) : device.read(p.offset, p.length));
+  await more();
+  let cur = plan.shift();
+  if (cur) next = fetch(cur);
+  while (cur) {
+    if (plan.length === 0) await more();
+    const following = plan.shift();
+    const data = await next!;
+    next = following ? fetch(following) : null;
+    next?.catch(() => undefined);
+    yield { offset: cur.offset, length: cur.length, data };
+    cur = following;
+  }
+}

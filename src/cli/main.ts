@@ -11,6 +11,7 @@ const USAGE = `usage: dmgkit <command> [options]
   info IMAGE [--json]                 container, block tables, partition map, file systems
   convert IMAGE -o OUT|-              write the raw disk (sparse when OUT is a file)
           [--partition N] [--blkx N] [--threads N] [--keep-going]
+          [--shadow FILE]             ... with the writes a served shadow holds
   verify IMAGE [--json]               check the data-fork, partition and master checksums
   ls IMAGE [PATH] [-l] [-R] [--json]  list files of the HFS+ volume
   tree IMAGE [PATH]                   print the directory tree
@@ -26,7 +27,7 @@ common options: --debug (stack traces), --partition N (volume to use), --threads
 
 type Command = (args: ReturnType<typeof parseArgs>, io: CliIO) => Promise<number>;
 
-const VALUED = ['-o', 'output', 'threads', 'partition', 'blkx', 'limit', 'shadow', 'port', 'socket', 'bind'];
+const VALUED = ['-o', 'output', 'threads', 'partition', 'blkx', 'limit', 'shadow', 'port', 'socket', 'bind', 'format'];
 
 async function loadCommand(name: string): Promise<Command | undefined> {
   switch (name) {

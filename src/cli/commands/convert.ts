@@ -23,6 +23,7 @@ export async function* diskPieces(opened: OpenedDisk, start: number, end: number
 }
 
 export async function convertCommand(args: ParsedArgs, io: CliIO): Promise<number> {
+  if (args.flags.has('shadow')) return (await import('./serve.js')).convertShadowed(args, io);
   const [image] = args.positional;
   const outPath = args.flags.get('o') ?? args.flags.get('output');
   if (!image || typeof outPath !== 'string') {

@@ -75,3 +75,48 @@ export async function serveCommand(args: ParsedArgs, io: CliIO): Promise<number>
 }
 
 const signalCleanup: (() => void)[] = [];
+
+/**
+ * `dmgkit convert IMAGE --shadow FILE -o OUT`: the served disk (or `--partition N`, as it was served) with the
+ * shadow's writes applied, as a raw disk; zero runs become holes. Written to a temporary name and renamed.
+ */
+export async function convertShadowed(args: ParsedArgs, io: CliIO): Promise<number> {
+  const { open, rename, rm, stat } = await import('node:fs/promises');
+  const { devicePieces } = await import('../../blockdev/device.js');
+  const [image] = args.positional;
+  const shadow = args.flags.get('shadow');
+  const outPath = args.flags.get('o') ?? args.flags.get('output');
+  if (!image || typeof shadow !== 'string' || typeof outPath !== 'string' || outPath === '-') {
+    throw new DmgkitError('INVALID_ARGUMENT', 'usage: dmgkit convert IMAGE --shadow FILE -o OUT [--partition N] [--force]');
+  }
+  const format = args.flags.get('format');
+  if (format !== undefined && format !== 'raw') {
+    throw new DmgkitError('UNSUPPORTED', `convert --shadow writes raw disks only for now (--format ${String(format)})`);
+  }
+  if (args.flags.has('blkx')) throw new DmgkitError('INVALID_ARGUMENT', '--blkx cannot be combined with --shadow (a shadow covers what was served: the disk or a --partition)');
+  if (sameFile(outPath, image) || sameFile(outPath, shadow)) throw new DmgkitError('INVALID_ARGUMENT', 'the output cannot be the image or the shadow');
+  const exists = await stat(outPath).then(() => true, () => false);
+  if (exists && !args.flags.has('force')) throw new DmgkitError('INVALID_ARGUMENT', `${outPath} exists (use --force to replace it)`);
+  const device = await openBlockDevice(image, { shadow, readOnly: true, partition: intFlag(args, 'partition'), threads: threadsOption(args) });
+  const tmp = `${outPath}.dmgkit-${process.pid}.tmp`;
+  try {
+    const fh = await open(tmp, 'wx');
+    try {
+      for await (const p of devicePieces(device)) {
+        if (p.data) await fh.write(p.data, 0, p.length, p.offset);
+      }
+      await fh.truncate(device.size);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, outPath);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  } finally {
+    await device.close();
+  }
+  await write(io.err, `wrote ${device.what} with the writes of ${shadow} (${device.size} bytes) to ${outPath}\n`);
+  return 0;
+}
