@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,4 +86,14 @@ export function cli(args: string[], timeoutMs = 60_000) {
 export function qemuImgRead(url: string, out: string): Buffer {
   tool('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', url, out]);
   return readFileSync(out);
+}
+
+/** `tool` without blocking the event loop (for servers running in the test process). */
+export function toolAsync(cmd: string, args: string[], timeoutMs = 60_000): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 26 }, (e, stdout, stderr) => {
+      if (e) reject(new Error(`${cmd} ${args.join(' ')} failed: ${e.message} ${stdout}${stderr}`));
+      else resolve({ stdout, stderr });
+    });
+  });
 }
