@@ -10,8 +10,13 @@ export interface BaseDisk {
   readonly size: number;
   readonly name: string;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** May return a view into a cache (not to be modified). */
+  readShared?(offset: number, length: number): Promise<Uint8Array>;
   extents(offset: number, length: number): Extent[];
 }
+
+/** Shared zeros for readShared of zero-fill runs (never modified). */
+const SHARED_ZEROS = new Uint8Array(1 << 20);
 
 export function checkDeviceRange(size: number, offset: number, length: number, what = 'request'): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
@@ -88,6 +93,19 @@ export class UdifBase implements BaseDisk {
     }
     const data = await this.udif.chunkData(i, this.executor);
     return data.subarray(from - c.outOffset, to - c.outOffset);
+  }
+
+  /** A request inside one chunk is answered with a view of the decoded chunk (or shared zeros), without a copy. */
+  async readShared(offset: number, length: number): Promise<Uint8Array> {
+    checkDeviceRange(this.size, offset, length, 'read');
+    const abs = this.start + offset;
+    const end = abs + length;
+    const i = this.find(abs);
+    const c = this.udif.chunks[i];
+    if (!c || c.outOffset > abs || c.outOffset + c.outLength < end) return this.read(offset, length);
+    this.sequential(abs, end, i + 1);
+    if (isZeroFill(c.type)) return length <= SHARED_ZEROS.length ? SHARED_ZEROS.subarray(0, length) : new Uint8Array(length);
+    return this.piece(i, abs, end);
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {

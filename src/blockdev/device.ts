@@ -79,6 +79,21 @@ export class ShadowDevice implements BlockDevice {
     return this.shadow?.storedBands ?? 0;
   }
 
+  async readShared(offset: number, length: number): Promise<Uint8Array> {
+    this.checkOpen();
+    const sh = this.shadow;
+    if (this.base.readShared && (!sh || sh.storedBands === 0 || this.baseOnly(sh, offset, length))) return this.base.readShared(offset, length);
+    return this.read(offset, length);
+  }
+
+  /** True when no band of the range is stored in the shadow. */
+  private baseOnly(sh: ShadowFile, offset: number, length: number): boolean {
+    if (length === 0) return true;
+    const last = Math.floor((offset + length - 1) / sh.bandBytes);
+    for (let b = Math.floor(offset / sh.bandBytes); b <= last; b++) if (sh.location(b) !== undefined) return false;
+    return true;
+  }
+
   async read(offset: number, length: number): Promise<Uint8Array> {
     this.checkOpen();
     checkDeviceRange(this.size, offset, length, 'read');

@@ -23,6 +23,11 @@ export interface BlockDevice {
   readonly name?: string;
   /** Exactly `length` bytes (a fresh buffer the caller owns). */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Like `read`, but the bytes may be a view into a cache shared with other readers: the caller must not modify
+   * them. Optional (the NBD server uses it to send a decoded chunk without copying it).
+   */
+  readShared?(offset: number, length: number): Promise<Uint8Array>;
   /** Writes `data` at `offset`; resolves when later reads see it (and, with `fua`, when it is durable). */
   write(offset: number, data: Uint8Array, opts?: WriteOptions): Promise<void>;
   /** Writes `length` zero bytes. Optional: without it the server writes zero buffers. */

@@ -404,7 +404,7 @@ class Connection {
         case P.CMD_READ: {
           if (length > this.limits.maxRequestBytes) throw new RequestError(P.EINVAL, `read of ${length} bytes exceeds the server's limit of ${this.limits.maxRequestBytes}`);
           this.checkRange(offset, length, P.EINVAL);
-          const data = length ? await this.device.read(offset, length) : new Uint8Array(0);
+          const data = length === 0 ? new Uint8Array(0) : this.device.readShared ? await this.device.readShared(offset, length) : await this.device.read(offset, length);
           this.replyRead(handle, offset, data);
           return;
         }
