@@ -2,7 +2,6 @@
 import { parentPort } from 'node:worker_threads';
 import { DmgkitError } from '../errors.js';
 import { decodeSync } from './decode.js';
-import './all-codecs.js';
 
 interface Job {
   id: number;
