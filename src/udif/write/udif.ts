@@ -17,7 +17,7 @@ import { KOLY_FLAG_FLATTENED, KOLY_SIZE, serializeKoly } from '../koly.js';
 import { type MishChunk, serializeMish } from '../mish.js';
 import type { Resource, ResourceFork } from '../resources.js';
 import { SECTOR } from '../layout.js';
-import { inlineRunner, type EncodeRunner } from './encode.js';
+import { InlinePool, orderedMap, type TaskPool, type EncodeArgs } from '../../pool/index.js';
 import { checkPlan, HDIUTIL_ATTRIBUTES, type ImagePlan, type RunKind, type TablePlan } from './plan.js';
 import { serializeResources } from './resources.js';
 
@@ -33,9 +33,9 @@ export interface UdifWriteOptions {
   level?: number;
   /** Sectors per chunk; default: the codec's (2048 = 1 MiB). */
   chunkSectors?: number;
-  /** Where chunks are encoded; default: this thread. */
-  runner?: EncodeRunner;
-  /** Chunks in flight; default: 2 × the runner's parallelism + 1. */
+  /** Where chunks are encoded (the ordered pool of src/pool, 'encode' task); default: this thread. */
+  pool?: TaskPool;
+  /** Chunks in flight; default: 2 × the pool's threads + 1. */
   window?: number;
   /** 16-byte segment ID, or 'content' for one derived from the image's tables and checksums; default random. */
   segmentId?: Uint8Array | 'content';
@@ -49,10 +49,9 @@ interface Job {
   type: number;
   sectorStart: number;
   sectorCount: number;
-  /** Encoding in flight (compressed types), or the bytes to store (raw). */
-  pending?: Promise<Uint8Array>;
+  /** The bytes to store (raw chunks). */
   stored?: Uint8Array;
-  /** The raw bytes, kept to store them raw when encoding does not shrink them. */
+  /** The bytes to encode (compressed types), kept to store them raw when encoding does not shrink them. */
   data?: Uint8Array;
   /** Ignore chunks of a free run merge with the ignore chunk before them. */
   merge?: boolean;
@@ -116,8 +115,8 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
   if (!Number.isInteger(chunkSectors) || chunkSectors < 1 || chunkSectors > MAX_CHUNK_SECTORS) {
     throw new DmgkitError('INVALID_ARGUMENT', `chunk size of ${chunkSectors} sectors is outside 1..${MAX_CHUNK_SECTORS}`);
   }
-  const runner = opts.runner ?? inlineRunner;
-  const window = Math.max(1, opts.window ?? 2 * runner.parallelism + 1);
+  const pool = opts.pool ?? new InlinePool();
+  const window = Math.max(1, opts.window ?? 2 * pool.threads + 1);
   // Raw images: hdiutil writes decompressBufferRequested 0; compressed: chunk size + a per-codec margin.
   const bufferRequested = entry ? chunkSectors + entry.bufferExtraSectors : 0;
 
@@ -151,7 +150,7 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
     }
     const part = a === 0 && b === n ? data : data.subarray(a * SECTOR, b * SECTOR);
     if (type === CHUNK_RAW) yield { table: ti, type, sectorStart: cellStart + a, sectorCount: b - a, stored: part };
-    else yield { table: ti, type, sectorStart: cellStart + a, sectorCount: b - a, data: part, pending: runner.encode(type, level, part) };
+    else yield { table: ti, type, sectorStart: cellStart + a, sectorCount: b - a, data: part };
     if (b < n) yield { table: ti, type: CHUNK_ZERO, sectorStart: cellStart + b, sectorCount: n - b };
   }
 
@@ -203,13 +202,13 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
     }
   }
 
-  async function finish(job: Job): Promise<Uint8Array | null> {
+  function finish(job: Job, encoded: Uint8Array | null): Uint8Array | null {
     closeTables(job.table);
     const list = chunks[job.table];
     let stored: Uint8Array | null = null;
     let ctype = job.type;
-    if (job.pending) {
-      stored = await job.pending;
+    if (encoded) {
+      stored = encoded;
       if (stored.length >= job.data!.length) {
         stored = job.data!;
         ctype = CHUNK_RAW;
@@ -232,24 +231,25 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
     return stored;
   }
 
-  const inFlight: Job[] = [];
+  const encode = async (job: Job): Promise<[Job, Uint8Array | null]> => {
+    if (!job.data) return [job, null];
+    const args: EncodeArgs = { codec: type, level, input: job.data };
+    return [job, await pool.run<Uint8Array>('encode', args)];
+  };
   try {
-    for await (const job of jobs()) {
-      inFlight.push(job);
-      while (inFlight.length > window) {
-        const out = await finish(inFlight.shift()!);
-        if (out) yield out;
-        opts.onProgress?.(doneBytes, totalBytes);
-      }
-    }
-    while (inFlight.length) {
-      const out = await finish(inFlight.shift()!);
+    const done = orderedMap(jobs(), encode, {
+      maxInFlight: window,
+      weight: (j) => j.data?.length ?? j.stored?.length ?? 0,
+      maxWeight: window * chunkSectors * SECTOR,
+      signal: opts.signal,
+    });
+    for await (const [job, encoded] of done) {
+      const out = finish(job, encoded);
       if (out) yield out;
       opts.onProgress?.(doneBytes, totalBytes);
     }
   } finally {
-    // Settle encodings still running so no rejection goes unhandled when the consumer stops early.
-    for (const j of inFlight) j.pending?.catch(() => undefined);
+    if (!opts.pool) await pool.close();
   }
   closeTables(tables.length);
 
