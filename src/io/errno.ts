@@ -14,7 +14,7 @@ const WORDS: Record<string, string> = {
   EDQUOT: 'disk quota exceeded',
   EFBIG: 'file too large',
   EROFS: 'read-only file system',
-  EPIPE: 'broken pipe (the reader went away)',
+  EPIPE: 'broken pipe',
   EIO: 'input/output error',
   EMFILE: 'too many open files',
   ENFILE: 'too many open files in the system',
