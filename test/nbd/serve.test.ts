@@ -149,7 +149,14 @@ describe.runIf(ok)('dmgkit serve --shadow: writes by qemu-io', () => {
     expect(sha(hfs)).toBe(sha(expected.subarray(20480, 20480 + hfs.length)));
     expect(hfs.subarray(700001 - 20480, 1000001 - 20480).every((b) => b === 0x55)).toBe(true);
     // never over an existing file without --force
-    expect(cli(['convert', image, '--shadow', shadow, '-o', out]).status).toBe(2);
+    const again = cli(['convert', image, '--shadow', shadow, '-o', out]);
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toMatch(/exists|--force/);
+    // --format UDZO: a new image with the writes, as 7-Zip decodes it
+    const dmg = join(dir, 'a-converted.dmg');
+    const f = cli(['convert', image, '--shadow', shadow, '--format', 'UDZO', '-o', dmg]);
+    expect(f.status, f.stderr).toBe(0);
+    expect(sha(sevenZipDisk(dmg))).toBe(sha(expected));
   });
 
   it('kill -9 after FLUSH keeps every flushed write', async () => {
