@@ -312,9 +312,14 @@ class Connection {
     while (this.inflight > maxInflight || this.queuedBytes > maxBytes || this.socket.writableLength > this.limits.maxQueuedBytes) {
       if (this.socket.destroyed) throw new ConnectionClosed();
       await new Promise<void>((resolve) => {
-        this.idleWaiters.push(resolve);
-        if (this.socket.writableLength > this.limits.maxQueuedBytes) this.socket.once('drain', resolve);
-        this.socket.once('close', resolve);
+        const done = () => {
+          this.socket.off('drain', done);
+          this.socket.off('close', done);
+          resolve();
+        };
+        this.idleWaiters.push(done);
+        if (this.socket.writableLength > this.limits.maxQueuedBytes) this.socket.once('drain', done);
+        this.socket.once('close', done);
       });
     }
   }
