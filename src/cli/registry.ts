@@ -218,8 +218,9 @@ written. docs/formats/shadow.md.
   --socket PATH    listen on a Unix socket instead
   --partition N    serve partition-map entry N instead of the whole disk
   --read-only      refuse writes even with a shadow
+  --cache-mib N    decoded chunks kept in memory (default 64 MiB)
 ${THREADS_HELP}`,
-  options: { ...IMAGE_OPTIONS, shadow: 'value', port: 'value', socket: 'value', bind: 'value', partition: 'value', 'read-only': 'flag' },
+  options: { ...IMAGE_OPTIONS, shadow: 'value', port: 'value', socket: 'value', bind: 'value', partition: 'value', 'read-only': 'flag', 'cache-mib': 'value' },
   args: [1, 1],
   load: async () => (await import('./commands/serve.js')).serveCommand,
 });

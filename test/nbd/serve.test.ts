@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fixture, haveFixtures, sevenZip, synthetic } from '../helpers/fixtures.js';
 import { sevenZipPartitions } from '../helpers/seven-zip.js';
-import { cli, fileSha, haveTools, killServers, qemuImgRead, sha, startServer, tool } from './helpers.js';
+import { bin, cli, fileSha, haveTools, killServers, qemuImgRead, sha, startServer, tool } from './helpers.js';
 
 const ok = haveFixtures() && haveTools('qemu-img', 'qemu-io', 'nbdinfo');
 const seven = ok ? sevenZip() : null;
@@ -68,6 +68,23 @@ describe.runIf(ok)('dmgkit serve: read-only exports read by qemu-img and nbdinfo
     const files = readdirSync(x);
     expect(files).toHaveLength(1);
     expect(sha(part)).toBe(fileSha(join(x, files[0])));
+  });
+
+  it('listens on a Unix socket with --socket', async () => {
+    const sock = join(dir, 'serve.sock');
+    const p = spawn(process.execPath, [bin, 'serve', fixture('udco_mbr_fat16__node-udif_compression-adc.dmg'), '--socket', sock], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      let err = '';
+      p.stderr!.on('data', (d: Buffer) => (err += d));
+      for (let i = 0; i < 200 && !err.includes('nbd+unix'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(err).toContain(`nbd+unix:///?socket=${sock}`);
+      const info = JSON.parse(tool('nbdinfo', ['--json', `nbd+unix:///?socket=${sock}`]).stdout).exports[0];
+      expect(info['export-size']).toBe(5242880);
+      expect(info.is_read_only).toBe(true);
+    } finally {
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+    }
   });
 
   it('block status reports the zero-fill chunks as holes (nbdinfo --map)', async () => {

@@ -27,7 +27,9 @@ export async function serveCommand(args: ParsedArgs, io: CliIO, ctx: CommandCont
   if (shadow && sameFile(shadow, image)) throw new DmgkitError('INVALID_ARGUMENT', 'the shadow file cannot be the image itself');
   const readOnly = args.flags.has('read-only') || !shadow;
 
-  const device = await openBlockDevice(image, { shadow, readOnly, partition: intFlag(args, 'partition'), threads: ctx.threads, executor: ctx.executor });
+  const cacheMiB = intFlag(args, 'cache-mib');
+  const limits = cacheMiB === undefined ? undefined : { cacheBytes: cacheMiB * 1024 * 1024 };
+  const device = await openBlockDevice(image, { shadow, readOnly, partition: intFlag(args, 'partition'), threads: ctx.threads, executor: ctx.executor, limits });
   ctx.own(shadow ?? image, () => device.close());
   const server = await serveNbd(device, {
     port: port ?? DEFAULT_PORT,
