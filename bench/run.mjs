@@ -308,6 +308,12 @@ const results = {
   },
   totalSeconds: 0,
 };
+// NBD serving (bench/lib/nbd.mjs): dmgkit serve against qemu-nbd -f dmg and 7zz; --no-nbd skips it
+if (!argv.includes('--no-nbd')) {
+  const { benchNbd } = await import('./lib/nbd.mjs');
+  const codecImages = codecs.filter((c) => c.codec.name !== 'zlib').map((c) => ({ name: c.codec.name, dmg: c.dmg, hash: d.hash, size: SIZE }));
+  results.nbd = await benchNbd({ d, units: quick ? 128 : 512, reps: REPS, threads: 2, codecImages, log });
+}
 results.targets = evaluateTargets(results);
 results.totalSeconds = Math.round((Date.now() - started) / 1000);
 const outJson = quick ? join(cacheDir, 'results-quick.json') : join(repoRoot, 'bench', 'results.json');

@@ -75,3 +75,20 @@ export { detectContainer, describeRaw } from './container/raw.js';
 export { FILESYSTEM_NAMES } from './disk/filesystem.js';
 export { formatGuid, gptTypeName } from './disk/guid.js';
 export { mbrTypeName } from './disk/mbr-types.js';
+
+// blockdev + nbd: any image as a block device with a shadow, served over NBD (Node only: loaded on first use)
+export type { BlockDevice, Extent as BlockExtent, WriteOptions as BlockWriteOptions } from './blockdev/types.js';
+export type { OpenBlockDeviceOptions, ShadowDevice } from './blockdev/device.js';
+export type { NbdServer, ServeNbdOptions } from './nbd/server.js';
+/** Opens any image as a block device; with `{ shadow }` writes go to a crash-safe shadow file. */
+export async function openBlockDevice(
+  ...args: Parameters<typeof import('./blockdev/device.js').openBlockDevice>
+): ReturnType<typeof import('./blockdev/device.js').openBlockDevice> {
+  return (await import('./blockdev/device.js')).openBlockDevice(...args);
+}
+/** Serves a block device over NBD (loopback port 10809 unless told otherwise). */
+export async function serveNbd(
+  ...args: Parameters<typeof import('./nbd/server.js').serveNbd>
+): ReturnType<typeof import('./nbd/server.js').serveNbd> {
+  return (await import('./nbd/server.js')).serveNbd(...args);
+}

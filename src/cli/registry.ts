@@ -31,6 +31,16 @@ export const COMMON_OPTIONS: Record<string, OptionKind> = { debug: 'flag', help:
 const IMAGE_OPTIONS: Record<string, OptionKind> = { threads: 'value' };
 const VOLUME_OPTIONS: Record<string, OptionKind> = { ...IMAGE_OPTIONS, partition: 'value' };
 
+/** Options of the commands that write an image (convert --format, create). */
+const WRITE_OPTIONS: Record<string, OptionKind> = { format: 'value', level: 'value', 'chunk-sectors': 'value', 'segment-id': 'value', deterministic: 'flag' };
+const WRITE_HELP = `  --format F       UDZO (zlib), UDCO (ADC), ULFO (LZFSE), UDRO/UDRW (raw chunks), UDSP (sparse image),
+                   UDSB (sparse bundle folder) or raw (the plain disk)
+  --level N        compression level (UDZO: 1..9, default 6)
+  --chunk-sectors N  sectors per chunk (default hdiutil's: 2048 = 1 MiB) or per UDSP band
+  --threads N      encode on N threads (default: the number of cores); the output is the same for every N
+  --deterministic  segment ID derived from the content: the same input gives the same bytes
+  --segment-id ID  the trailer's segment ID (a UUID)
+  -o OUT           the image (- for standard output; not UDSB); --force replaces an existing OUT`;
 const THREADS_HELP = '  --threads N      decode on N threads (default: the number of cores; 1: on the calling thread only)';
 const PARTITION_HELP = '  --partition N    the volume in partition-map entry N (default: the first HFS+/HFSX volume)';
 
@@ -66,6 +76,7 @@ ${THREADS_HELP}`,
     name: 'convert',
     summary: 'convert IMAGE -o OUT|- [--force]    write the raw disk (sparse when OUT is a file)',
     usage: `usage: dmgkit convert IMAGE -o OUT|- [--force] [--partition N | --blkx N] [--threads N] [--keep-going]
+       dmgkit convert IMAGE -o OUT|- --format F [--level N] [--chunk-sectors N] [--threads N] [--force]
 
 Writes the decoded raw disk (like dmg2img) to OUT, or to standard output with -o -. Zero runs become holes in a
 file. OUT is written under a temporary name beside it and renamed when complete; it is never the input, and an
@@ -76,10 +87,35 @@ existing OUT is replaced only with --force. Ctrl-C removes the partial file.
   --partition N    only partition-map entry N
   --blkx N         only UDIF block table N
   --keep-going     write what is readable (lost ranges as zeros, named; exit 1) instead of failing
-${THREADS_HELP}`,
-    options: { ...IMAGE_OPTIONS, o: 'value', output: 'value', force: 'flag', partition: 'value', blkx: 'value', 'keep-going': 'flag' },
+${THREADS_HELP}
+
+With --shadow FILE (a shadow written by dmgkit serve), the disk (or the --partition that was served) with the
+shadow's writes applied; with --format too, as a new image.
+
+With --format F, writes a new image of IMAGE in format F instead (hdiutil convert -format F): block tables laid
+out as hdiutil does (a UDIF input keeps its own), chunks encoded on --threads threads.
+
+${WRITE_HELP}`,
+    options: { ...IMAGE_OPTIONS, o: 'value', output: 'value', force: 'flag', partition: 'value', blkx: 'value', 'keep-going': 'flag', ...WRITE_OPTIONS, shadow: 'value' },
     args: [1, 1],
     load: async () => (await import('./commands/convert.js')).convertCommand,
+  },
+  {
+    name: 'create',
+    summary: 'create --from VOLUME -o OUT.dmg      wrap a file-system image in a partitioned disk image',
+    usage: `usage: dmgkit create --from VOLUME [--scheme apm|gpt|mbr|none] [--volname NAME] [--format F] -o OUT [--force]
+
+Wraps a raw file-system image (an HFS+ volume, a FAT image, an ISO) in a partitioned disk laid out the way hdiutil
+lays one out (GPT: the volume at sector 40; APM: at block 64 after a 63-block map; MBR: from sector 1; none: the
+volume alone) and writes it as an image of format F (default UDZO).
+
+  --from VOLUME    the file-system image
+  --scheme S       partition map: gpt (default), apm, mbr or none
+  --volname NAME   the partition's name (default "disk image"; the file system's own label is not changed)
+${WRITE_HELP}`,
+    options: { ...IMAGE_OPTIONS, from: 'value', scheme: 'value', volname: 'value', o: 'value', output: 'value', force: 'flag', ...WRITE_OPTIONS },
+    args: [0, 0],
+    load: async () => (await import('./commands/write.js')).createCommand,
   },
   {
     name: 'ls',
@@ -165,6 +201,29 @@ Measures dmgkit's own decoders on generated mixed data in 1 MiB chunks, on one t
     load: async () => (await import('./commands/bench.js')).benchCommand,
   },
 ];
+
+COMMANDS.push({
+  name: 'serve',
+  summary: 'serve IMAGE [--shadow FILE]         serve the disk over NBD (writes go to the shadow)',
+  usage: `usage: dmgkit serve IMAGE [--shadow FILE] [--port N | --socket PATH] [--bind ADDR] [--partition N] [--read-only] [--threads N]
+
+Serves the disk of IMAGE (any image dmgkit reads) over NBD until Ctrl-C (SIGINT/SIGTERM), for QEMU
+(-drive file=nbd://127.0.0.1:10809,format=raw), nbd-client, qemu-img or nbdcopy. Read-only unless a shadow is
+given: then writes go to FILE (a sparse image, created when missing, crash-safe after FLUSH) and IMAGE is never
+written. docs/formats/shadow.md.
+
+  --shadow FILE    keep writes in FILE; reads merge it over the image
+  --port N         TCP port (default 10809; 0 picks a free one, printed)
+  --bind ADDR      listen on ADDR (default 127.0.0.1: loopback only)
+  --socket PATH    listen on a Unix socket instead
+  --partition N    serve partition-map entry N instead of the whole disk
+  --read-only      refuse writes even with a shadow
+  --cache-mib N    decoded chunks kept in memory (default 64 MiB)
+${THREADS_HELP}`,
+  options: { ...IMAGE_OPTIONS, shadow: 'value', port: 'value', socket: 'value', bind: 'value', partition: 'value', 'read-only': 'flag', 'cache-mib': 'value' },
+  args: [1, 1],
+  load: async () => (await import('./commands/serve.js')).serveCommand,
+});
 
 export function findCommand(name: string): CommandSpec | undefined {
   return COMMANDS.find((c) => c.name === name);

@@ -12,7 +12,6 @@ import { CHUNK_IGNORE, isZeroFill } from './chunk-types.js';
 import { type DecodeExecutor, asyncExecutor, chunkError, damagedChunk, loadChunk, syncExecutor } from './decode.js';
 import { formatName } from './format-name.js';
 import type { Resource } from './resources.js';
-import './all-codecs.js';
 
 export interface UdifOpenOptions {
   limits?: Partial<Limits>;

@@ -23,6 +23,8 @@ function damaged(image: string, warnings: readonly string[]): DmgkitError {
  * An image carrying warnings (damage the reader worked around) is refused without --keep-going.
  */
 export async function convertCommand(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promise<number> {
+  if (args.flags.has('shadow')) return (await import('./serve.js')).convertShadowed(args, io, ctx);
+  if (args.flags.has('format')) return (await import('./write.js')).convertFormatCommand(args, io, ctx);
   const [image] = args.positional;
   const outPath = args.flags.get('o') ?? args.flags.get('output');
   if (typeof outPath !== 'string' || outPath === '') {
