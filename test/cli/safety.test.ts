@@ -150,6 +150,16 @@ describe.runIf(haveFixtures())('warnings reach the user', () => {
   });
 });
 
+describe.runIf(haveFixtures())('the bundled command (package.json bin)', () => {
+  it('decodes on worker threads started from the bundle (a missing worker module fails the conversion)', async () => {
+    for (const name of ['ulmo_gpt_hfsplus__keramics_hfsplus_lzma.dmg', 'udbz_gpt_hfsplus__keramics_hfsplus_bzip2.dmg']) {
+      const r = await runCli(['convert', fixture(name), '-o', '-', '--threads', '3'], { timeoutMs: 60_000 });
+      expect(r.code, describeRun(r)).toBe(0);
+      expect(sha(r.stdout)).toBe(expectedDisks().find((e) => e.file === name)!.disk_sha256);
+    }
+  });
+});
+
 describe('command-line manners', () => {
   it('--version, help, CMD --help exit 0; unknown options and stray arguments are one line, exit 2', async () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
