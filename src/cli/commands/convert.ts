@@ -7,6 +7,7 @@ import { type CliIO, write } from '../context.js';
 import { Progress } from '../progress.js';
 import { makeExecutor, threadsOption } from '../threads.js';
 import { selectRange } from '../select.js';
+import { decodeToFile, decodeToStream, fdWriter } from '../../udif/to-file.js';
 
 const PLAIN_PIECE = 4 << 20;
 
@@ -40,7 +41,21 @@ export async function convertCommand(args: ParsedArgs, io: CliIO): Promise<numbe
       onLost: (r) => lost.push(r),
     };
     const progress = new Progress(io.err, end - start, 'converting');
-    if (outPath === '-') {
+    const udifOpts = { start, end, threads, keepGoing: opts.keepGoing, onLost: opts.onLost, onProgress: (n: number) => progress.update(n) };
+    const outFd = (io.out as { fd?: unknown }).fd;
+    if (opened.udif && outPath === '-' && typeof outFd === 'number') {
+      await decodeToStream(opened.udif, fdWriter(outFd), udifOpts); // in order to stdout's descriptor
+    } else if (opened.udif && outPath === '-') {
+      // Any other Writable keeps what it is given: hand it copies (the pipeline reuses its buffers).
+      await decodeToStream(opened.udif, (b) => write(io.out, b.slice()), udifOpts);
+    } else if (opened.udif) {
+      const fh = await open(outPath, 'w');
+      try {
+        await decodeToFile(opened.udif, fh, udifOpts);
+      } finally {
+        await fh.close();
+      }
+    } else if (outPath === '-') {
       for await (const p of diskPieces(opened, start, end, opts)) {
         if (p.data) await write(io.out, p.data);
         else for (let o = 0; o < p.length; o += PLAIN_PIECE) await write(io.out, new Uint8Array(Math.min(PLAIN_PIECE, p.length - o)));

@@ -1,6 +1,7 @@
 import { DmgkitError } from '../../errors.js';
 import { openDisk } from '../../open.js';
 import { verifyImage } from '../../udif/verify.js';
+import { decodePool, threadsFor } from '../../udif/to-file.js';
 import { type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
 import { threadsOption, makeExecutor } from '../threads.js';
@@ -16,7 +17,13 @@ export async function verifyCommand(args: ParsedArgs, io: CliIO): Promise<number
       await write(io.out, `${image}: ${opened.kind} image: no checksums to verify\n`);
       return 0;
     }
-    const report = await verifyImage(opened.udif, { threads });
+    const pool = decodePool(threadsFor(opened.udif, threads));
+    let report;
+    try {
+      report = await verifyImage(opened.udif, { pool });
+    } finally {
+      await pool.close();
+    }
     if (args.flags.has('json')) {
       await write(io.out, JSON.stringify(report, null, 2) + '\n');
     } else {
