@@ -74,16 +74,14 @@ export async function verifyImage(img: UdifImage, opts: VerifyOptions = {}): Pro
 
   let dataCrc: number | undefined;
   let dataErr: string | undefined;
-  if (isPresent(k.dataChecksum) && k.dataChecksum.type === CHECKSUM_CRC32) {
-    try {
-      dataCrc = await dataForkCrc(img);
-    } catch (e) {
-      dataErr = (e as Error).message;
-    }
-  }
-  const dr = judge('data fork', k.dataChecksum, () => dataCrc);
-  if (dataErr) dr.error = dataErr;
-  results.push(dr);
+  // The data-fork CRC runs on this thread while the pool decodes (this thread only coordinates otherwise).
+  const dataFork =
+    isPresent(k.dataChecksum) && k.dataChecksum.type === CHECKSUM_CRC32
+      ? dataForkCrc(img).then(
+          (c) => void (dataCrc = c),
+          (e) => void (dataErr = (e as Error).message),
+        )
+      : Promise.resolve();
 
   const parts = img.partitions;
   const crcs = new Array<number>(parts.length).fill(0);
@@ -120,6 +118,11 @@ export async function verifyImage(img: UdifImage, opts: VerifyOptions = {}): Pro
       },
     });
   }
+  await dataFork;
+  const dr = judge('data fork', k.dataChecksum, () => dataCrc);
+  if (dataErr) dr.error = dataErr;
+  results.unshift(dr);
+
   parts.forEach((p, i) => {
     const r = judge(`partition ${i}${p.name ? ` (${p.name})` : ''}`, p.checksum, () => (failed.has(i) ? undefined : crcs[i]));
     r.partition = i;
