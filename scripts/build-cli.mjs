@@ -8,18 +8,41 @@
  * any chunk finds them. The library itself (dist/index.js and the modules under dist/) stays tsc's output.
  */
 import { build } from 'esbuild';
-import { chmodSync, existsSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'bin');
 
-/** Modules started as worker threads (whichever exist in this tree). */
-const WORKERS = ['src/udif/decode-worker.ts', 'src/pool/worker.ts'];
+/**
+ * Modules loaded by URL at run time (worker entries, task modules a worker imports): every
+ * `compiledUrl(import.meta.url, './x.js')` in src names one, next to the module that names it.
+ */
+function urlLoadedModules() {
+  const found = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts')) {
+        for (const m of readFileSync(p, 'utf8').matchAll(/compiledUrl\(import\.meta\.url, '\.\/([\w-]+)\.js'\)/g)) {
+          const target = join(dirname(p), `${m[1]}.ts`);
+          if (existsSync(target)) found.push(target); // (an example in a comment names none)
+        }
+      }
+    }
+  };
+  walk(join(root, 'src'));
+  return [...new Set(found)];
+}
 
 const entryPoints = { dmgkit: join(root, 'src/cli/main.ts') };
-for (const w of WORKERS) if (existsSync(join(root, w))) entryPoints[basename(w, '.ts')] = join(root, w);
+for (const m of urlLoadedModules()) {
+  const name = basename(m, '.ts');
+  if (entryPoints[name]) throw new Error(`two URL-loaded modules named ${name}.js: ${relative(root, entryPoints[name])}, ${relative(root, m)}`);
+  entryPoints[name] = m;
+}
 
 rmSync(outdir, { recursive: true, force: true });
 await build({
