@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --threads N] [-- --no-hfs] [-- --update-docs]
+// npm run bench [-- --quick] [-- --threads N] [-- --no-hfs] [-- --no-e2e | --e2e-only] [-- --update-docs]
 //
 // Decode throughput of dmgkit's chunk codecs (single-threaded and on N threads) and end to end (UDIF → raw disk),
 // against the native tools and npm baselines measured in the same run on the same data, plus HFS+ listing and
@@ -20,6 +20,7 @@ import { buildDmg, cacheDir, concatenatedFile, encodeChunks, makeData, repoRoot,
 import { buildHfsVolume, carveHfs, hfsShape } from './lib/hfs.mjs';
 import { renderMarkdown, renderText, evaluateTargets } from './lib/report.mjs';
 import { buildLargeUdzo, dmgkitCli, largeDiskHash, peakRssKiB, streamHash } from './lib/large.mjs';
+import { renderE2E, runE2E } from './lib/e2e.mjs';
 
 const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
@@ -28,8 +29,10 @@ const threadsArg = argv.indexOf('--threads');
 const THREADS = threadsArg >= 0 ? Number(argv[threadsArg + 1]) : Math.max(2, availableParallelism());
 const SIZE = (quick ? 8 : 32) * MiB;
 const REPS = quick ? 1 : 3;
-const withHfs = !argv.includes('--no-hfs');
-const withLarge = !argv.includes('--no-large');
+const withHfs = !argv.includes('--no-hfs') && !argv.includes('--e2e-only');
+const e2eOnly = argv.includes('--e2e-only');
+const withE2E = !argv.includes('--no-e2e');
+const withLarge = !argv.includes('--no-large') && !e2eOnly;
 const started = Date.now();
 const log = (s) => process.stderr.write(s);
 const devNull = openSync('/dev/null', 'w');
@@ -229,6 +232,29 @@ async function dmgkitExtract(forks = true) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// End to end (issue 9): whole commands on 64 MiB and 1 GiB images of each codec against the native tools, threads
+// 1/2 (and the scaling columns), peak RSS. Its own interleaved repetitions.
+let e2e = null;
+if (withE2E) {
+  e2e = await runE2E({
+    d,
+    entries: codecs.map((c) => ({ codec: c.codec, set: c.set })),
+    units: quick ? [64] : [64, 1024],
+    reps: REPS,
+    threadsList: [1, 2, 4, 8],
+    cli: dmgkitCli,
+    tools: { '7zz': !!machine.tools['7zz'], dmg2img: !!machine.tools.dmg2img, 'qemu-img': !!toolVersion('qemu-img', ['--version']) },
+    log,
+  });
+  process.stdout.write(renderE2E(e2e));
+  if (e2eOnly) {
+    writeFileSync(join(cacheDir, 'results-e2e.json'), JSON.stringify({ date: new Date().toISOString(), machine: { ...machine, loadavgEnd: loadavg() }, e2e }, null, 2) + '\n');
+    log(`results: ${join(cacheDir, 'results-e2e.json')}\n`);
+    process.exit(0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Measurement, interleaved repetitions
 for (let rep = 0; rep < REPS; rep++) {
   log(`  repetition ${rep + 1}/${REPS}:`);
@@ -306,6 +332,7 @@ const results = {
       }),
     ),
   },
+  e2e,
   totalSeconds: 0,
 };
 // NBD serving (bench/lib/nbd.mjs): dmgkit serve against qemu-nbd -f dmg and 7zz; --no-nbd skips it
@@ -318,8 +345,9 @@ results.targets = evaluateTargets(results);
 results.totalSeconds = Math.round((Date.now() - started) / 1000);
 const outJson = quick ? join(cacheDir, 'results-quick.json') : join(repoRoot, 'bench', 'results.json');
 writeFileSync(outJson, JSON.stringify(results, null, 2) + '\n');
-writeFileSync(outJson.replace(/\.json$/, '.md'), renderMarkdown(results));
-process.stdout.write(renderText(results));
+const e2eMd = e2e ? `\n${renderE2E(e2e, { markdown: true })}` : '';
+writeFileSync(outJson.replace(/\.json$/, '.md'), renderMarkdown(results) + e2eMd);
+process.stdout.write(renderText(results) + (e2e ? `\n${renderE2E(e2e)}` : ''));
 if (argv.includes('--update-docs')) {
   // Replace the generated block of docs/benchmarks.md with this run's tables.
   const docs = join(repoRoot, 'docs', 'benchmarks.md');
@@ -329,7 +357,7 @@ if (argv.includes('--update-docs')) {
   const a = text.indexOf(START);
   const b = text.indexOf(END);
   if (a < 0 || b < a) throw new Error(`${docs}: no ${START} … ${END} block`);
-  writeFileSync(docs, `${text.slice(0, a + START.length)}\n${renderMarkdown(results)}\n${text.slice(b)}`);
+  writeFileSync(docs, `${text.slice(0, a + START.length)}\n${renderMarkdown(results)}${e2eMd}\n${text.slice(b)}`);
   log(`updated ${docs}\n`);
 }
 log(`results: ${outJson} (and .md); ${results.totalSeconds} s\n`);

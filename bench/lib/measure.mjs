@@ -1,6 +1,6 @@
 // Timing helpers: wall-clock and CPU time, for in-process work and for spawned tools.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -48,7 +48,7 @@ const seconds = (t) => {
  * child only, in ms, so the wrapper's start-up is not counted), else /usr/bin/time (cpu in hundredths), else
  * wall clock only. Throws on a non-zero exit.
  */
-export function timeTool(cmd, args, { stdinPath } = {}) {
+export function timeTool(cmd, args, { stdinPath, stdoutPath } = {}) {
   const timeFile = join(scratch, 'time.txt');
   let exe = cmd;
   let argv = args;
@@ -61,8 +61,10 @@ export function timeTool(cmd, args, { stdinPath } = {}) {
   }
   const stdin = stdinPath ? openSync(stdinPath, 'r') : 'ignore';
   const t0 = performance.now();
-  const r = spawnSync(exe, argv, { stdio: [stdin, devNull, 'pipe'], maxBuffer: 1 << 24, env: { ...process.env, BENCH_TIME_FILE: timeFile } });
+  const stdout = stdoutPath ? openSync(stdoutPath, 'w') : devNull;
+  const r = spawnSync(exe, argv, { stdio: [stdin, stdout, 'pipe'], maxBuffer: 1 << 24, env: { ...process.env, BENCH_TIME_FILE: timeFile } });
   let wall = (performance.now() - t0) / 1000;
+  if (stdout !== devNull) closeSync(stdout);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}: ${r.stderr?.toString().trim().slice(-400)}`);
   let cpu = null;
   if (BASH) {

@@ -34,6 +34,11 @@ export class FileSource implements ByteSource {
     return new FileSource(handle, st.size, path);
   }
 
+  /** The open file descriptor (for positional reads on other threads; owned by this source, never close it). */
+  get fd(): number {
+    return this.handle.fd;
+  }
+
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this, offset, length);
     const out = new Uint8Array(length);

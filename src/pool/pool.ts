@@ -1,7 +1,6 @@
 /** The pool interface and the inline pool (browser-safe). */
 import { DmgkitError } from '../errors.js';
 import { runTaskHere } from './registry.js';
-import './tasks.js';
 
 export interface TaskPool {
   /** Threads the pool decodes on (1 = inline on the calling thread). */
@@ -29,10 +28,13 @@ export class InlinePool implements TaskPool {
   readonly threads = 1;
   private closed = false;
   private loaded: Promise<unknown> | null = null;
+  /** The built-in tasks (encoders included) load on first use, so an unused inline pool costs no start-up. */
+  private static builtins: Promise<unknown> | null = null;
   constructor(private readonly opts: PoolOptions = {}) {}
 
   async run<R = unknown>(kind: string, args: unknown): Promise<R> {
     if (this.closed) throw new DmgkitError('IO_ERROR', `pool is closed (task '${kind}')`, { pool: 'closed' });
+    await (InlinePool.builtins ??= import('./tasks.js'));
     if (this.opts.modules?.length) await (this.loaded ??= Promise.all(this.opts.modules.map((m) => import(m))));
     return (await runTaskHere(kind, args)).value as R;
   }

@@ -1,7 +1,6 @@
 /** Worker-thread side of the Node pool: runs registered tasks for the pool that started it. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runTaskHere, toWireError } from './registry.js';
-import './tasks.js';
+import { hasTask, runTaskHere, toWireError } from './registry.js';
 
 interface Job {
   id: number;
@@ -20,6 +19,9 @@ ready.catch((e) => {
 port.on('message', async (job: Job) => {
   try {
     await ready;
+    // The built-in tasks (all codecs and encoders) load only when asked for: a decode pipeline's workers need
+    // only the module that registers its own task, and start faster without the encoders.
+    if (!hasTask(job.kind)) await import('./tasks.js');
     const { value, buffers } = await runTaskHere(job.kind, job.args);
     port.postMessage({ id: job.id, ok: true, value }, buffers);
   } catch (e) {

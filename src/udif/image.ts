@@ -117,7 +117,7 @@ export class UdifImage implements ByteSource {
   }
 
   /** Index of the first chunk whose range ends after `offset`. */
-  private findChunk(offset: number): number {
+  chunkIndexAt(offset: number): number {
     const c = this.layout.chunks;
     let lo = 0;
     let hi = c.length;
@@ -156,7 +156,7 @@ export class UdifImage implements ByteSource {
     const out = new Uint8Array(length);
     const end = offset + length;
     const chunks = this.layout.chunks;
-    for (let i = this.findChunk(offset); i < chunks.length && chunks[i].outOffset < end; i++) {
+    for (let i = this.chunkIndexAt(offset); i < chunks.length && chunks[i].outOffset < end; i++) {
       const c = chunks[i];
       if (isZeroFill(c.type)) continue;
       const from = Math.max(offset, c.outOffset);
@@ -186,7 +186,7 @@ export class UdifImage implements ByteSource {
     const executor = threads > 1 ? (this.options.executor ?? asyncExecutor) : syncExecutor;
     const windowBytes = opts.windowBytes ?? Math.max(8 << 20, threads * 4 * (1 << 20));
     const chunks = this.layout.chunks;
-    const first = this.findChunk(start);
+    const first = this.chunkIndexAt(start);
     let last = first;
     while (last < chunks.length && chunks[last].outOffset < end) last++;
 

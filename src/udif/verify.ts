@@ -2,7 +2,20 @@ import { DmgkitError } from '../errors.js';
 import { crc32, crc32Combine, crc32Zeros } from '../util/crc32.js';
 import { type UdifChecksum, checksumHex, checksumTypeName, crc32Value, isPresent, CHECKSUM_CRC32 } from './checksum.js';
 import { CHUNK_IGNORE } from './chunk-types.js';
-import type { UdifImage, PieceOptions } from './image.js';
+import type { UdifImage } from './image.js';
+import type { TaskPool } from '../pool/pool.js';
+import { decodeRange } from './decode-range.js';
+
+export interface VerifyOptions {
+  /**
+   * The pool that decodes (and CRCs) chunk runs; default: the calling thread. Node callers get one sized for the
+   * image from decodePool(threadsFor(img, threads)) in ./to-file.ts, and close it.
+   */
+  pool?: TaskPool;
+  /** Kept for callers of the earlier API; threads come from `pool`. */
+  threads?: number;
+  signal?: AbortSignal;
+}
 
 export type ChecksumStatus = 'ok' | 'mismatch' | 'absent' | 'unsupported' | 'unreadable';
 
@@ -55,22 +68,20 @@ export async function dataForkCrc(img: UdifImage): Promise<number> {
  * Verifies the data-fork CRC32, every partition's CRC32 (over decoded sectors of all chunks except type 2) and the
  * master CRC32 (over the partitions' stored checksums in table order). Partition data is decoded in one pass.
  */
-export async function verifyImage(img: UdifImage, opts: PieceOptions = {}): Promise<VerifyReport> {
+export async function verifyImage(img: UdifImage, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const results: ChecksumResult[] = [];
   const k = img.koly;
 
   let dataCrc: number | undefined;
   let dataErr: string | undefined;
-  if (isPresent(k.dataChecksum) && k.dataChecksum.type === CHECKSUM_CRC32) {
-    try {
-      dataCrc = await dataForkCrc(img);
-    } catch (e) {
-      dataErr = (e as Error).message;
-    }
-  }
-  const dr = judge('data fork', k.dataChecksum, () => dataCrc);
-  if (dataErr) dr.error = dataErr;
-  results.push(dr);
+  // The data-fork CRC runs on this thread while the pool decodes (this thread only coordinates otherwise).
+  const dataFork =
+    isPresent(k.dataChecksum) && k.dataChecksum.type === CHECKSUM_CRC32
+      ? dataForkCrc(img).then(
+          (c) => void (dataCrc = c),
+          (e) => void (dataErr = (e as Error).message),
+        )
+      : Promise.resolve();
 
   const parts = img.partitions;
   const crcs = new Array<number>(parts.length).fill(0);
@@ -79,30 +90,39 @@ export async function verifyImage(img: UdifImage, opts: PieceOptions = {}): Prom
   const failed = new Map<number, string>();
   const wanted = parts.map((p) => isPresent(p.checksum) && p.checksum.type === CHECKSUM_CRC32);
   if (wanted.some(Boolean)) {
-    // Decode everything once, in disk order; a failing chunk marks its partition unreadable and goes on.
-    for await (const piece of img.pieces(0, img.size, {
-      ...opts,
+    // Decode everything once, in disk order, CRCs computed where the bytes are decoded and combined here; a failing
+    // chunk marks its partition unreadable and goes on.
+    await decodeRange(img, 0, img.size, {
+      pool: opts.pool,
+      sink: { kind: 'none' },
+      crc: true,
       keepGoing: true,
+      signal: opts.signal,
       onLost: ({ error }) => {
         const pi = error.details.partition as number | undefined;
         if (pi !== undefined && !failed.has(pi)) failed.set(pi, error.message);
       },
-    })) {
-      const c = piece.chunk;
-      if (!c || !wanted[c.partition] || failed.has(c.partition)) continue;
-      const i = c.partition;
-      if (c.type === CHUNK_IGNORE) {
-        withFree[i] = crc32Zeros(piece.length, withFree[i]);
-      } else if (piece.data) {
-        const pc = crc32(piece.data);
-        crcs[i] = crc32Combine(crcs[i], pc, piece.length);
-        withFree[i] = crc32Combine(withFree[i], pc, piece.length);
-      } else {
-        crcs[i] = crc32Zeros(piece.length, crcs[i]);
-        withFree[i] = crc32Zeros(piece.length, withFree[i]);
-      }
-    }
+      onPiece: (piece) => {
+        const c = piece.chunk;
+        if (!c || !wanted[c.partition] || failed.has(c.partition)) return;
+        const i = c.partition;
+        if (c.type === CHUNK_IGNORE) {
+          withFree[i] = crc32Zeros(piece.length, withFree[i]);
+        } else if (!piece.zero) {
+          crcs[i] = crc32Combine(crcs[i], piece.crc!, piece.length);
+          withFree[i] = crc32Combine(withFree[i], piece.crc!, piece.length);
+        } else {
+          crcs[i] = crc32Zeros(piece.length, crcs[i]);
+          withFree[i] = crc32Zeros(piece.length, withFree[i]);
+        }
+      },
+    });
   }
+  await dataFork;
+  const dr = judge('data fork', k.dataChecksum, () => dataCrc);
+  if (dataErr) dr.error = dataErr;
+  results.unshift(dr);
+
   parts.forEach((p, i) => {
     const r = judge(`partition ${i}${p.name ? ` (${p.name})` : ''}`, p.checksum, () => (failed.has(i) ? undefined : crcs[i]));
     r.partition = i;

@@ -112,7 +112,7 @@ export function buildDmg(chunks: BuildChunk[], name = 'disk image (Apple_HFS : 1
   let sectors = 0;
   for (const c of chunks) {
     if (c.decoded.length % SECTOR !== 0) throw new Error('decoded chunk length must be a multiple of 512');
-    partCrc = crc32(c.decoded, partCrc);
+    if (c.type !== 2) partCrc = crc32(c.decoded, partCrc); // ignore (free-space) chunks are not in the checksum
     sectors += c.decoded.length / SECTOR;
   }
   const dataLen = chunks.reduce((a, c) => a + c.payload.length, 0);

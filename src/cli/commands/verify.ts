@@ -1,4 +1,5 @@
 import { verifyImage } from '../../udif/verify.js';
+import { decodePool, threadsFor } from '../../udif/to-file.js';
 import { type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
 import type { CommandContext } from '../runner.js';
@@ -23,7 +24,9 @@ export async function verifyCommand(args: ParsedArgs, io: CliIO, ctx: CommandCon
     }
     return 0;
   }
-  const report = await verifyImage(opened.udif, { threads: ctx.threads });
+  const pool = decodePool(threadsFor(opened.udif, ctx.threads));
+  ctx.own('decoder pool', () => pool.close());
+  const report = await verifyImage(opened.udif, { pool });
   if (json) {
     const warnings = ctx.warnings();
     await write(io.out, JSON.stringify({ ...report, container: opened.kind, size: opened.disk.size, warnings }, null, 2) + '\n');
