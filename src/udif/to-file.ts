@@ -72,9 +72,12 @@ export function threadsFor(img: UdifImage, max: number, start = 0, end = img.siz
 /** The module the pool's workers load for the 'udif.batch' task. */
 export const BATCH_TASK_MODULE = compiledUrl(import.meta.url, './batch-task.js');
 
-/** A pool for decoding an image range: `threads` (from threadsFor) workers that know 'udif.batch', or inline. */
+/**
+ * A pool for decoding an image range on `threads` threads (from threadsFor): the calling thread and threads - 1
+ * workers that know 'udif.batch' (inline for 1).
+ */
 export function decodePool(threads: number): TaskPool {
-  return createPool(threads, { modules: [BATCH_TASK_MODULE] });
+  return createPool(threads, { modules: [BATCH_TASK_MODULE], callerRuns: true });
 }
 
 async function withPool<T>(img: UdifImage, o: ToFileOptions, start: number, end: number, fn: (pool: TaskPool) => Promise<T>): Promise<T> {
