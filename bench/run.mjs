@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --threads N] [-- --no-hfs] [-- --no-e2e | --e2e-only] [-- --update-docs]
+// npm run bench [-- --quick] [-- --threads N] [-- --no-hfs] [-- --no-e2e | --e2e-only] [-- --e2e-sizes 64,1024] [-- --update-docs]
 //
 // Decode throughput of dmgkit's chunk codecs (single-threaded and on N threads) and end to end (UDIF → raw disk),
 // against the native tools and npm baselines measured in the same run on the same data, plus HFS+ listing and
@@ -32,6 +32,8 @@ const REPS = quick ? 1 : 3;
 const withHfs = !argv.includes('--no-hfs') && !argv.includes('--e2e-only');
 const e2eOnly = argv.includes('--e2e-only');
 const withE2E = !argv.includes('--no-e2e');
+const e2eSizesArg = argv.indexOf('--e2e-sizes'); // e.g. --e2e-sizes 64,1024 (MiB)
+const e2eSizes = e2eSizesArg >= 0 ? argv[e2eSizesArg + 1].split(',').map(Number) : null;
 const withLarge = !argv.includes('--no-large') && !e2eOnly;
 const started = Date.now();
 const log = (s) => process.stderr.write(s);
@@ -239,7 +241,7 @@ if (withE2E) {
   e2e = await runE2E({
     d,
     entries: codecs.map((c) => ({ codec: c.codec, set: c.set })),
-    units: quick ? [64] : [64, 1024],
+    units: e2eSizes ?? (quick ? [64] : [64, 1024]),
     reps: REPS,
     threadsList: [1, 2, 4, 8],
     cli: dmgkitCli,

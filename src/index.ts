@@ -92,3 +92,23 @@ export async function serveNbd(
 ): ReturnType<typeof import('./nbd/server.js').serveNbd> {
   return (await import('./nbd/server.js')).serveNbd(...args);
 }
+
+// Decode pipeline and ordered job pool. decodeRange, orderedMap and the inline pool are browser-safe; file output
+// and worker threads (Node) load on first use.
+export { decodeRange } from './udif/decode-range.js';
+export type { DecodeRangeOptions, RangeSink, RangePiece } from './udif/decode-range.js';
+export { InlinePool } from './pool/pool.js';
+export type { TaskPool, PoolOptions } from './pool/pool.js';
+export { orderedMap } from './pool/ordered.js';
+export type { OrderedOptions } from './pool/ordered.js';
+export { registerTask, transfer } from './pool/registry.js';
+export type { ToFileOptions } from './udif/to-file.js';
+type ToFile = typeof import('./udif/to-file.js');
+/** Decodes an image range into an open file / descriptor on as many threads as pay off (Node; see udif/to-file.ts). */
+export const decodeToFile = async (...a: Parameters<ToFile['decodeToFile']>): Promise<void> => (await import('./udif/to-file.js')).decodeToFile(...a);
+/** Decodes an image range in order to a writer (Node; see udif/to-file.ts). */
+export const decodeToStream = async (...a: Parameters<ToFile['decodeToStream']>): Promise<void> => (await import('./udif/to-file.js')).decodeToStream(...a);
+/** A worker pool for decodeRange / verifyImage: `threads` threads, the calling thread one of them (Node). */
+export const decodePool = async (threads: number): Promise<import('./pool/pool.js').TaskPool> => (await import('./udif/to-file.js')).decodePool(threads);
+/** Threads worth starting for a range of an image, at most `max` (1 when the work is small). */
+export const threadsFor = async (...a: Parameters<ToFile['threadsFor']>): Promise<number> => (await import('./udif/to-file.js')).threadsFor(...a);

@@ -150,13 +150,13 @@ export function renderE2E(e, { markdown = false } = {}) {
   const head = (cells) => (markdown ? [row(cells), row(cells.map(() => '---'))] : [row(cells)]);
   lines.push(markdown ? '#### End to end (whole command, raw disk to a file)' : 'End to end (whole command, raw disk to a file; wall s, median):');
   lines.push('');
-  lines.push(...head(['codec', 'MiB', 'dmgkit 1t s', 'dmgkit 2t s', '2t/1t', 'fastest tool', 'tool s', 'dmgkit 2t vs tool', 'peak RSS 2t MiB', 'tools (s)']));
+  lines.push(...head(['codec', 'MiB', 'dmgkit 1t s', 'dmgkit 2t s', '2t/1t', 'fastest tool', 'tool s', 'dmgkit 2t vs tool', 'CPU s 1t / tool', 'peak RSS 2t MiB', 'tools (s)']));
   for (const r of e.rows) {
     const t1 = r.measures['dmgkit 1t']?.wallSeconds;
     const t2 = r.measures['dmgkit 2t']?.wallSeconds;
     const ft = r.fastestTool;
     const others = Object.entries(r.measures).filter(([n]) => !n.startsWith('dmgkit')).map(([n, m]) => `${n} ${f2(m.wallSeconds)}`).join(', ');
-    lines.push(row([r.codec, String(r.units), f2(t1), f2(t2), t1 && t2 ? `${(t1 / t2).toFixed(2)}×` : '–', ft?.name ?? '–', f2(ft?.wallSeconds), ft && t2 ? `${(ft.wallSeconds / t2).toFixed(2)}× ${ft.wallSeconds >= t2 ? 'faster' : 'slower'}` : '–', f0(r.rssMiB['dmgkit 2t']), others]));
+    lines.push(row([r.codec, String(r.units), f2(t1), f2(t2), t1 && t2 ? `${(t1 / t2).toFixed(2)}×` : '–', ft?.name ?? '–', f2(ft?.wallSeconds), ft && t2 ? `${(ft.wallSeconds / t2).toFixed(2)}× ${ft.wallSeconds >= t2 ? 'faster' : 'slower'}` : '–', `${f2(r.measures['dmgkit 1t']?.cpuSeconds)} / ${f2(ft ? r.measures[ft.name]?.cpuSeconds : null)}`, f0(r.rssMiB['dmgkit 2t']), others]));
   }
   lines.push('');
   const small = e.rows.filter((r) => r.units === Math.min(...e.rows.map((x) => x.units)));

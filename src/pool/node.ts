@@ -4,7 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { DmgkitError } from '../errors.js';
-import { fromWireError, type WireError } from './registry.js';
+import { fromWireError, runTaskHere, type WireError } from './registry.js';
 import { InlinePool, type PoolOptions, type TaskPool } from './pool.js';
 
 /**
@@ -95,12 +95,37 @@ export class WorkerPool implements TaskPool {
     return slot;
   }
 
+  private callerBusy = false;
+  private loadedHere: Promise<unknown> | null = null;
+
+  /** Runs a job on the calling thread (callerRuns), synchronously when its modules are loaded here. */
+  private runHere(job: Job): void {
+    this.callerBusy = true;
+    const done = () => {
+      this.callerBusy = false;
+      this.dispatch();
+    };
+    const go = () =>
+      runTaskHere(job.kind, job.args).then(
+        (r) => (done(), job.resolve(r.value)),
+        (e) => (done(), job.reject(e)),
+      );
+    if (this.opts.modules?.length && !this.loadedHere) this.loadedHere = Promise.all(this.opts.modules.map((m) => import(m)));
+    if (this.loadedHere) void this.loadedHere.then(go, (e) => (done(), job.reject(e)));
+    else void go();
+  }
+
   private dispatch(): void {
+    const workers = this.opts.callerRuns ? this.threads - 1 : this.threads;
     while (this.queue.length > 0 && !this.closed) {
       let best: Slot | undefined;
       for (const s of this.slots) if (!best || s.jobs.size < best.jobs.size) best = s;
-      if ((!best || best.jobs.size > 0) && this.slots.length < this.threads) best = this.spawn();
-      if (!best || best.jobs.size >= PER_WORKER) return;
+      if ((!best || best.jobs.size > 0) && this.slots.length < workers) best = this.spawn();
+      if (!best || best.jobs.size >= PER_WORKER) {
+        if (!this.opts.callerRuns || this.callerBusy) return;
+        this.runHere(this.queue.shift()!);
+        continue;
+      }
       const job = this.queue.shift()!;
       if (best.jobs.size === 0) best.worker.ref();
       best.jobs.set(job.id, job);

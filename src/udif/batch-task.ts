@@ -116,8 +116,6 @@ function oneChunk(a: BatchArgs, k: number): Uint8Array {
   if (direct) {
     out = direct;
     codec.decode(input, out);
-  } else if (codec.decodeNew) {
-    out = codec.decodeNew(input, outLength); // node:zlib's own buffer: no copy
   } else {
     out = scratch('out', outLength);
     codec.decode(input, out);

@@ -44,10 +44,12 @@ const SPEED: Record<number, number> = {
   [CHUNK_RAW]: 2e9,
 };
 /**
- * Estimated single-thread seconds below which threads are not started: a worker costs ~50-150 ms of CPU to start
- * (a V8 isolate plus the codec modules), so below this the start-up eats the gain. Measured: see docs/benchmarks.md.
+ * Estimated single-thread seconds below which threads are not started. A worker costs ~120 ms of CPU to start
+ * here (a bare Node worker thread, measured with perf stat; the codec modules add 10-40 ms), and the calling
+ * thread decodes from the start (callerRuns), so a worker only helps with the work left when it is up: below
+ * ~0.1 s there is none left, and the start-up would be paid for nothing. See docs/benchmarks.md.
  */
-export const THREADS_MIN_SECONDS = 0.25;
+export const THREADS_MIN_SECONDS = 0.1;
 
 /** Estimated seconds to decode [start, end) on one thread. */
 export function estimateSeconds(img: UdifImage, start = 0, end = img.size): number {
@@ -72,9 +74,12 @@ export function threadsFor(img: UdifImage, max: number, start = 0, end = img.siz
 /** The module the pool's workers load for the 'udif.batch' task. */
 export const BATCH_TASK_MODULE = compiledUrl(import.meta.url, './batch-task.js');
 
-/** A pool for decoding an image range: `threads` (from threadsFor) workers that know 'udif.batch', or inline. */
+/**
+ * A pool for decoding an image range on `threads` threads (from threadsFor): the calling thread and threads - 1
+ * workers that know 'udif.batch' (inline for 1).
+ */
 export function decodePool(threads: number): TaskPool {
-  return createPool(threads, { modules: [BATCH_TASK_MODULE] });
+  return createPool(threads, { modules: [BATCH_TASK_MODULE], callerRuns: true });
 }
 
 async function withPool<T>(img: UdifImage, o: ToFileOptions, start: number, end: number, fn: (pool: TaskPool) => Promise<T>): Promise<T> {

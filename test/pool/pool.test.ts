@@ -154,9 +154,23 @@ describe('WorkerPool lifecycle', () => {
       const pool = createPool(2);
       const n = await pool.run('crc32', { data: new Uint8Array([1, 2, 3]) });
       console.log(n);`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 90_000, encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(String(0x55bc801d));
+  });
+
+  it('callerRuns: threads - 1 workers, the calling thread takes jobs when they are full; results in order', async () => {
+    const pool = new WorkerPool(2, { callerRuns: true });
+    try {
+      const data = Array.from({ length: 8 }, (_, i) => mixedData(50_000, 20 + i));
+      const want = data.map((d) => Number.parseInt(execFileSync('sh', ['-c', 'gzip -c | tail -c 8 | od -An -tx4 | head -c 10'], { input: d }).toString().trim(), 16));
+      const got: number[] = [];
+      for await (const c of orderedMap(data, (d) => pool.run<number>('crc32', { data: d }), { maxInFlight: 6 })) got.push(c);
+      expect(got).toEqual(want);
+      expect(pool.started).toBe(1);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('the inline pool runs the same tasks without threads', async () => {
