@@ -50,6 +50,10 @@ interface Work {
   sa: Int32Array;
   types: Uint8Array;
   bwt: Uint8Array;
+  /** Fast path: 4-byte keys, per-level key scratch, 2-byte bucket pointers. */
+  keys: Uint32Array;
+  tmp: Uint32Array;
+  ptr: Int32Array;
   mtf: Uint16Array;
   selectors: Uint8Array;
 }
@@ -64,6 +68,9 @@ function getWork(blockMax: number): Work {
     sa: new Int32Array(cap + 1),
     types: new Uint8Array(cap + 1),
     bwt: new Uint8Array(cap),
+    keys: new Uint32Array(cap),
+    tmp: new Uint32Array(cap),
+    ptr: new Int32Array(65537),
     mtf: new Uint16Array(cap + 1),
     selectors: new Uint8Array(Math.ceil((cap + 1) / GROUP_SIZE) + 1),
   };
@@ -164,11 +171,158 @@ function sais(t: Int32Array, sa: Int32Array, n: number, k: number, ty: Uint8Arra
   induce(t, sa, ty, n, bkt, k);
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Fast path: rotations bucketed by their first two bytes, each bucket sorted by a multikey quicksort on 4-byte
+// big-endian keys (K[i] = bytes i..i+3, cyclic). It is quick when rotations differ early, as in most data; a work
+// budget (elements × levels) stops it on highly repetitive blocks, which then take the linear-time SA-IS path.
+
+/** Elements × key levels the quicksort may spend per block byte before falling back to SA-IS. */
+const SORT_BUDGET_PER_BYTE = 24;
+const SMALL_SORT = 12;
+let budget = 0;
+
+/** Compare rotations a and b from depth d (4-byte steps); negative, 0 or positive. */
+function cmpRot(keys: Uint32Array, n: number, a: number, b: number, d: number): number {
+  let x = a + d;
+  let y = b + d;
+  if (x >= n) x -= n;
+  if (y >= n) y -= n;
+  for (; d < n; d += 4) {
+    const ka = keys[x]!;
+    const kb = keys[y]!;
+    if (ka !== kb) return ka < kb ? -1 : 1;
+    budget--;
+    x += 4;
+    y += 4;
+    if (x >= n) x -= n;
+    if (y >= n) y -= n;
+  }
+  return 0;
+}
+
+function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo0: number, hi0: number, d0: number): void {
+  let lo = lo0;
+  let hi = hi0;
+  let d = d0;
+  while (hi - lo > 1) {
+    if (budget < 0 || d >= n) return;
+    if (hi - lo <= SMALL_SORT) {
+      for (let i = lo + 1; i < hi; i++) {
+        const v = sa[i]!;
+        let j = i;
+        while (j > lo && cmpRot(keys, n, sa[j - 1]!, v, d) > 0) {
+          sa[j] = sa[j - 1]!;
+          j--;
+        }
+        sa[j] = v;
+      }
+      return;
+    }
+    budget -= hi - lo;
+    // Keys of this level, gathered once.
+    for (let i = lo; i < hi; i++) {
+      let x = sa[i]! + d;
+      if (x >= n) x -= n;
+      tmp[i] = keys[x]!;
+    }
+    const a = tmp[lo]!;
+    const b = tmp[(lo + hi) >> 1]!;
+    const c = tmp[hi - 1]!;
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    // Dijkstra three-way partition of sa and tmp together.
+    let lt = lo;
+    let gt = hi - 1;
+    let i = lo;
+    while (i <= gt) {
+      const v = tmp[i]!;
+      if (v < pivot) {
+        const s = sa[i]!;
+        sa[i] = sa[lt]!;
+        sa[lt] = s;
+        tmp[i] = tmp[lt]!;
+        tmp[lt] = v;
+        lt++;
+        i++;
+      } else if (v > pivot) {
+        const s = sa[i]!;
+        sa[i] = sa[gt]!;
+        sa[gt] = s;
+        tmp[i] = tmp[gt]!;
+        tmp[gt] = v;
+        gt--;
+      } else i++;
+    }
+    // Recurse into the smaller outer parts; continue with the equal part one key deeper, or the larger part.
+    mkqs(sa, tmp, keys, n, lo, lt, d);
+    mkqs(sa, tmp, keys, n, gt + 1, hi, d);
+    lo = lt;
+    hi = gt + 1;
+    d += 4;
+  }
+}
+
+/** Rotation order into w.sa[0..n) by the fast path; false when the work budget ran out. */
+function sortRotationsFast(w: Work, n: number): boolean {
+  const b = w.block;
+  const keys = w.keys;
+  const sa = w.sa;
+  for (let i = 0; i < n; i++) {
+    let i1 = i + 1;
+    if (i1 >= n) i1 -= n;
+    let i2 = i1 + 1;
+    if (i2 >= n) i2 -= n;
+    let i3 = i2 + 1;
+    if (i3 >= n) i3 -= n;
+    keys[i] = ((b[i]! << 24) | (b[i1]! << 16) | (b[i2]! << 8) | b[i3]!) >>> 0;
+  }
+  const ptr = w.ptr;
+  ptr.fill(0);
+  for (let i = 0; i < n; i++) ptr[keys[i]! >>> 16]!++;
+  let sum = 0;
+  for (let c = 0; c < 65536; c++) {
+    const k = ptr[c]!;
+    ptr[c] = sum;
+    sum += k;
+  }
+  ptr[65536] = n;
+  for (let i = 0; i < n; i++) sa[ptr[keys[i]! >>> 16]!++] = i;
+  budget = n * SORT_BUDGET_PER_BYTE;
+  let lo = 0;
+  for (let c = 0; c < 65536; c++) {
+    const hi = ptr[c]!; // bucket c now ends where it started + count
+    if (hi - lo > 1) {
+      mkqs(sa, w.tmp, keys, n, lo, hi, 2);
+      if (budget < 0) return false;
+    }
+    lo = hi;
+  }
+  return true;
+}
+
 /**
  * Burrows–Wheeler transform of block[0..n) over cyclic rotations: last column into `bwt`, returns origPtr (the
  * row of the rotation starting at 0).
  */
 function bwtBlock(w: Work, n: number): number {
+  const b = w.block;
+  const out = w.bwt;
+  if (n >= 4 && sortRotationsFast(w, n)) {
+    const sa = w.sa;
+    let origPtr = 0;
+    for (let x = 0; x < n; x++) {
+      const s = sa[x]!;
+      if (s === 0) {
+        origPtr = x;
+        out[x] = b[n - 1]!;
+      } else out[x] = b[s - 1]!;
+    }
+    return origPtr;
+  }
+  return bwtBySais(w, n);
+}
+
+/** BWT through SA-IS of the least rotation (linear time whatever the data). */
+function bwtBySais(w: Work, n: number): number {
   const b = w.block;
   // Least rotation (Duval's Lyndon factorization over the doubled block): start r, Lyndon period p.
   let i = 0;
