@@ -222,3 +222,46 @@ export async function parseApm(disk: ByteSource, opts: ResolvedPartitionMapOptio
   }
   return { scheme: 'apm', blockSize: unit, entries, warnings, apm: details };
 }
+
+/** One APM entry to write, in 512-byte blocks. */
+export interface ApmEntrySpec {
+  name: string;
+  type: string;
+  startBlock: number;
+  blockCount: number;
+  /** pmPartStatus (hdiutil: 0x3 for the map, 0x40000033 for a volume). */
+  status: number;
+}
+
+function putString(b: Uint8Array, o: number, s: string, max: number): void {
+  for (let i = 0; i < Math.min(s.length, max - 1); i++) b[o + i] = s.charCodeAt(i) & 0x7f;
+}
+
+/** Block 0: a driver descriptor map with no drivers, as hdiutil writes it. */
+export function serializeDdm(blockCount: number): Uint8Array {
+  const b = new Uint8Array(APM_SECTOR);
+  const dv = new DataView(b.buffer);
+  dv.setUint16(DDM_OFF_SIG, DDM_SIG);
+  dv.setUint16(DDM_OFF_BLK_SIZE, APM_SECTOR);
+  dv.setUint32(DDM_OFF_BLK_COUNT, Math.min(blockCount, 0xffffffff));
+  return b;
+}
+
+/** The partition map entries (one 512-byte block each, from block 1), the inverse of parseApm for 512-byte maps. */
+export function serializeApmEntries(entries: readonly ApmEntrySpec[]): Uint8Array {
+  const out = new Uint8Array(entries.length * APM_SECTOR);
+  const dv = new DataView(out.buffer);
+  entries.forEach((e, i) => {
+    const o = i * APM_SECTOR;
+    dv.setUint16(o + PM_OFF_SIG, PM_SIG);
+    dv.setUint32(o + PM_OFF_MAP_BLK_CNT, entries.length);
+    dv.setUint32(o + PM_OFF_PY_PART_START, e.startBlock);
+    dv.setUint32(o + PM_OFF_PART_BLK_CNT, e.blockCount);
+    putString(out, o + PM_OFF_NAME, e.name, PM_STR_LEN);
+    putString(out, o + PM_OFF_TYPE, e.type, PM_STR_LEN);
+    dv.setUint32(o + PM_OFF_LG_DATA_START, 0);
+    dv.setUint32(o + PM_OFF_DATA_CNT, e.blockCount);
+    dv.setUint32(o + PM_OFF_STATUS, e.status >>> 0);
+  });
+  return out;
+}

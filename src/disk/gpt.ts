@@ -282,3 +282,71 @@ export async function parseGpt(disk: ByteSource, opts: ResolvedPartitionMapOptio
   if (backup) details.backup = backup.info;
   return { scheme: 'gpt', blockSize: sectorSize, entries, warnings, gpt: details };
 }
+
+/** One GPT entry to write. */
+export interface GptEntrySpec {
+  typeGuid: Uint8Array;
+  uniqueGuid: Uint8Array;
+  firstLba: number;
+  /** Inclusive. */
+  lastLba: number;
+  name: string;
+}
+
+/**
+ * A GPT of 128 entries of 128 bytes on 512-byte sectors, the inverse of parseGpt: the protective MBR (sector 0),
+ * the primary header (1) and table (2..33), and the backup table and header at the end of a disk of
+ * `diskSectors`. CRCs as the UEFI specification computes them.
+ */
+export function serializeGpt(entries: readonly GptEntrySpec[], diskGuid: Uint8Array, diskSectors: number): {
+  protectiveMbr: Uint8Array; primaryHeader: Uint8Array; table: Uint8Array; backupHeader: Uint8Array;
+} {
+  const count = 128;
+  const size = 128;
+  const tableSectors = (count * size) / 512;
+  const last = diskSectors - 1;
+  const table = new Uint8Array(count * size);
+  const tv = new DataView(table.buffer);
+  entries.forEach((e, i) => {
+    const o = i * size;
+    table.set(e.typeGuid, o + ENT_OFF_TYPE);
+    table.set(e.uniqueGuid, o + ENT_OFF_UNIQUE);
+    tv.setBigUint64(o + ENT_OFF_FIRST_LBA, BigInt(e.firstLba), true);
+    tv.setBigUint64(o + ENT_OFF_LAST_LBA, BigInt(e.lastLba), true);
+    tv.setBigUint64(o + ENT_OFF_ATTRIBUTES, 0n, true);
+    for (let k = 0; k < Math.min(e.name.length, ENT_NAME_BYTES / 2); k++) tv.setUint16(o + ENT_OFF_NAME + 2 * k, e.name.charCodeAt(k), true);
+  });
+  const tableCrc = crc32(table);
+  const header = (my: number, alt: number, entriesLba: number): Uint8Array => {
+    const h = new Uint8Array(512);
+    const dv = new DataView(h.buffer);
+    for (let i = 0; i < 8; i++) h[HDR_OFF_SIGNATURE + i] = GPT_SIGNATURE.charCodeAt(i);
+    dv.setUint32(HDR_OFF_REVISION, 0x00010000, true);
+    dv.setUint32(HDR_OFF_HEADER_SIZE, HDR_MIN_SIZE, true);
+    dv.setBigUint64(HDR_OFF_MY_LBA, BigInt(my), true);
+    dv.setBigUint64(HDR_OFF_ALTERNATE_LBA, BigInt(alt), true);
+    dv.setBigUint64(HDR_OFF_FIRST_USABLE, BigInt(2 + tableSectors), true);
+    dv.setBigUint64(HDR_OFF_LAST_USABLE, BigInt(last - 1 - tableSectors), true);
+    h.set(diskGuid, HDR_OFF_DISK_GUID);
+    dv.setBigUint64(HDR_OFF_ENTRIES_LBA, BigInt(entriesLba), true);
+    dv.setUint32(HDR_OFF_ENTRY_COUNT, count, true);
+    dv.setUint32(HDR_OFF_ENTRY_SIZE, size, true);
+    dv.setUint32(HDR_OFF_ENTRIES_CRC, tableCrc, true);
+    dv.setUint32(HDR_OFF_HEADER_CRC, crc32(h.subarray(0, HDR_MIN_SIZE)), true);
+    return h;
+  };
+  const mbr = new Uint8Array(512);
+  const mv = new DataView(mbr.buffer);
+  const o = MBR_OFF_TABLE;
+  mbr.set([0x00, 0xfe, 0xff, 0xff, MBR_PROTECTIVE_TYPE, 0xfe, 0xff, 0xff], o); // CHS "beyond", as hdiutil
+  mv.setUint32(o + 8, 1, true);
+  mv.setUint32(o + 12, Math.min(last, 0xffffffff), true);
+  mbr[MBR_OFF_BOOT_SIG] = 0x55;
+  mbr[MBR_OFF_BOOT_SIG + 1] = 0xaa;
+  return {
+    protectiveMbr: mbr,
+    primaryHeader: header(1, last, 2),
+    table,
+    backupHeader: header(last, 1, last - tableSectors),
+  };
+}

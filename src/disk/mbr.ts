@@ -210,3 +210,31 @@ export async function parseMbr(disk: ByteSource, opts: ResolvedPartitionMapOptio
   if (entries.length === 0 && details.extended.length === 0) return null;
   return { scheme: 'mbr', blockSize: ss, entries, warnings, mbr: details };
 }
+
+/** One primary entry to write (LBA units of 512 bytes; CHS fields are written as "beyond CHS", 0xFE 0xFF 0xFF). */
+export interface MbrEntrySpec {
+  type: number;
+  startLba: number;
+  sectorCount: number;
+  bootable?: boolean;
+}
+
+/** Serializes an MBR sector with up to four primary entries (the inverse of readMbrEntries). */
+export function serializeMbr(entries: readonly MbrEntrySpec[], diskSignature = 0): Uint8Array {
+  if (entries.length > 4) throw new RangeError('an MBR holds four primary entries');
+  const s = new Uint8Array(MBR_SECTOR);
+  const dv = new DataView(s.buffer);
+  dv.setUint32(MBR_OFF_DISK_SIGNATURE, diskSignature >>> 0, true);
+  entries.forEach((e, i) => {
+    const o = MBR_OFF_TABLE + i * MBR_ENTRY_SIZE;
+    s[o + ENT_OFF_STATUS] = e.bootable ? 0x80 : 0;
+    s.set([0xfe, 0xff, 0xff], o + ENT_OFF_CHS_BEGIN);
+    s[o + ENT_OFF_TYPE] = e.type;
+    s.set([0xfe, 0xff, 0xff], o + ENT_OFF_CHS_END);
+    dv.setUint32(o + ENT_OFF_LBA, Math.min(e.startLba, 0xffffffff), true);
+    dv.setUint32(o + ENT_OFF_COUNT, Math.min(e.sectorCount, 0xffffffff), true);
+  });
+  s[MBR_OFF_BOOT_SIG] = 0x55;
+  s[MBR_OFF_BOOT_SIG + 1] = 0xaa;
+  return s;
+}

@@ -1,0 +1,187 @@
+/**
+ * Writing images: any disk dmgkit reads (a UDIF image of any format, a sparse image or bundle, a raw disk or ISO,
+ * bytes in memory) to a new image of one of hdiutil's formats, as a stream of bytes (browser-safe) — or, with
+ * src/write/node.ts, to a file.
+ *
+ * Formats: the compressed UDIF formats of the codec table (UDZO, UDCO, ULFO, … — every entry with an encoder),
+ * UDRO/UDRW (raw chunks), UDSP (sparse image), UDSB (sparse bundle: a folder, Node only) and `raw` (the plain
+ * disk). Block tables follow hdiutil's layout (src/write/plan.ts); chunks are encoded on a pool of threads and
+ * written in order, so the output is the same for every thread count.
+ */
+import { DmgkitError } from '../errors.js';
+import type { ByteSource } from '../io/source.js';
+import type { SourceInput } from '../io/open-source.js';
+import { toWebStream } from '../io/stream.js';
+import { CODECS } from '../codecs/table.js';
+import { openDisk, type OpenedDisk } from '../open.js';
+import { CHUNK_RAW } from '../udif/chunk-types.js';
+import { UdifImage } from '../udif/image.js';
+import { SECTOR } from '../udif/layout.js';
+import type { ImagePlan } from '../udif/write/plan.js';
+import { writeUdifImage } from '../udif/write/udif.js';
+import { writeSparseImage } from '../container/sparseimage-write.js';
+import type { TaskPool } from '../pool/index.js';
+import { planDisk, planFromUdif } from './plan.js';
+
+/** Formats that are not a codec of the table. */
+const PLAIN_FORMATS: Record<string, string> = {
+  UDRO: 'read-only UDIF, raw chunks (zero runs and free space still left out)',
+  UDRW: 'read/write UDIF, raw chunks',
+  UDSP: 'sparse image (.sparseimage): writable, grows as bands are written',
+  UDSB: 'sparse bundle (a folder of band files): writable, backs up well',
+  raw: 'the plain disk, byte for byte (like dmg2img)',
+};
+
+export interface FormatInfo {
+  name: string;
+  description: string;
+  /** Chunk type for UDIF formats. */
+  chunkType?: number;
+  /** False for a table codec without an encoder yet. */
+  writable: boolean;
+}
+
+/** Every format name `writeImage` knows, compressed UDIF formats from the codec table. */
+export function writeFormats(): FormatInfo[] {
+  const udif = CODECS.filter((c) => c.format).map((c) => ({
+    name: c.format!, description: `UDIF, ${c.title} chunks`, chunkType: c.type, writable: !!c.encode,
+  }));
+  const plain = Object.entries(PLAIN_FORMATS).map(([name, description]) => ({
+    name, description, chunkType: name === 'UDRO' || name === 'UDRW' ? CHUNK_RAW : undefined, writable: true,
+  }));
+  return [...udif, ...plain];
+}
+
+/** The format of a name (case-insensitive), or INVALID_ARGUMENT / UNSUPPORTED_CODEC naming what exists. */
+export function resolveFormat(name: string): FormatInfo {
+  const f = writeFormats().find((x) => x.name.toLowerCase() === name.toLowerCase());
+  if (!f) {
+    throw new DmgkitError('INVALID_ARGUMENT', `unknown format '${name}' (one of ${writeFormats().filter((x) => x.writable).map((x) => x.name).join(', ')})`);
+  }
+  if (!f.writable) throw new DmgkitError('UNSUPPORTED_CODEC', `dmgkit cannot write ${f.name} (${f.description}) yet`, { format: f.name });
+  return f;
+}
+
+export interface WriteImageOptions {
+  /** UDZO, UDCO, ULFO, UDRO, UDRW, UDSP, raw, … (UDSB: use writeImageFile). */
+  format: string;
+  /** Codec level (UDZO: 1..9, default 6). */
+  level?: number;
+  /** Sectors per chunk (UDIF) or per band (UDSP); default hdiutil's (2048). */
+  chunkSectors?: number;
+  /** Threads to encode on (Node: worker threads; default 1). Ignored when `pool` is given. */
+  threads?: number;
+  /** A pool (src/pool) to encode on; the caller owns and closes it. */
+  pool?: TaskPool;
+  /** 16-byte segment ID of the UDIF trailer. */
+  segmentId?: Uint8Array;
+  /** Derive the segment ID from the content (tables and checksums), so the output is byte-for-byte reproducible. */
+  deterministic?: boolean;
+  /**
+   * UDIF input: 'keep' its block tables and runs (default), or 'map' to lay the tables out afresh from the
+   * partition map of the decoded disk.
+   */
+  layout?: 'keep' | 'map';
+  /** Block tables to write, instead of planning them (advanced; see src/udif/write/plan.ts). */
+  plan?: ImagePlan;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** What can be written: anything `openDisk` opens, an opened disk, or a disk as a ByteSource. */
+export type ImageInput = SourceInput | OpenedDisk;
+
+function isOpenedDisk(x: unknown): x is OpenedDisk {
+  return typeof x === 'object' && x !== null && 'disk' in x && 'kind' in x && typeof (x as OpenedDisk).close === 'function';
+}
+
+/** A disk whose size is not a multiple of 512 (a raw byte payload), padded with zeros to the next sector. */
+class PaddedSource implements ByteSource {
+  readonly size: number;
+  readonly name?: string;
+  constructor(private readonly inner: ByteSource) {
+    this.size = Math.ceil(inner.size / SECTOR) * SECTOR;
+    this.name = inner.name;
+  }
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const end = Math.min(offset + length, this.inner.size);
+    if (end >= offset + length) return this.inner.read(offset, length);
+    const out = new Uint8Array(length);
+    if (end > offset) out.set(await this.inner.read(offset, end - offset));
+    return out;
+  }
+}
+
+async function openInput(input: ImageInput): Promise<{ opened: OpenedDisk; owned: boolean }> {
+  if (isOpenedDisk(input)) return { opened: input, owned: false };
+  if (input instanceof UdifImage) {
+    return { opened: { kind: 'udif', disk: input, udif: input, warnings: input.warnings, close: async () => undefined }, owned: false };
+  }
+  return { opened: await openDisk(input, { raw: 'always' }), owned: true };
+}
+
+async function makePool(threads: number): Promise<TaskPool | undefined> {
+  if (threads <= 1 || typeof process === 'undefined' || !process.versions?.node) return undefined;
+  const { createPool } = await import('../pool/node.js');
+  return createPool(threads);
+}
+
+/** The plan for a disk: a UDIF input's own tables (layout 'keep'), else hdiutil's layout from its map. */
+export async function planImage(opened: OpenedDisk, disk: ByteSource, layout: 'keep' | 'map' = 'keep'): Promise<ImagePlan> {
+  if (layout === 'keep' && opened.udif && disk === opened.disk) {
+    const kept = planFromUdif(opened.udif);
+    if (kept) return kept;
+  }
+  return planDisk(disk);
+}
+
+/**
+ * The image of `input` in `opts.format`, as an async iterable of byte pieces (concatenated, they are the file).
+ * Streams in bounded memory: the UDIF metadata follows the data, a sparse image is written node by node.
+ */
+export async function* writeImage(input: ImageInput, opts: WriteImageOptions): AsyncGenerator<Uint8Array> {
+  const format = resolveFormat(opts.format);
+  if (format.name === 'UDSB') {
+    throw new DmgkitError('INVALID_ARGUMENT', 'a sparse bundle (UDSB) is a folder: write it with writeImageFile (Node)');
+  }
+  const { opened, owned } = await openInput(input);
+  let pool: TaskPool | undefined;
+  try {
+    const disk = opened.disk.size % SECTOR === 0 ? opened.disk : new PaddedSource(opened.disk);
+    if (format.name === 'raw') {
+      const piece = 4 << 20;
+      for (let o = 0; o < opened.disk.size; o += piece) {
+        opts.signal?.throwIfAborted();
+        const n = Math.min(piece, opened.disk.size - o);
+        yield await opened.disk.read(o, n);
+        opts.onProgress?.(o + n, opened.disk.size);
+      }
+      return;
+    }
+    if (format.name === 'UDSP') {
+      yield* writeSparseImage(disk, { sectorsPerBand: opts.chunkSectors, onProgress: opts.onProgress, signal: opts.signal });
+      return;
+    }
+    const plan = opts.plan ?? (await planImage(opened, disk, opts.layout));
+    pool = opts.pool ?? (await makePool(opts.threads ?? 1));
+    yield* writeUdifImage(disk, plan, {
+      chunkType: format.chunkType!,
+      level: opts.level,
+      chunkSectors: opts.chunkSectors,
+      pool,
+      segmentId: opts.segmentId ?? (opts.deterministic ? 'content' : undefined),
+      onProgress: opts.onProgress,
+      signal: opts.signal,
+    });
+  } finally {
+    if (pool && !opts.pool) await pool.close();
+    if (owned) await opened.close();
+  }
+}
+
+/** `writeImage` as a web ReadableStream (pull-driven: nothing is read or encoded ahead of the consumer's pace). */
+export function writeImageStream(input: ImageInput, opts: WriteImageOptions): ReadableStream<Uint8Array> {
+  return toWebStream(writeImage(input, opts));
+}
+
+
