@@ -14,9 +14,9 @@ import { readPartitionMap } from '../../src/disk/partition-map.js';
 import type { ByteSource } from '../../src/io/source.js';
 import { writeImageFile } from '../../src/write/node.js';
 
-const FORMATS = ['UDZO', 'UDRO', 'UDRW', 'UDCO', 'ULFO', 'UDSP', 'UDSB', 'raw'] as const;
-const UDIF = new Set(['UDZO', 'UDRO', 'UDRW', 'UDCO', 'ULFO']);
-const DMG2IMG = new Set(['UDZO', 'UDRO', 'UDRW', 'UDCO']);
+const FORMATS = ['UDZO', 'UDRO', 'UDRW', 'UDCO', 'ULFO', 'UDBZ', 'UDSP', 'UDSB', 'raw'] as const;
+const UDIF = new Set(['UDZO', 'UDRO', 'UDRW', 'UDCO', 'ULFO', 'UDBZ']);
+const DMG2IMG = new Set(['UDZO', 'UDRO', 'UDRW', 'UDCO', 'UDBZ']);
 const QEMU = new Set(['UDZO', 'UDRO', 'UDRW']);
 
 function inputs(): string[] {
