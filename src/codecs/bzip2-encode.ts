@@ -54,6 +54,12 @@ interface Work {
   keys: Uint32Array;
   tmp: Uint32Array;
   ptr: Int32Array;
+  fill: Int32Array;
+  order: Uint8Array;
+  bigDone: Uint8Array;
+  smallDone: Uint8Array;
+  copyStart: Int32Array;
+  copyEnd: Int32Array;
   mtf: Uint16Array;
   selectors: Uint8Array;
 }
@@ -71,6 +77,12 @@ function getWork(blockMax: number): Work {
     keys: new Uint32Array(cap),
     tmp: new Uint32Array(cap),
     ptr: new Int32Array(65537),
+    fill: new Int32Array(65536),
+    order: new Uint8Array(256),
+    bigDone: new Uint8Array(256),
+    smallDone: new Uint8Array(65536),
+    copyStart: new Int32Array(256),
+    copyEnd: new Int32Array(256),
     mtf: new Uint16Array(cap + 1),
     selectors: new Uint8Array(Math.ceil((cap + 1) / GROUP_SIZE) + 1),
   };
@@ -224,8 +236,7 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
       let x = sa[i]! + d;
       if (x >= n) x -= n;
       tmp[i] = keys[x]!;
-    }
-    const a = tmp[lo]!;
+    }    const a = tmp[lo]!;
     const b = tmp[(lo + hi) >> 1]!;
     const c = tmp[hi - 1]!;
     const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
@@ -275,26 +286,70 @@ function sortRotationsFast(w: Work, n: number): boolean {
     if (i3 >= n) i3 -= n;
     keys[i] = ((b[i]! << 24) | (b[i1]! << 16) | (b[i2]! << 8) | b[i3]!) >>> 0;
   }
-  const ptr = w.ptr;
-  ptr.fill(0);
-  for (let i = 0; i < n; i++) ptr[keys[i]! >>> 16]!++;
+  // Bucket of each 2-byte prefix: start[c] .. start[c + 1].
+  const start = w.ptr;
+  start.fill(0);
+  for (let i = 0; i < n; i++) start[keys[i]! >>> 16]!++;
   let sum = 0;
   for (let c = 0; c < 65536; c++) {
-    const k = ptr[c]!;
-    ptr[c] = sum;
+    const k = start[c]!;
+    start[c] = sum;
     sum += k;
   }
-  ptr[65536] = n;
-  for (let i = 0; i < n; i++) sa[ptr[keys[i]! >>> 16]!++] = i;
+  start[65536] = n;
+  const fill = w.fill;
+  fill.set(start.subarray(0, 65536));
+  for (let i = 0; i < n; i++) sa[fill[keys[i]! >>> 16]!++] = i;
   budget = n * SORT_BUDGET_PER_BYTE;
-  let lo = 0;
-  for (let c = 0; c < 65536; c++) {
-    const hi = ptr[c]!; // bucket c now ends where it started + count
-    if (hi - lo > 1) {
-      mkqs(sa, w.tmp, keys, n, lo, hi, 2);
-      if (budget < 0) return false;
+
+  // Big buckets (first byte) from the smallest to the largest. In big bucket ss, the small buckets [ss, j]
+  // (j ≠ ss) not yet done are sorted by comparison; one scan of the now sorted big bucket then places, in order,
+  // every rotation t·ss… into small bucket [t, ss] (the rotation before a sorted one), which fills [ss, ss] too
+  // (as bzip2's mainSort does). Each pair of buckets [a, b], [b, a] thus costs one comparison sort.
+  const order = w.order;
+  for (let i = 0; i < 256; i++) order[i] = i;
+  const bigSize = (c: number): number => start[(c + 1) << 8]! - start[c << 8]!;
+  order.sort((a, c) => bigSize(a) - bigSize(c) || a - c);
+  const bigDone = w.bigDone;
+  const smallDone = w.smallDone;
+  bigDone.fill(0);
+  smallDone.fill(0);
+  const copyStart = w.copyStart;
+  const copyEnd = w.copyEnd;
+  for (let oi = 0; oi < 256; oi++) {
+    const ss = order[oi]!;
+    for (let j = 0; j < 256; j++) {
+      if (j === ss) continue;
+      const c = (ss << 8) | j;
+      if (smallDone[c]) continue;
+      const lo = start[c]!;
+      const hi = start[c + 1]!;
+      if (hi - lo > 1) {
+        mkqs(sa, w.tmp, keys, n, lo, hi, 2);
+        if (budget < 0) return false;
+      }
+      smallDone[c] = 1;
     }
-    lo = hi;
+    for (let t = 0; t < 256; t++) {
+      copyStart[t] = start[(t << 8) | ss]!;
+      copyEnd[t] = start[((t << 8) | ss) + 1]! - 1;
+    }
+    const bigLo = start[ss << 8]!;
+    const bigHi = start[(ss + 1) << 8]!;
+    for (let j = bigLo; j < copyStart[ss]!; j++) {
+      let k = sa[j]! - 1;
+      if (k < 0) k += n;
+      const c1 = b[k]!;
+      if (!bigDone[c1]) sa[copyStart[c1]!++] = k;
+    }
+    for (let j = bigHi - 1; j > copyEnd[ss]!; j--) {
+      let k = sa[j]! - 1;
+      if (k < 0) k += n;
+      const c1 = b[k]!;
+      if (!bigDone[c1]) sa[copyEnd[c1]!--] = k;
+    }
+    for (let t = 0; t < 256; t++) smallDone[(t << 8) | ss] = 1;
+    bigDone[ss] = 1;
   }
   return true;
 }
