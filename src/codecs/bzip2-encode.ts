@@ -828,7 +828,8 @@ export function encodeBzip2(input: Uint8Array, level = 9): Uint8Array {
     throw new DmgkitError('INVALID_ARGUMENT', `bzip2 level must be an integer 1..9, got ${level}`);
   }
   const blockMax = bzip2BlockLimit(level);
-  const w = getWork(Math.min(blockMax, input.length + 8));
+  // RLE1 can grow the data by a quarter (runs of exactly 4 bytes take 5).
+  const w = getWork(Math.min(blockMax, input.length + (input.length >> 2) + 8));
   const out = (bits ??= new Bits(1 << 20));
   out.pos = 0;
   out.acc = 0;

@@ -82,6 +82,11 @@ describe('encodeBzip2 (decoded by the native bzip2 tool and by our decoder)', ()
     for (let i = 0; i < 20; i++) many.set(d, i * d.length);
     roundTrip(many, 1);
     for (const len of [3, 4, 5, 255, 256, 259, 260, 1000]) roundTrip(new Uint8Array(len).fill(0x41), 9, `run ${len}`);
+    // Runs of exactly 4 grow by a quarter in RLE1 (4 bytes + a zero count): the block outgrows the input.
+    const fours = new Uint8Array(4000);
+    for (let i = 0; i < fours.length; i++) fours[i] = 0x41 + ((i >> 2) % 3);
+    roundTrip(fours, 9, 'runs of four');
+    roundTrip(fours.subarray(0, 8), 1, 'two runs of four');
   });
 
   it('splits blocks at the level’s limit: sizes around it at levels 1 and 9', () => {
