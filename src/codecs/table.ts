@@ -18,6 +18,7 @@ import { deflateZlib } from './deflate.js';
 import { adcCodec } from './adc.js';
 import { encodeAdc } from './adc-encode.js';
 import { bzip2Codec } from './bzip2.js';
+import { encodeBzip2 } from './bzip2-encode.js';
 import { lzfseCodec } from './lzfse.js';
 import { encodeLzfse } from './lzfse-encode.js';
 import { xzCodec } from './xz.js';
@@ -68,7 +69,7 @@ export const CODECS: readonly CodecEntry[] = [
     minLevel: 1, maxLevel: 9, defaultLevel: 6, chunkSectors: 2048, bufferExtraSectors: 8,
   },
   {
-    type: CHUNK_BZIP2, name: 'bzip2', title: 'bzip2', format: 'UDBZ', decoder: bzip2Codec,
+    type: CHUNK_BZIP2, name: 'bzip2', title: 'bzip2', format: 'UDBZ', decoder: bzip2Codec, encode: encodeBzip2,
     minLevel: 1, maxLevel: 9, defaultLevel: 9, chunkSectors: 2048, bufferExtraSectors: 3,
   },
   {

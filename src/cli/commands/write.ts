@@ -34,7 +34,7 @@ export async function writeOut(input: OpenedDisk, inputs: string[], args: Parsed
   const outPath = args.flags.get('o') ?? args.flags.get('output');
   if (typeof outPath !== 'string' || outPath === '') throw new DmgkitError('INVALID_ARGUMENT', `${ctx.spec.name} needs -o OUT (or -o - for standard output)`);
   const fmtFlag = args.flags.get('format');
-  if (typeof fmtFlag !== 'string') throw new DmgkitError('INVALID_ARGUMENT', '--format needs a format name (UDZO, UDCO, ULFO, UDRO, UDRW, UDSP, UDSB, raw)');
+  if (typeof fmtFlag !== 'string') throw new DmgkitError('INVALID_ARGUMENT', '--format needs a format name (UDZO, UDCO, ULFO, UDBZ, UDRO, UDRW, UDSP, UDSB, raw)');
   const format = resolveFormat(fmtFlag);
   const progress = new Progress(io.err, input.disk.size, label);
   const opts: WriteImageOptions = {

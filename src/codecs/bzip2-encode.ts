@@ -1,0 +1,875 @@
+import { DmgkitError } from '../errors.js';
+
+/**
+ * bzip2 encoder (UDIF chunk type 0x80000006, "UDBZ"): one complete stream ('BZh' + level digit, blocks, end
+ * marker with the combined CRC) per call, as hdiutil writes one stream per chunk. Format facts: see
+ * docs/formats/bzip2-xz.md. Stages per block, as in the reference bzip2 1.0.x:
+ *
+ *   RLE1    runs of 4..255 equal bytes → 4 bytes + (length − 4); a block holds ≤ 100000·level − 19 bytes of it
+ *   BWT     sorted cyclic rotations, computed as a suffix array (SA-IS, linear time) of the block's least
+ *           rotation: that rotation is a power u^k of a Lyndon word u, and for a Lyndon word the order of its
+ *           suffixes equals the order of its rotations, so SA-IS on u alone gives the rotation order (rows of
+ *           the k copies are identical, which the inverse transform does not need to tell apart)
+ *   MTF     move-to-front over the byte values in use, zero runs as RUNA/RUNB bijective base-2 digits, EOB
+ *   Huffman 2..6 tables by block size, initial split by cumulative frequency, 4 refinement passes over
+ *           groups of 50 symbols (each group takes the cheapest table), code lengths ≤ 17 bits
+ *
+ * Deterministic; all buffers live in a workspace sized by the level's block size and reused across calls.
+ */
+
+const BLOCK_MAGIC_HI = 0x314159;
+const BLOCK_MAGIC_LO = 0x265359;
+const EOS_MAGIC_HI = 0x177245;
+const EOS_MAGIC_LO = 0x385090;
+const GROUP_SIZE = 50;
+const N_ITERS = 4;
+const MAX_CODE_LEN = 17;
+const MAX_ALPHA = 258;
+const MAX_GROUPS = 6;
+const RUNA = 0;
+const RUNB = 1;
+/** Bytes of RLE1 output a block may hold at `level` (bzip2's nblockMAX: 100000·level − 19). */
+export const bzip2BlockLimit = (level: number): number => level * 100_000 - 19;
+
+const CRC_T: Int32Array = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n << 24;
+    for (let k = 0; k < 8; k++) c = c & 0x80000000 ? (c << 1) ^ 0x04c11db7 : c << 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/** Per-thread workspace, sized for the largest block seen so far, reused by every call. */
+interface Work {
+  cap: number;
+  block: Uint8Array;
+  /** SA-IS text: block symbols + 1, sentinel 0; the recursion reuses its upper part. */
+  text: Int32Array;
+  sa: Int32Array;
+  types: Uint8Array;
+  bwt: Uint8Array;
+  /** Fast path: 4-byte keys, per-level key scratch, 2-byte bucket pointers. */
+  keys: Uint32Array;
+  tmp: Uint32Array;
+  ptr: Int32Array;
+  fill: Int32Array;
+  order: Uint8Array;
+  bigDone: Uint8Array;
+  smallDone: Uint8Array;
+  copyStart: Int32Array;
+  copyEnd: Int32Array;
+  mtf: Uint16Array;
+  selectors: Uint8Array;
+}
+let work: Work | null = null;
+function getWork(blockMax: number): Work {
+  const cap = blockMax + 8;
+  if (work && work.cap >= cap) return work;
+  work = {
+    cap,
+    block: new Uint8Array(cap),
+    text: new Int32Array(cap + 1),
+    sa: new Int32Array(cap + 1),
+    types: new Uint8Array(cap + 1),
+    bwt: new Uint8Array(cap),
+    keys: new Uint32Array(cap),
+    tmp: new Uint32Array(cap),
+    ptr: new Int32Array(65537),
+    fill: new Int32Array(65536),
+    order: new Uint8Array(256),
+    bigDone: new Uint8Array(256),
+    smallDone: new Uint8Array(65536),
+    copyStart: new Int32Array(256),
+    copyEnd: new Int32Array(256),
+    mtf: new Uint16Array(cap + 1),
+    selectors: new Uint8Array(Math.ceil((cap + 1) / GROUP_SIZE) + 1),
+  };
+  return work;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// SA-IS (Nong, Zhang, Chan 2009): suffix array of t[0..n), t[n-1] = 0 the unique smallest symbol, alphabet [0, k).
+
+function buckets(t: Int32Array, n: number, bkt: Int32Array, k: number, end: boolean): void {
+  bkt.fill(0, 0, k);
+  for (let i = 0; i < n; i++) bkt[t[i]!]!++;
+  let sum = 0;
+  for (let i = 0; i < k; i++) {
+    sum += bkt[i]!;
+    bkt[i] = end ? sum : sum - bkt[i]!;
+  }
+}
+
+function induce(t: Int32Array, sa: Int32Array, ty: Uint8Array, n: number, bkt: Int32Array, k: number): void {
+  buckets(t, n, bkt, k, false);
+  for (let i = 0; i < n; i++) {
+    const j = sa[i]! - 1;
+    if (j >= 0 && ty[j] === 0) sa[bkt[t[j]!]!++] = j;
+  }
+  buckets(t, n, bkt, k, true);
+  for (let i = n - 1; i >= 0; i--) {
+    const j = sa[i]! - 1;
+    if (j >= 0 && ty[j] === 1) sa[--bkt[t[j]!]!] = j;
+  }
+}
+
+function sais(t: Int32Array, sa: Int32Array, n: number, k: number, ty: Uint8Array): void {
+  // Types: 1 = S, 0 = L. The sentinel is S; the symbol before it is L.
+  ty[n - 1] = 1;
+  if (n === 1) {
+    sa[0] = 0;
+    return;
+  }
+  ty[n - 2] = 0;
+  for (let i = n - 3; i >= 0; i--) {
+    const a = t[i]!;
+    const b = t[i + 1]!;
+    ty[i] = a < b || (a === b && ty[i + 1] === 1) ? 1 : 0;
+  }
+  const bkt = new Int32Array(k);
+  // Stage 1: sort the LMS substrings by one induction pass.
+  buckets(t, n, bkt, k, true);
+  sa.fill(-1, 0, n);
+  for (let i = 1; i < n; i++) if (ty[i] === 1 && ty[i - 1] === 0) sa[--bkt[t[i]!]!] = i;
+  induce(t, sa, ty, n, bkt, k);
+  let n1 = 0;
+  for (let i = 0; i < n; i++) {
+    const p = sa[i]!;
+    if (p > 0 && ty[p] === 1 && ty[p - 1] === 0) sa[n1++] = p;
+  }
+  // Name the LMS substrings (equal substrings get equal names).
+  sa.fill(-1, n1, n);
+  let name = 0;
+  let prev = -1;
+  for (let i = 0; i < n1; i++) {
+    const pos = sa[i]!;
+    let diff = false;
+    if (prev < 0) diff = true;
+    else {
+      for (let d = 0; ; d++) {
+        const a = pos + d;
+        const b = prev + d;
+        if (t[a] !== t[b] || ty[a] !== ty[b]) {
+          diff = true;
+          break;
+        }
+        if (d > 0 && ((ty[a] === 1 && ty[a - 1] === 0) || (ty[b] === 1 && ty[b - 1] === 0))) break;
+      }
+    }
+    if (diff) {
+      name++;
+      prev = pos;
+    }
+    sa[n1 + (pos >> 1)] = name - 1;
+  }
+  for (let i = n - 1, j = n - 1; i >= n1; i--) if (sa[i]! >= 0) sa[j--] = sa[i]!;
+  // Stage 2: sort the reduced string (recursively when names repeat).
+  const s1 = sa.subarray(n - n1, n);
+  const sa1 = sa.subarray(0, n1);
+  if (name < n1) sais(s1, sa1, n1, name, new Uint8Array(n1));
+  else for (let i = 0; i < n1; i++) sa1[s1[i]!] = i;
+  // Stage 3: place the sorted LMS suffixes at their bucket ends, then induce the rest.
+  for (let i = 1, j = 0; i < n; i++) if (ty[i] === 1 && ty[i - 1] === 0) s1[j++] = i;
+  for (let i = 0; i < n1; i++) sa1[i] = s1[sa1[i]!]!;
+  sa.fill(-1, n1, n);
+  buckets(t, n, bkt, k, true);
+  for (let i = n1 - 1; i >= 0; i--) {
+    const j = sa[i]!;
+    sa[i] = -1;
+    sa[--bkt[t[j]!]!] = j;
+  }
+  induce(t, sa, ty, n, bkt, k);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fast path: rotations bucketed by their first two bytes, each bucket sorted by a multikey quicksort on 4-byte
+// big-endian keys (K[i] = bytes i..i+3, cyclic). It is quick when rotations differ early, as in most data; a work
+// budget (elements × levels) stops it on highly repetitive blocks, which then take the linear-time SA-IS path.
+
+/** Elements × key levels the quicksort may spend per block byte before falling back to SA-IS. */
+const SORT_BUDGET_PER_BYTE = 24;
+const SMALL_SORT = 12;
+let budget = 0;
+
+/** Compare rotations a and b from depth d (4-byte steps); negative, 0 or positive. */
+function cmpRot(keys: Uint32Array, n: number, a: number, b: number, d: number): number {
+  let x = a + d;
+  let y = b + d;
+  if (x >= n) x -= n;
+  if (y >= n) y -= n;
+  for (; d < n; d += 4) {
+    const ka = keys[x]!;
+    const kb = keys[y]!;
+    if (ka !== kb) return ka < kb ? -1 : 1;
+    budget--;
+    x += 4;
+    y += 4;
+    if (x >= n) x -= n;
+    if (y >= n) y -= n;
+  }
+  return 0;
+}
+
+function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo0: number, hi0: number, d0: number): void {
+  let lo = lo0;
+  let hi = hi0;
+  let d = d0;
+  while (hi - lo > 1) {
+    if (budget < 0 || d >= n) return;
+    if (hi - lo <= SMALL_SORT) {
+      for (let i = lo + 1; i < hi; i++) {
+        const v = sa[i]!;
+        let j = i;
+        while (j > lo && cmpRot(keys, n, sa[j - 1]!, v, d) > 0) {
+          sa[j] = sa[j - 1]!;
+          j--;
+        }
+        sa[j] = v;
+      }
+      return;
+    }
+    budget -= hi - lo;
+    // Keys of this level, gathered once.
+    for (let i = lo; i < hi; i++) {
+      let x = sa[i]! + d;
+      if (x >= n) x -= n;
+      tmp[i] = keys[x]!;
+    }    const a = tmp[lo]!;
+    const b = tmp[(lo + hi) >> 1]!;
+    const c = tmp[hi - 1]!;
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    // Dijkstra three-way partition of sa and tmp together.
+    let lt = lo;
+    let gt = hi - 1;
+    let i = lo;
+    while (i <= gt) {
+      const v = tmp[i]!;
+      if (v < pivot) {
+        const s = sa[i]!;
+        sa[i] = sa[lt]!;
+        sa[lt] = s;
+        tmp[i] = tmp[lt]!;
+        tmp[lt] = v;
+        lt++;
+        i++;
+      } else if (v > pivot) {
+        const s = sa[i]!;
+        sa[i] = sa[gt]!;
+        sa[gt] = s;
+        tmp[i] = tmp[gt]!;
+        tmp[gt] = v;
+        gt--;
+      } else i++;
+    }
+    // Recurse into the smaller outer parts; continue with the equal part one key deeper, or the larger part.
+    mkqs(sa, tmp, keys, n, lo, lt, d);
+    mkqs(sa, tmp, keys, n, gt + 1, hi, d);
+    lo = lt;
+    hi = gt + 1;
+    d += 4;
+  }
+}
+
+/** Rotation order into w.sa[0..n) by the fast path; false when the work budget ran out. */
+function sortRotationsFast(w: Work, n: number): boolean {
+  const b = w.block;
+  const keys = w.keys;
+  const sa = w.sa;
+  for (let i = 0; i < n; i++) {
+    let i1 = i + 1;
+    if (i1 >= n) i1 -= n;
+    let i2 = i1 + 1;
+    if (i2 >= n) i2 -= n;
+    let i3 = i2 + 1;
+    if (i3 >= n) i3 -= n;
+    keys[i] = ((b[i]! << 24) | (b[i1]! << 16) | (b[i2]! << 8) | b[i3]!) >>> 0;
+  }
+  // Bucket of each 2-byte prefix: start[c] .. start[c + 1].
+  const start = w.ptr;
+  start.fill(0);
+  for (let i = 0; i < n; i++) start[keys[i]! >>> 16]!++;
+  let sum = 0;
+  for (let c = 0; c < 65536; c++) {
+    const k = start[c]!;
+    start[c] = sum;
+    sum += k;
+  }
+  start[65536] = n;
+  const fill = w.fill;
+  fill.set(start.subarray(0, 65536));
+  for (let i = 0; i < n; i++) sa[fill[keys[i]! >>> 16]!++] = i;
+  budget = n * SORT_BUDGET_PER_BYTE;
+
+  // Big buckets (first byte) from the smallest to the largest. In big bucket ss, the small buckets [ss, j]
+  // (j ≠ ss) not yet done are sorted by comparison; one scan of the now sorted big bucket then places, in order,
+  // every rotation t·ss… into small bucket [t, ss] (the rotation before a sorted one), which fills [ss, ss] too
+  // (as bzip2's mainSort does). Each pair of buckets [a, b], [b, a] thus costs one comparison sort.
+  const order = w.order;
+  for (let i = 0; i < 256; i++) order[i] = i;
+  const bigSize = (c: number): number => start[(c + 1) << 8]! - start[c << 8]!;
+  order.sort((a, c) => bigSize(a) - bigSize(c) || a - c);
+  const bigDone = w.bigDone;
+  const smallDone = w.smallDone;
+  bigDone.fill(0);
+  smallDone.fill(0);
+  const copyStart = w.copyStart;
+  const copyEnd = w.copyEnd;
+  for (let oi = 0; oi < 256; oi++) {
+    const ss = order[oi]!;
+    for (let j = 0; j < 256; j++) {
+      if (j === ss) continue;
+      const c = (ss << 8) | j;
+      if (smallDone[c]) continue;
+      const lo = start[c]!;
+      const hi = start[c + 1]!;
+      if (hi - lo > 1) {
+        mkqs(sa, w.tmp, keys, n, lo, hi, 2);
+        if (budget < 0) return false;
+      }
+      smallDone[c] = 1;
+    }
+    for (let t = 0; t < 256; t++) {
+      copyStart[t] = start[(t << 8) | ss]!;
+      copyEnd[t] = start[((t << 8) | ss) + 1]! - 1;
+    }
+    const bigLo = start[ss << 8]!;
+    const bigHi = start[(ss + 1) << 8]!;
+    for (let j = bigLo; j < copyStart[ss]!; j++) {
+      let k = sa[j]! - 1;
+      if (k < 0) k += n;
+      const c1 = b[k]!;
+      if (!bigDone[c1]) sa[copyStart[c1]!++] = k;
+    }
+    for (let j = bigHi - 1; j > copyEnd[ss]!; j--) {
+      let k = sa[j]! - 1;
+      if (k < 0) k += n;
+      const c1 = b[k]!;
+      if (!bigDone[c1]) sa[copyEnd[c1]!--] = k;
+    }
+    for (let t = 0; t < 256; t++) smallDone[(t << 8) | ss] = 1;
+    bigDone[ss] = 1;
+  }
+  return true;
+}
+
+/**
+ * Burrows–Wheeler transform of block[0..n) over cyclic rotations: last column into `bwt`, returns origPtr (the
+ * row of the rotation starting at 0).
+ */
+function bwtBlock(w: Work, n: number): number {
+  const b = w.block;
+  const out = w.bwt;
+  if (n >= 4 && sortRotationsFast(w, n)) {
+    const sa = w.sa;
+    let origPtr = 0;
+    for (let x = 0; x < n; x++) {
+      const s = sa[x]!;
+      if (s === 0) {
+        origPtr = x;
+        out[x] = b[n - 1]!;
+      } else out[x] = b[s - 1]!;
+    }
+    return origPtr;
+  }
+  return bwtBySais(w, n);
+}
+
+/** BWT through SA-IS of the least rotation (linear time whatever the data). */
+function bwtBySais(w: Work, n: number): number {
+  const b = w.block;
+  // Least rotation (Duval's Lyndon factorization over the doubled block): start r, Lyndon period p.
+  let i = 0;
+  let r = 0;
+  while (i < n) {
+    r = i;
+    let j = i + 1;
+    let k = i;
+    while (j < 2 * n) {
+      const x = b[k >= n ? k - n : k]!;
+      const y = b[j >= n ? j - n : j]!;
+      if (x > y) break;
+      k = x < y ? i : k + 1;
+      j++;
+    }
+    while (i <= k) i += j - k;
+  }
+  // The least rotation w = u^(n/p), u a Lyndon word: p is the length of w's first Lyndon factor.
+  const t = w.text;
+  for (let q = 0, s = r; q < n; q++, s = s + 1 === n ? 0 : s + 1) t[q] = b[s]! + 1;
+  let p = n;
+  {
+    let j = 1;
+    let k = 0;
+    while (j < n && t[k]! <= t[j]!) {
+      k = t[k]! < t[j]! ? 0 : k + 1;
+      j++;
+    }
+    const cand = j - k;
+    if (n % cand === 0) p = cand;
+  }
+  t[p] = 0;
+  const sa = w.sa;
+  sais(t, sa, p + 1, 257, w.types);
+  // Row order: SA of u (skipping the sentinel row), each row repeated n/p times. Last column: symbol before.
+  const reps = n / p;
+  const out = w.bwt;
+  const start = (n - r) % n % p; // index in u of the original rotation 0
+  let origPtr = 0;
+  let o = 0;
+  for (let x = 1; x <= p; x++) {
+    const s = sa[x]!;
+    if (s === start) origPtr = o;
+    const c = (s === 0 ? t[p - 1]! : t[s - 1]!) - 1;
+    for (let y = 0; y < reps; y++) out[o++] = c;
+  }
+  return origPtr;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Huffman code lengths (bzip2's method: heap merge with depth tie-break, frequencies halved while too long).
+
+const hHeap = new Int32Array(MAX_ALPHA + 2);
+const hWeight = new Int32Array(MAX_ALPHA * 2);
+const hParent = new Int32Array(MAX_ALPHA * 2);
+
+function makeCodeLengths(len: Uint8Array, freq: Int32Array, alphaSize: number, maxLen: number): void {
+  const heap = hHeap;
+  const weight = hWeight;
+  const parent = hParent;
+  for (let i = 0; i < alphaSize; i++) weight[i + 1] = (freq[i] === 0 ? 1 : freq[i]!) << 8;
+  for (;;) {
+    let nNodes = alphaSize;
+    let nHeap = 0;
+    heap[0] = 0;
+    weight[0] = 0;
+    parent[0] = -2;
+    const up = (z0: number): void => {
+      let z = z0;
+      const tmp = heap[z]!;
+      while (weight[tmp]! < weight[heap[z >> 1]!]!) {
+        heap[z] = heap[z >> 1]!;
+        z >>= 1;
+      }
+      heap[z] = tmp;
+    };
+    const down = (z0: number): void => {
+      let z = z0;
+      const tmp = heap[z]!;
+      for (;;) {
+        let yy = z << 1;
+        if (yy > nHeap) break;
+        if (yy < nHeap && weight[heap[yy + 1]!]! < weight[heap[yy]!]!) yy++;
+        if (weight[tmp]! < weight[heap[yy]!]!) break;
+        heap[z] = heap[yy]!;
+        z = yy;
+      }
+      heap[z] = tmp;
+    };
+    for (let i = 1; i <= alphaSize; i++) {
+      parent[i] = -1;
+      heap[++nHeap] = i;
+      up(nHeap);
+    }
+    while (nHeap > 1) {
+      const n1 = heap[1]!;
+      heap[1] = heap[nHeap--]!;
+      down(1);
+      const n2 = heap[1]!;
+      heap[1] = heap[nHeap--]!;
+      down(1);
+      nNodes++;
+      parent[n1] = parent[n2] = nNodes;
+      const w1 = weight[n1]!;
+      const w2 = weight[n2]!;
+      const d1 = w1 & 0xff;
+      const d2 = w2 & 0xff;
+      weight[nNodes] = ((w1 & ~0xff) + (w2 & ~0xff)) | (1 + (d1 > d2 ? d1 : d2));
+      parent[nNodes] = -1;
+      heap[++nHeap] = nNodes;
+      up(nHeap);
+    }
+    let tooLong = false;
+    for (let i = 1; i <= alphaSize; i++) {
+      let j = 0;
+      let k = i;
+      while (parent[k]! >= 0) {
+        k = parent[k]!;
+        j++;
+      }
+      len[i - 1] = j;
+      if (j > maxLen) tooLong = true;
+    }
+    if (!tooLong) return;
+    for (let i = 1; i <= alphaSize; i++) {
+      const j = weight[i]! >> 8;
+      weight[i] = (1 + (j >> 1)) << 8;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bit output, MSB first, into a growable buffer (grown before each block for its worst case).
+
+class Bits {
+  buf: Uint8Array;
+  pos = 0;
+  acc = 0; // pending bits in the low `live` bits
+  live = 0;
+  constructor(cap: number) {
+    this.buf = new Uint8Array(cap);
+  }
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const b = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    b.set(this.buf.subarray(0, this.pos));
+    this.buf = b;
+  }
+  /** Append the low `n` (≤ 24) bits of `v`. */
+  put(n: number, v: number): void {
+    this.acc = (this.acc << n) | (v & ((1 << n) - 1));
+    this.live += n;
+    while (this.live >= 8) {
+      this.live -= 8;
+      this.buf[this.pos++] = this.acc >>> this.live;
+    }
+  }
+  put32(v: number): void {
+    this.put(16, v >>> 16);
+    this.put(16, v & 0xffff);
+  }
+  flush(): void {
+    if (this.live > 0) {
+      this.buf[this.pos++] = this.acc << (8 - this.live);
+      this.live = 0;
+    }
+    this.acc = 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const mtfFreq = new Int32Array(MAX_ALPHA);
+const lens = new Uint8Array(MAX_GROUPS * MAX_ALPHA);
+const codes = new Int32Array(MAX_GROUPS * MAX_ALPHA);
+const rfreq = new Int32Array(MAX_GROUPS * MAX_ALPHA);
+const cost = new Int32Array(MAX_GROUPS);
+const packed = new Int32Array(MAX_ALPHA * 3);
+const inUse = new Uint8Array(256);
+const unseqToSeq = new Uint8Array(256);
+const yy = new Uint8Array(256);
+
+/** MTF + zero-run coding of the BWT output into w.mtf; returns the symbol count (EOB included). */
+function mtfBlock(w: Work, n: number, nInUse: number): number {
+  const bwt = w.bwt;
+  const mtf = w.mtf;
+  const eob = nInUse + 1;
+  mtfFreq.fill(0, 0, eob + 1);
+  for (let i = 0; i < nInUse; i++) yy[i] = i;
+  let wr = 0;
+  let zPend = 0;
+  for (let i = 0; i < n; i++) {
+    const c = unseqToSeq[bwt[i]!]!;
+    if (yy[0] === c) {
+      zPend++;
+      continue;
+    }
+    if (zPend > 0) {
+      zPend--;
+      for (;;) {
+        const s = zPend & 1 ? RUNB : RUNA;
+        mtf[wr++] = s;
+        mtfFreq[s]!++;
+        if (zPend < 2) break;
+        zPend = (zPend - 2) >> 1;
+      }
+      zPend = 0;
+    }
+    let j = 1;
+    let prev = yy[0]!;
+    let cur = yy[1]!;
+    yy[1] = prev;
+    while (cur !== c) {
+      j++;
+      prev = cur;
+      cur = yy[j]!;
+      yy[j] = prev;
+    }
+    yy[0] = c;
+    mtf[wr++] = j + 1;
+    mtfFreq[j + 1]!++;
+  }
+  if (zPend > 0) {
+    zPend--;
+    for (;;) {
+      const s = zPend & 1 ? RUNB : RUNA;
+      mtf[wr++] = s;
+      mtfFreq[s]!++;
+      if (zPend < 2) break;
+      zPend = (zPend - 2) >> 1;
+    }
+  }
+  mtf[wr++] = eob;
+  mtfFreq[eob]!++;
+  return wr;
+}
+
+function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
+  const origPtr = bwtBlock(w, n);
+  // Byte values in use.
+  inUse.fill(0);
+  const block = w.block;
+  for (let i = 0; i < n; i++) inUse[block[i]!] = 1;
+  let nInUse = 0;
+  for (let i = 0; i < 256; i++) if (inUse[i]) unseqToSeq[i] = nInUse++;
+  const nMtf = mtfBlock(w, n, nInUse);
+  const mtf = w.mtf;
+  const alphaSize = nInUse + 2;
+  const nGroups = nMtf < 200 ? 2 : nMtf < 600 ? 3 : nMtf < 1200 ? 4 : nMtf < 2400 ? 5 : 6;
+
+  // Initial tables: split the symbol range into nGroups parts of about equal frequency.
+  {
+    let nPart = nGroups;
+    let remF = nMtf;
+    let gs = 0;
+    while (nPart > 0) {
+      const tFreq = Math.floor(remF / nPart);
+      let ge = gs - 1;
+      let aFreq = 0;
+      while (aFreq < tFreq && ge < alphaSize - 1) {
+        ge++;
+        aFreq += mtfFreq[ge]!;
+      }
+      if (ge > gs && nPart !== nGroups && nPart !== 1 && (nGroups - nPart) % 2 === 1) {
+        aFreq -= mtfFreq[ge]!;
+        ge--;
+      }
+      const base = (nPart - 1) * MAX_ALPHA;
+      for (let v = 0; v < alphaSize; v++) lens[base + v] = v >= gs && v <= ge ? 0 : 15;
+      nPart--;
+      gs = ge + 1;
+      remF -= aFreq;
+    }
+  }
+
+  // Refinement: each group of 50 symbols picks its cheapest table; tables are rebuilt from their groups.
+  const selectors = w.selectors;
+  let nSelectors = 0;
+  const tableLen = new Uint8Array(MAX_ALPHA);
+  const tableFreq = new Int32Array(MAX_ALPHA);
+  for (let iter = 0; iter < N_ITERS; iter++) {
+    rfreq.fill(0);
+    nSelectors = 0;
+    if (nGroups === 6) {
+      for (let v = 0; v < alphaSize; v++) {
+        packed[v * 3] = lens[v]! | (lens[MAX_ALPHA + v]! << 16);
+        packed[v * 3 + 1] = lens[2 * MAX_ALPHA + v]! | (lens[3 * MAX_ALPHA + v]! << 16);
+        packed[v * 3 + 2] = lens[4 * MAX_ALPHA + v]! | (lens[5 * MAX_ALPHA + v]! << 16);
+      }
+    }
+    for (let gs = 0; gs < nMtf; gs += GROUP_SIZE) {
+      const ge = Math.min(gs + GROUP_SIZE, nMtf);
+      let bt = 0;
+      if (nGroups === 6) {
+        // Costs of two tables packed in one 32-bit sum (≤ 50 · 17 < 2^16 each), as bzip2 does.
+        let c01 = 0;
+        let c23 = 0;
+        let c45 = 0;
+        for (let i = gs; i < ge; i++) {
+          const s = mtf[i]! * 3;
+          c01 += packed[s]!;
+          c23 += packed[s + 1]!;
+          c45 += packed[s + 2]!;
+        }
+        cost[0] = c01 & 0xffff;
+        cost[1] = c01 >>> 16;
+        cost[2] = c23 & 0xffff;
+        cost[3] = c23 >>> 16;
+        cost[4] = c45 & 0xffff;
+        cost[5] = c45 >>> 16;
+      } else {
+        for (let t = 0; t < nGroups; t++) {
+          let c = 0;
+          const base = t * MAX_ALPHA;
+          for (let i = gs; i < ge; i++) c += lens[base + mtf[i]!]!;
+          cost[t] = c;
+        }
+      }
+      let bc = 999_999_999;
+      for (let t = 0; t < nGroups; t++) {
+        if (cost[t]! < bc) {
+          bc = cost[t]!;
+          bt = t;
+        }
+      }
+      selectors[nSelectors++] = bt;
+      const base = bt * MAX_ALPHA;
+      for (let i = gs; i < ge; i++) rfreq[base + mtf[i]!]!++;
+    }
+    for (let t = 0; t < nGroups; t++) {
+      for (let v = 0; v < alphaSize; v++) tableFreq[v] = rfreq[t * MAX_ALPHA + v]!;
+      makeCodeLengths(tableLen, tableFreq, alphaSize, MAX_CODE_LEN);
+      lens.set(tableLen.subarray(0, alphaSize), t * MAX_ALPHA);
+    }
+  }
+
+  // Canonical codes.
+  for (let t = 0; t < nGroups; t++) {
+    const base = t * MAX_ALPHA;
+    let minLen = 32;
+    let maxLen = 0;
+    for (let v = 0; v < alphaSize; v++) {
+      const l = lens[base + v]!;
+      if (l > maxLen) maxLen = l;
+      if (l < minLen) minLen = l;
+    }
+    let code = 0;
+    for (let l = minLen; l <= maxLen; l++) {
+      for (let v = 0; v < alphaSize; v++) if (lens[base + v] === l) codes[base + v] = code++;
+      code <<= 1;
+    }
+  }
+
+  // ---- block header ----
+  out.reserve(nMtf * 3 + nSelectors + 8192);
+  out.put(24, BLOCK_MAGIC_HI);
+  out.put(24, BLOCK_MAGIC_LO);
+  out.put32(crc);
+  out.put(1, 0); // not randomised
+  out.put(24, origPtr);
+  // Symbol map: 16 bits of which 16-value ranges are used, then 16 bits for each used range.
+  let used16 = 0;
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 16; j++) {
+      if (inUse[i * 16 + j]) {
+        used16 |= 0x8000 >>> i;
+        break;
+      }
+    }
+  }
+  out.put(16, used16);
+  for (let i = 0; i < 16; i++) {
+    if (!(used16 & (0x8000 >>> i))) continue;
+    let m = 0;
+    for (let j = 0; j < 16; j++) if (inUse[i * 16 + j]) m |= 0x8000 >>> j;
+    out.put(16, m);
+  }
+  // Selectors, MTF-coded, unary.
+  out.put(3, nGroups);
+  out.put(15, nSelectors);
+  {
+    const pos = [0, 1, 2, 3, 4, 5];
+    for (let i = 0; i < nSelectors; i++) {
+      const v = selectors[i]!;
+      let j = 0;
+      while (pos[j] !== v) j++;
+      for (let k = j; k > 0; k--) pos[k] = pos[k - 1]!;
+      pos[0] = v;
+      for (let k = 0; k < j; k++) out.put(1, 1);
+      out.put(1, 0);
+    }
+  }
+  // Code lengths, delta-coded: 5-bit start, then per symbol '10' (+1) / '11' (−1) steps and a '0'.
+  for (let t = 0; t < nGroups; t++) {
+    const base = t * MAX_ALPHA;
+    let cur = lens[base]!;
+    out.put(5, cur);
+    for (let v = 0; v < alphaSize; v++) {
+      const l = lens[base + v]!;
+      while (cur < l) {
+        out.put(2, 2);
+        cur++;
+      }
+      while (cur > l) {
+        out.put(2, 3);
+        cur--;
+      }
+      out.put(1, 0);
+    }
+  }
+  // Symbols, inlined bit writer.
+  {
+    const buf = out.buf;
+    let pos = out.pos;
+    let acc = out.acc;
+    let live = out.live;
+    let sel = 0;
+    for (let gs = 0; gs < nMtf; gs += GROUP_SIZE) {
+      const ge = gs + GROUP_SIZE < nMtf ? gs + GROUP_SIZE : nMtf;
+      const base = selectors[sel++]! * MAX_ALPHA;
+      for (let i = gs; i < ge; i++) {
+        const s = base + mtf[i]!;
+        const l = lens[s]!;
+        acc = (acc << l) | codes[s]!;
+        live += l;
+        if (live >= 16) {
+          live -= 8;
+          buf[pos++] = acc >>> live;
+          live -= 8;
+          buf[pos++] = acc >>> live;
+        }
+      }
+    }
+    out.pos = pos;
+    out.acc = acc & ((1 << live) - 1);
+    out.live = live;
+    out.put(0, 0);
+  }
+}
+
+let bits: Bits | null = null;
+
+/**
+ * Encode `input` as one bzip2 stream. `level` 1..9 sets the block size (100 000·level bytes), as `bzip2 -N`.
+ */
+export function encodeBzip2(input: Uint8Array, level = 9): Uint8Array {
+  if (!Number.isInteger(level) || level < 1 || level > 9) {
+    throw new DmgkitError('INVALID_ARGUMENT', `bzip2 level must be an integer 1..9, got ${level}`);
+  }
+  const blockMax = bzip2BlockLimit(level);
+  // RLE1 can grow the data by a quarter (runs of exactly 4 bytes take 5).
+  const w = getWork(Math.min(blockMax, input.length + (input.length >> 2) + 8));
+  const out = (bits ??= new Bits(1 << 20));
+  out.pos = 0;
+  out.acc = 0;
+  out.live = 0;
+  out.put(8, 0x42);
+  out.put(8, 0x5a);
+  out.put(8, 0x68);
+  out.put(8, 0x30 + level);
+  let combined = 0;
+  const n = input.length;
+  let ip = 0;
+  const block = w.block;
+  while (ip < n) {
+    // RLE1 into the block, CRC over the consumed input bytes.
+    let nb = 0;
+    let crc = -1;
+    let runCh = -1;
+    let runLen = 0;
+    while (ip < n && nb < blockMax) {
+      const c = input[ip++]!;
+      crc = (crc << 8) ^ CRC_T[((crc >>> 24) ^ c) & 0xff]!;
+      if (c === runCh && runLen < 255) {
+        runLen++;
+        if (runLen <= 4) block[nb++] = c;
+        continue;
+      }
+      if (runLen >= 4) block[nb++] = runLen - 4;
+      runCh = c;
+      runLen = 1;
+      block[nb++] = c;
+    }
+    if (runLen >= 4) block[nb++] = runLen - 4;
+    crc = ~crc >>> 0;
+    combined = (((combined << 1) | (combined >>> 31)) ^ crc) >>> 0;
+    writeBlock(w, nb, crc, out);
+  }
+  out.reserve(16);
+  out.put(24, EOS_MAGIC_HI);
+  out.put(24, EOS_MAGIC_LO);
+  out.put32(combined);
+  out.flush();
+  return out.buf.slice(0, out.pos);
+}
