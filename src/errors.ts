@@ -22,7 +22,13 @@ export type ErrorCode =
   | 'IO_ERROR'
   | 'HTTP_ERROR'
   | 'UNSAFE_PATH'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  /** An output path names an existing file (replaced only when forced). */
+  | 'OUTPUT_EXISTS'
+  /** An output path is one of the inputs (same device and inode) or lies inside an input folder. */
+  | 'SAME_FILE'
+  /** The image carries warnings (damage the reader worked around) and the operation needs it intact. */
+  | 'DAMAGED';
 
 export interface ErrorDetails {
   /** Absolute byte offset in the file where the problem was found. */

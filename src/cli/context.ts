@@ -1,16 +1,58 @@
 import type { Writable } from 'node:stream';
+import { DmgkitError } from '../errors.js';
+import { errnoWords } from '../io/errno.js';
 
 export interface CliIO {
   out: Writable & { isTTY?: boolean };
   err: Writable & { isTTY?: boolean };
 }
 
-/** Writes to a stream, waiting for drain when it asks for backpressure. */
+const names = new WeakMap<object, string>();
+
+/** Names a stream in write errors ("cannot write standard output: ..."). */
+export function nameStream(stream: object, name: string): void {
+  names.set(stream, name);
+}
+
+function writeError(stream: Writable, e: unknown): DmgkitError {
+  const err = e as NodeJS.ErrnoException;
+  const code = err?.code === 'ERR_STREAM_DESTROYED' || err?.code === 'ERR_STREAM_WRITE_AFTER_END' ? 'EPIPE' : err?.code;
+  return new DmgkitError('IO_ERROR', `cannot write ${names.get(stream) ?? 'the output'}: ${code ? errnoWords(code) : (err?.message ?? String(e))}`, { errno: code }, { cause: e });
+}
+
+/**
+ * Writes to a stream, waiting for drain when it asks for backpressure. Rejects with an IO_ERROR naming the stream
+ * when the write fails or the stream closes first (a reader gone away: EPIPE), so a short output is never a success.
+ */
 export function write(stream: Writable, chunk: Uint8Array | string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ok = stream.write(chunk, (e) => (e ? reject(e) : undefined));
-    if (ok) resolve();
-    else stream.once('drain', resolve);
+    if (stream.destroyed || stream.writableEnded) {
+      const e = Object.assign(new Error('stream closed'), { code: (stream.errored as NodeJS.ErrnoException | null)?.code ?? 'EPIPE' });
+      reject(writeError(stream, e));
+      return;
+    }
+    let settled = false;
+    const done = (e?: unknown) => {
+      if (settled) return;
+      settled = true;
+      stream.off('drain', onDrain);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+      if (e) reject(writeError(stream, e));
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onError = (e: unknown) => done(e ?? new Error('write failed'));
+    const onClose = () => done(Object.assign(new Error('stream closed'), { code: 'EPIPE' }));
+    const ok = stream.write(chunk, (e) => {
+      if (e) done(e);
+    });
+    if (ok) done();
+    else if (!settled) {
+      stream.on('drain', onDrain);
+      stream.on('error', onError);
+      stream.on('close', onClose);
+    }
   });
 }
 

@@ -4,6 +4,7 @@ import plist from 'plist';
 import { withConsoleErrorMuted } from '../util/quiet.js';
 import { DmgkitError, at } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
+import { errorReason } from '../io/errno.js';
 import { checkRange } from '../io/source.js';
 import { detectEncryption, encryptedError } from './encrypted.js';
 
@@ -115,7 +116,7 @@ async function readInfoFile(path: string): Promise<string> {
     st = await stat(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new DmgkitError(err.code === 'ENOENT' ? 'NOT_AN_IMAGE' : 'IO_ERROR', `cannot read ${path}: ${err.code ?? err.message}`, { path }, { cause: e });
+    throw new DmgkitError(err.code === 'ENOENT' ? 'NOT_AN_IMAGE' : 'IO_ERROR', `cannot read ${path}: ${errorReason(err)}`, { path, errno: err.code }, { cause: e });
   }
   if (st.size > MAX_INFO_PLIST_BYTES) {
     throw new DmgkitError('LIMIT_EXCEEDED', `${path} is ${st.size} bytes, more than ${MAX_INFO_PLIST_BYTES}`, { path });
@@ -152,7 +153,7 @@ class SparseBundleSource implements SparseBundle {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ENOENT') return { handle: null, size: 0 };
-      throw new DmgkitError('IO_ERROR', `cannot open band ${path}: ${err.code ?? err.message}`, { path }, { cause: e });
+      throw new DmgkitError('IO_ERROR', `cannot open band ${path}: ${errorReason(err)}`, { path }, { cause: e });
     }
   }
 
@@ -277,7 +278,7 @@ export async function openSparseBundle(dir: string, opts: SparseBundleOptions = 
     st = await stat(dir);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new DmgkitError(err.code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR', `cannot open ${dir}: ${err.code ?? err.message}`, { path: dir }, { cause: e });
+    throw new DmgkitError(err.code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR', `cannot open ${dir}: ${errorReason(err)}`, { path: dir }, { cause: e });
   }
   if (!st.isDirectory()) throw new DmgkitError('NOT_A_DIRECTORY', `${dir} is not a sparse bundle directory`, { path: dir });
   const warnings: string[] = [];
@@ -289,7 +290,11 @@ export async function openSparseBundle(dir: string, opts: SparseBundleOptions = 
       info = parseInfo(await readInfoFile(join(dir, INFO_BACKUP)), join(dir, INFO_BACKUP));
       info.usedBackup = true;
       warnings.push(`${INFO_PLIST}: ${(first as Error).message}; using ${INFO_BACKUP}`);
-    } catch {
+    } catch (second) {
+      const missing = (first as DmgkitError)?.details?.errno === 'ENOENT' && (second as DmgkitError)?.details?.errno === 'ENOENT';
+      if (missing) {
+        throw new DmgkitError('NOT_AN_IMAGE', `${dir} is a folder but not a sparse bundle (it has no ${INFO_PLIST} or ${INFO_BACKUP})`, { path: dir }, { cause: first });
+      }
       throw first;
     }
   }

@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { DmgkitError, at } from '../errors.js';
 import type { ByteSource } from './source.js';
+import { errorReason } from './errno.js';
 import { checkRange } from './source.js';
 
 /** A local file read with positional reads through a FileHandle; the file is never loaded whole. */
@@ -17,14 +18,14 @@ export class FileSource implements ByteSource {
       handle = await open(path, 'r');
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new DmgkitError('IO_ERROR', `cannot open ${path}: ${err.code ?? err.message}`, { path }, { cause: e });
+      throw new DmgkitError('IO_ERROR', `cannot open ${path}: ${errorReason(err)}`, { path, errno: err?.code }, { cause: e });
     }
     let st: Awaited<ReturnType<FileHandle['stat']>>;
     try {
       st = await handle.stat();
     } catch (e) {
       await handle.close().catch(() => undefined);
-      throw new DmgkitError('IO_ERROR', `cannot stat ${path}: ${(e as NodeJS.ErrnoException)?.code ?? (e as Error)?.message}`, { path }, { cause: e });
+      throw new DmgkitError('IO_ERROR', `cannot stat ${path}: ${errorReason(e)}`, { path }, { cause: e });
     }
     if (st.isDirectory()) {
       await handle.close();
@@ -43,7 +44,7 @@ export class FileSource implements ByteSource {
         ({ bytesRead } = await this.handle.read(out, done, length - done, offset + done));
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        throw new DmgkitError('IO_ERROR', `${this.name}: read ${at(offset + done)} failed: ${err?.code ?? err?.message}`, { offset: offset + done, errno: err?.code }, { cause: e });
+        throw new DmgkitError('IO_ERROR', `${this.name}: read ${at(offset + done)} failed: ${errorReason(err)}`, { offset: offset + done, errno: err?.code }, { cause: e });
       }
       if (bytesRead === 0) {
         throw new DmgkitError('TRUNCATED', `${this.name} ended early while reading ${at(offset + done)}`, {

@@ -1,22 +1,25 @@
 import { DmgkitError } from '../errors.js';
 import type { Codec } from '../codecs/types.js';
-import { CHUNK_ZLIB, CHUNK_KENCODE, CHUNK_RLE, CHUNK_LZH, CHUNK_ADC, CHUNK_BZIP2, CHUNK_LZFSE, CHUNK_LZMA, chunkTypeName } from './chunk-types.js';
+import { codecEntry, registerCodec } from '../codecs/table.js';
+import { chunkTypeName } from './chunk-types.js';
 
-/** The registry of chunk decoders, keyed by UDIF chunk type. */
-const registry = new Map<number, Codec>();
+/** Chunk decoders by UDIF chunk type: a view of the codec table (src/codecs/table.ts). */
 
-const OLD_TYPES: Record<number, string> = {
-  [CHUNK_KENCODE]: 'KenCode (0x80000001)',
-  [CHUNK_RLE]: 'RLE (0x80000002)',
-  [CHUNK_LZH]: 'LZH (0x80000003)',
-};
-
+/** Sets the decoder of a chunk type (an application-supplied codec); the rest of the table entry is kept. */
 export function registerChunkCodec(type: number, codec: Codec): void {
-  registry.set(type, codec);
+  const old = codecEntry(type);
+  registerCodec({
+    minLevel: 0, maxLevel: 0, defaultLevel: 0, chunkSectors: 2048, bufferExtraSectors: 0,
+    name: codec.name,
+    title: codec.name,
+    ...old,
+    type,
+    decoder: codec,
+  });
 }
 
 export function codecFor(type: number): Codec | undefined {
-  return registry.get(type);
+  return codecEntry(type)?.decoder;
 }
 
 export function isCompressedType(type: number): boolean {
@@ -25,11 +28,9 @@ export function isCompressedType(type: number): boolean {
 
 /** The codec for a compressed chunk type, or an UNSUPPORTED_CODEC error naming it. */
 export function requireCodec(type: number, where: string): Codec {
-  const c = registry.get(type);
-  if (c) return c;
-  const old = OLD_TYPES[type];
-  const what = old ? `the old ${old} compression` : `chunk type ${chunkTypeName(type)}`;
+  const e = codecEntry(type);
+  if (e?.decoder) return e.decoder;
+  const hex = `0x${type.toString(16).padStart(8, '0')}`;
+  const what = e ? `the old ${e.title} (${hex}) compression` : `chunk type ${chunkTypeName(type)}`;
   throw new DmgkitError('UNSUPPORTED_CODEC', `${where}: ${what} is not supported`, { chunkType: type });
 }
-
-export const KNOWN_COMPRESSED = [CHUNK_ADC, CHUNK_ZLIB, CHUNK_BZIP2, CHUNK_LZFSE, CHUNK_LZMA];

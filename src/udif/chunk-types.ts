@@ -1,36 +1,29 @@
-/** UDIF block-table chunk ("run") types. */
+/** UDIF block-table chunk ("run") types. The compressed ones (and their names) come from the codec table. */
+import { CODECS, codecEntry } from '../codecs/table.js';
+
+export { CHUNK_KENCODE, CHUNK_RLE, CHUNK_LZH, CHUNK_ADC, CHUNK_ZLIB, CHUNK_BZIP2, CHUNK_LZFSE, CHUNK_LZMA } from '../codecs/table.js';
 export const CHUNK_ZERO = 0x00000000;
 export const CHUNK_RAW = 0x00000001;
 export const CHUNK_IGNORE = 0x00000002;
-export const CHUNK_KENCODE = 0x80000001;
-export const CHUNK_RLE = 0x80000002;
-export const CHUNK_LZH = 0x80000003;
-export const CHUNK_ADC = 0x80000004;
-export const CHUNK_ZLIB = 0x80000005;
-export const CHUNK_BZIP2 = 0x80000006;
-export const CHUNK_LZFSE = 0x80000007;
-export const CHUNK_LZMA = 0x80000008;
 export const CHUNK_COMMENT = 0x7ffffffe;
 export const CHUNK_TERMINATOR = 0xffffffff;
 
-export const CHUNK_TYPE_NAMES: Record<number, string> = {
+const STRUCTURAL: Record<number, string> = {
   [CHUNK_ZERO]: 'zero',
   [CHUNK_RAW]: 'raw',
   [CHUNK_IGNORE]: 'ignore',
-  [CHUNK_KENCODE]: 'kencode',
-  [CHUNK_RLE]: 'rle',
-  [CHUNK_LZH]: 'lzh',
-  [CHUNK_ADC]: 'adc',
-  [CHUNK_ZLIB]: 'zlib',
-  [CHUNK_BZIP2]: 'bzip2',
-  [CHUNK_LZFSE]: 'lzfse',
-  [CHUNK_LZMA]: 'lzma',
   [CHUNK_COMMENT]: 'comment',
   [CHUNK_TERMINATOR]: 'terminator',
 };
 
+/** Names of every known chunk type (structural ones and those of the codec table). */
+export const CHUNK_TYPE_NAMES: Record<number, string> = {
+  ...STRUCTURAL,
+  ...Object.fromEntries(CODECS.map((c) => [c.type, c.name])),
+};
+
 export function chunkTypeName(type: number): string {
-  return CHUNK_TYPE_NAMES[type] ?? `0x${type.toString(16).padStart(8, '0')}`;
+  return STRUCTURAL[type] ?? codecEntry(type)?.name ?? `0x${type.toString(16).padStart(8, '0')}`;
 }
 
 /** Chunk types that carry no data and occupy no sectors in the output. */

@@ -12,7 +12,6 @@ import { CHUNK_IGNORE, isZeroFill } from './chunk-types.js';
 import { type DecodeExecutor, asyncExecutor, chunkError, damagedChunk, loadChunk, syncExecutor } from './decode.js';
 import { formatName } from './format-name.js';
 import type { Resource } from './resources.js';
-import './all-codecs.js';
 
 export interface UdifOpenOptions {
   limits?: Partial<Limits>;
@@ -21,7 +20,10 @@ export interface UdifOpenOptions {
    * decodes ahead in parallel. Default: 1 here; the CLI defaults to the number of cores.
    */
   threads?: number;
-  /** An executor for parallel decoding (e.g. a worker pool); default: node:zlib's thread pool where it applies. */
+  /**
+   * An executor for parallel decoding (e.g. a worker pool); default: node:zlib's thread pool where it applies.
+   * The image does not close it: whoever made it closes it (after closing the image).
+   */
   executor?: DecodeExecutor;
 }
 
@@ -284,8 +286,7 @@ export class UdifImage implements ByteSource {
   }
 
   async close(): Promise<void> {
-    this.cache.clear();
-    await this.options.executor?.close?.();
+    this.cache.clear(); // the executor belongs to the caller that made it: it closes it
     if (this.ownsSource) await this.source.close?.();
   }
 }

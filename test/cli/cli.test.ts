@@ -48,7 +48,7 @@ describe('dmgkit CLI (the built binary)', () => {
     expect(d.stderr).toMatch(/at .*open/);
     const missing = cli('info', '/nonexistent/x.dmg');
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/^dmgkit: cannot open \/nonexistent\/x\.dmg: ENOENT/);
+    expect(missing.stderr).toBe("dmgkit: cannot open /nonexistent/x.dmg: no such file or directory (ENOENT)\n");
     const usage = cli('frobnicate');
     expect(usage.status).toBe(2);
   });

@@ -40,7 +40,7 @@ describe.runIf(haveFixtures() && bin)('one damaged chunk: verify names it, conve
 
       const reference = sevenZipPartitions(bin!, seed.bytes); // 7-Zip on the undamaged image
       const refOf = (i: number) => [...reference].find(([n]) => n.startsWith(`${i}.`))?.[1];
-      const out = join(h.root, 'part.img');
+      const out = join(h.root, `part-${name}.img`);
       const conv = await h.run('convert-blkx', ['convert', file, '-o', out, '--keep-going', '--blkx', String(table)], `damage ${name}`);
       expect(conv.problem).toBeUndefined();
       expect(conv.code).toBe(1);
@@ -61,10 +61,12 @@ describe.runIf(haveFixtures() && bin)('one damaged chunk: verify names it, conve
       expect(Buffer.compare(got.subarray(lostTo), want.subarray(lostTo))).toBe(0);
       expect(got.subarray(lostFrom, lostTo).every((b) => b === 0)).toBe(true);
 
-      // without --keep-going the same convert fails, naming the chunk
-      const strict = await h.run('convert-blkx', ['convert', file, '-o', out, '--blkx', String(table)], `damage ${name}`);
+      // without --keep-going the same convert fails, naming the chunk, and leaves no output file
+      const strictOut = join(h.root, `strict-${name}.img`);
+      const strict = await h.run('convert-blkx', ['convert', file, '-o', strictOut, '--blkx', String(table)], `damage ${name}`);
       expect(strict.code).toBe(1);
       expect(strict.stderr).toMatch(/chunk \d+ \((zlib|bzip2|lzfse)\) at offset \d+/);
+      expect(existsSync(strictOut)).toBe(false);
     });
   }
 });

@@ -1,7 +1,7 @@
 /**
  * Runs the CLI in-process on one input file and classifies the outcome. A crash is: exit code 70 (a
  * non-DmgkitError reached the CLI), an exception escaping `main`, a raw errno error reported by the CLI's fallback
- * ("dmgkit: <syscall> <path>: <code>"), a call that does not settle within its time bound, resident memory growing
+ * ("dmgkit: <syscall> <path> failed: <reason> (<CODE>)"), a call that does not settle within its time bound, resident memory growing
  * past a bound, or extraction writing anything outside its destination.
  *
  * A synchronous infinite loop cannot be raced by a timer (the event loop is blocked), so a watchdog thread watches
@@ -141,7 +141,7 @@ export class Harness {
     else if (res.code === 70) res.problem = `internal error: ${res.stderr.trim().split('\n')[0]}`;
     else if (MASKED_BUG.test(res.stderr)) res.problem = `a JavaScript runtime error behind a typed error: ${res.stderr.split('\n').find((l) => MASKED_BUG.test(l))}`;
     else if (op === 'extract' && /ENAMETOOLONG|EILSEQ|EINVAL|ELOOP|ENOTDIR/.test(res.stderr)) res.problem = `extraction stopped by a name from the image: ${res.stderr.split('\n')[0]}`;
-    else if (/^dmgkit: [a-z]+ .*: E[A-Z]+$/m.test(res.stderr) && !res.stderr.includes('EPIPE')) res.problem = `raw errno error: ${res.stderr.trim().split('\n')[0]}`;
+    else if (/^dmgkit: [a-z]+( .*)? failed: .*\(E[A-Z]+\)$/m.test(res.stderr) && !res.stderr.includes('EPIPE')) res.problem = `raw errno error: ${res.stderr.trim().split('\n')[0]}`;
     const { rss, heapUsed } = process.memoryUsage();
     if (!res.problem && rss - this.baselineRss > this.opts.rssBytes) {
       res.problem = `resident memory grew by ${((rss - this.baselineRss) / 2 ** 20).toFixed(0)} MiB (bound ${(this.opts.rssBytes / 2 ** 20).toFixed(0)} MiB)`;

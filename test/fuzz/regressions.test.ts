@@ -180,8 +180,13 @@ describe('sizes beyond 2^53 bytes in the UDIF tables', () => {
     const verify = await h.run('verify', ['verify', file], 'regression koly sectorCount', true);
     expect(verify.code).toBe(0);
     const out = `${h.root}/disk.img`;
-    const conv = await h.run('convert', ['convert', file, '-o', out], 'regression koly sectorCount');
-    expect(conv.code).toBe(0);
+    // the image carries a warning: convert refuses it without --keep-going, and converts it with
+    const strict = await h.run('convert', ['convert', file, '-o', out], 'regression koly sectorCount');
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/is damaged \(1 warning: koly sector count 9007199254740991/);
+    const conv = await h.run('convert', ['convert', file, '-o', out, '--keep-going'], 'regression koly sectorCount');
+    expect(conv.code).toBe(1);
+    expect(conv.stderr).toMatch(/^dmgkit: warning: koly sector count 9007199254740991/m);
     // the block tables of the sample cover 780 sectors (the same as the unpatched trailer says)
     expect(new DataView(orig.buffer).getBigUint64(orig.length - 512 + 492)).toBe(780n);
     expect(readFileSync(out).length).toBe(780 * 512);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -158,7 +158,8 @@ describe.runIf(haveFixtures())('odd UDIF layouts decode to what 7-Zip decodes fr
       writeFileSync(join(dir, 'damaged.dmg'), bytes);
       const io1 = memoryIO();
       expect(await main(['convert', join(dir, 'damaged.dmg'), '-o', join(dir, 'a.img')], io1)).toBe(1);
-      expect(collect(io1.err)).toMatch(/^dmgkit: partition 2 .*past the end of the file/);
+      expect(collect(io1.err)).toMatch(/^dmgkit: .*damaged\.dmg is damaged \(1 warning: partition 2 .*past the end of the file/m);
+      expect(existsSync(join(dir, 'a.img'))).toBe(false); // refused before anything is written
       const io2 = memoryIO();
       expect(await main(['convert', join(dir, 'damaged.dmg'), '-o', join(dir, 'b.img'), '--keep-going'], io2)).toBe(1);
       expect(collect(io2.err)).toMatch(new RegExp(`lost bytes \\[${p2.offset}, \\+${t.chunks[0].sectorCount * 512}\\)`));

@@ -11,18 +11,9 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DmgkitError } from '../../errors.js';
-import { decodeAdc } from '../../codecs/adc.js';
-import { encodeAdc } from '../../codecs/adc-encode.js';
-import { decodeBzip2 } from '../../codecs/bzip2.js';
-import { deflateZlib } from '../../codecs/deflate.js';
-import { decodeLzfse } from '../../codecs/lzfse.js';
-import { encodeLzfse } from '../../codecs/lzfse-encode.js';
+import { CODECS, CHUNK_BZIP2, CHUNK_LZMA } from '../../codecs/table.js';
 import type { DecodeInto } from '../../codecs/types.js';
-import { decodeXz } from '../../codecs/xz.js';
-import { inflateInto } from '../../codecs/zlib.js';
-import { CHUNK_ADC, CHUNK_BZIP2, CHUNK_LZFSE, CHUNK_LZMA, CHUNK_ZLIB } from '../../udif/chunk-types.js';
 import type { DecodeExecutor } from '../../udif/decode.js';
-import '../../udif/all-codecs.js';
 import { intFlag, type ParsedArgs } from '../args.js';
 import { type CliIO, table, write } from '../context.js';
 
@@ -261,15 +252,24 @@ function toolEncoder(cmd: string, args: string[]): ((chunk: Uint8Array) => Uint8
   };
 }
 
-/** The five chunk codecs, with encoders: the library's for zlib/ADC/LZFSE, the `bzip2`/`xz` tools (as hdiutil's streams). */
+/** Native tools that encode a codec the library cannot encode yet (streams as hdiutil writes them). */
+const TOOL_ENCODERS: Record<number, [string, string[]]> = {
+  [CHUNK_BZIP2]: ['bzip2', ['-9', '-c']],
+  [CHUNK_LZMA]: ['xz', ['-c', '--check=crc64']],
+};
+
+/**
+ * Every decodable chunk codec of the codec table, in its order (zlib, bzip2, ADC, LZFSE, XZ), with an encoder:
+ * the table's at the default level, else a native tool's.
+ */
 export function benchCodecs(): BenchCodec[] {
-  return [
-    { name: 'zlib', type: CHUNK_ZLIB, decode: inflateInto, encode: (c) => deflateZlib(c, 6) },
-    { name: 'bzip2', type: CHUNK_BZIP2, decode: decodeBzip2, encode: toolEncoder('bzip2', ['-9', '-c']) },
-    { name: 'ADC', type: CHUNK_ADC, decode: decodeAdc, encode: encodeAdc },
-    { name: 'LZFSE', type: CHUNK_LZFSE, decode: decodeLzfse, encode: (c) => encodeLzfse(c) },
-    { name: 'XZ', type: CHUNK_LZMA, decode: decodeXz, encode: toolEncoder('xz', ['-c', '--check=crc64']) },
-  ];
+  return CODECS.filter((c) => c.decoder).map((c) => {
+    const tool = TOOL_ENCODERS[c.type];
+    const encode = c.encode
+      ? (chunk: Uint8Array) => c.encode!(chunk, c.defaultLevel)
+      : tool ? toolEncoder(tool[0], tool[1]) : null;
+    return { name: c.title, type: c.type, decode: c.decoder!.decode, encode };
+  });
 }
 
 /** Encoded chunks, stored back to back in one buffer (each a view into it). */

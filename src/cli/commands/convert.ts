@@ -1,76 +1,67 @@
-import { open } from 'node:fs/promises';
 import { DmgkitError } from '../../errors.js';
-import { openDisk, type OpenedDisk } from '../../open.js';
-import type { Piece, PieceOptions } from '../../udif/image.js';
+import type { PieceOptions } from '../../udif/image.js';
 import { intFlag, type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
+import { diskPieces, PLAIN_PIECE } from '../pieces.js';
 import { Progress } from '../progress.js';
-import { makeExecutor, threadsOption } from '../threads.js';
+import type { CommandContext } from '../runner.js';
 import { selectRange } from '../select.js';
 
-const PLAIN_PIECE = 4 << 20;
+export { diskPieces } from '../pieces.js';
 
-/** The decoded disk in order: UDIF pieces (zero runs as holes), or plain reads for other containers. */
-export async function* diskPieces(opened: OpenedDisk, start: number, end: number, opts: PieceOptions): AsyncGenerator<Piece> {
-  if (opened.udif) {
-    yield* opened.udif.pieces(start, end, opts);
-    return;
-  }
-  for (let o = start; o < end; o += PLAIN_PIECE) {
-    const n = Math.min(PLAIN_PIECE, end - o);
-    yield { offset: o, length: n, data: await opened.disk.read(o, n) };
-  }
+function damaged(image: string, warnings: readonly string[]): DmgkitError {
+  return new DmgkitError(
+    'DAMAGED',
+    `${image} is damaged (${warnings.length} warning${warnings.length > 1 ? 's' : ''}: ${warnings[0]}${warnings.length > 1 ? '; …' : ''}); --keep-going converts what is readable`,
+    { warnings },
+  );
 }
 
-export async function convertCommand(args: ParsedArgs, io: CliIO): Promise<number> {
+/**
+ * The raw disk (or a partition / block table of it) to a file or standard output. A file is written through
+ * src/io/safe-output.ts (never the input, never over a file without --force, temporary name until complete).
+ * An image carrying warnings (damage the reader worked around) is refused without --keep-going.
+ */
+export async function convertCommand(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promise<number> {
   const [image] = args.positional;
   const outPath = args.flags.get('o') ?? args.flags.get('output');
-  if (!image || typeof outPath !== 'string') {
-    throw new DmgkitError('INVALID_ARGUMENT', 'usage: dmgkit convert IMAGE -o OUT|- [--partition N | --blkx N] [--threads N] [--keep-going]');
+  if (typeof outPath !== 'string' || outPath === '') {
+    throw new DmgkitError('INVALID_ARGUMENT', 'convert needs -o OUT (or -o - for standard output)');
   }
-  const threads = threadsOption(args);
-  const executor = await makeExecutor(threads);
-  const opened = await openDisk(image, { threads, executor });
-  try {
-    const [start, end, what, short] = await selectRange(opened, intFlag(args, 'partition'), intFlag(args, 'blkx'));
-    const lost: { offset: number; length: number; error: DmgkitError }[] = [];
-    const opts: PieceOptions = {
-      threads,
-      keepGoing: args.flags.has('keep-going'),
-      onLost: (r) => lost.push(r),
-    };
-    const progress = new Progress(io.err, end - start, 'converting');
-    if (outPath === '-') {
-      for await (const p of diskPieces(opened, start, end, opts)) {
-        if (p.data) await write(io.out, p.data);
-        else for (let o = 0; o < p.length; o += PLAIN_PIECE) await write(io.out, new Uint8Array(Math.min(PLAIN_PIECE, p.length - o)));
-        progress.update(p.offset + p.length - start);
-      }
-    } else {
-      const fh = await open(outPath, 'w');
-      try {
-        const sparse = (await fh.stat()).isFile();
-        let zeroBuf: Uint8Array | null = null;
-        for await (const p of diskPieces(opened, start, end, opts)) {
-          const pos = p.offset - start;
-          if (p.data) await fh.write(p.data, 0, p.length, pos);
-          else if (!sparse) {
-            zeroBuf ??= new Uint8Array(PLAIN_PIECE);
-            for (let o = 0; o < p.length; o += PLAIN_PIECE) await fh.write(zeroBuf, 0, Math.min(PLAIN_PIECE, p.length - o), pos + o);
-          }
-          progress.update(pos + p.length);
-        }
-        if (sparse) await fh.truncate(end - start);
-      } finally {
-        await fh.close();
-      }
+  const keepGoing = args.flags.has('keep-going');
+  const opened = await ctx.openDisk(image);
+  const [start, end, what, short] = await selectRange(opened, intFlag(args, 'partition'), intFlag(args, 'blkx'));
+  if (!keepGoing && ctx.warnings().length) throw damaged(image, ctx.warnings());
+
+  const lost: { offset: number; length: number; error: DmgkitError }[] = [];
+  const opts: PieceOptions = { threads: ctx.threads, keepGoing, onLost: (r) => lost.push(r) };
+  const progress = new Progress(io.err, end - start, 'converting');
+  const zeros = () => (zeroBuf ??= new Uint8Array(PLAIN_PIECE));
+  let zeroBuf: Uint8Array | undefined;
+  if (outPath === '-') {
+    for await (const p of diskPieces(opened, start, end, opts)) {
+      if (p.data) await write(io.out, p.data);
+      else for (let o = 0; o < p.length; o += PLAIN_PIECE) await write(io.out, zeros().subarray(0, Math.min(PLAIN_PIECE, p.length - o)));
+      progress.update(p.offset + p.length - start);
     }
-    progress.done();
-    if (outPath !== '-') await write(io.err, `wrote ${what} (${end - start} bytes) to ${outPath}\n`);
-    for (const l of lost) await write(io.err, `dmgkit: lost bytes [${l.offset}, +${l.length}) written as zeros: ${l.error.message}\n`);
-    if (short) await write(io.err, `dmgkit: ${short}\n`);
-    return lost.length || short ? 1 : 0;
-  } finally {
-    await opened.close();
+    if (!keepGoing && ctx.warnings().length) throw damaged(image, ctx.warnings()); // found while reading
+  } else {
+    const out = await ctx.openOutput(outPath, [image]);
+    for await (const p of diskPieces(opened, start, end, opts)) {
+      const pos = p.offset - start;
+      if (p.data) await out.write(p.data, pos);
+      else if (!out.regular) {
+        for (let o = 0; o < p.length; o += PLAIN_PIECE) await out.write(zeros().subarray(0, Math.min(PLAIN_PIECE, p.length - o)), pos + o);
+      }
+      progress.update(pos + p.length);
+    }
+    await out.truncate(end - start);
+    if (!keepGoing && ctx.warnings().length) throw damaged(image, ctx.warnings()); // found while reading
+    await out.commit();
   }
+  progress.done();
+  if (outPath !== '-') await write(io.err, `wrote ${what} (${end - start} bytes) to ${outPath}\n`);
+  for (const l of lost) await write(io.err, `dmgkit: lost bytes [${l.offset}, +${l.length}) written as zeros: ${l.error.message}\n`);
+  if (short) await write(io.err, `dmgkit: ${short}\n`);
+  return lost.length || short || ctx.warnings().length ? 1 : 0;
 }

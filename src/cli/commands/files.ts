@@ -1,18 +1,14 @@
 import { DmgkitError } from '../../errors.js';
-import { openVolume, type OpenedVolume } from '../../volume.js';
+import type { OpenedVolume } from '../../volume.js';
+import type { CommandContext } from '../runner.js';
 import type { HfsEntry } from '../../hfs/volume.js';
 import { intFlag, type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
 
-async function withVolume<T>(args: ParsedArgs, fn: (v: OpenedVolume) => Promise<T>): Promise<T> {
+/** The image's HFS+/HFSX volume (--partition), opened through the context, which closes it. */
+async function withVolume<T>(args: ParsedArgs, ctx: CommandContext, fn: (v: OpenedVolume) => Promise<T>): Promise<T> {
   const [image] = args.positional;
-  if (!image) throw new DmgkitError('INVALID_ARGUMENT', 'an IMAGE argument is needed');
-  const v = await openVolume(image, { partition: intFlag(args, 'partition') });
-  try {
-    return await fn(v);
-  } finally {
-    await v.close();
-  }
+  return fn(await ctx.openVolume(image, { partition: intFlag(args, 'partition') }));
 }
 
 const TYPE_CHAR: Record<string, string> = { file: '-', dir: 'd', symlink: 'l', fifo: 'p', char: 'c', block: 'b', socket: 's' };
@@ -66,12 +62,12 @@ function longLine(e: HfsEntry, name: string): string {
 
 const cleanPath = (p: string | undefined) => (p ?? '/').replace(/^\/+/, '').replace(/\/+$/, '');
 
-async function ls(args: ParsedArgs, io: CliIO): Promise<number> {
+async function ls(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promise<number> {
   const path = cleanPath(args.positional[1]);
   const long = args.flags.has('l');
   const recursive = args.flags.has('R');
   const json = args.flags.has('json');
-  return withVolume(args, async ({ volume }) => {
+  return withVolume(args, ctx, async ({ volume }) => {
     const st = await volume.lstat(path);
     const entries: HfsEntry[] = [];
     // An entry that cannot be described (damaged decmpfs header, unreadable link) is reported, not fatal.
@@ -94,9 +90,9 @@ async function ls(args: ParsedArgs, io: CliIO): Promise<number> {
   });
 }
 
-async function tree(args: ParsedArgs, io: CliIO): Promise<number> {
+async function tree(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promise<number> {
   const path = cleanPath(args.positional[1]);
-  return withVolume(args, async ({ volume }) => {
+  return withVolume(args, ctx, async ({ volume }) => {
     await write(io.out, (path ? '/' + path : '/') + '\n');
     let dirs = 0;
     let files = 0;
@@ -131,10 +127,10 @@ async function tree(args: ParsedArgs, io: CliIO): Promise<number> {
   });
 }
 
-async function stat(args: ParsedArgs, io: CliIO): Promise<number> {
+async function stat(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promise<number> {
   const path = cleanPath(args.positional[1]);
   if (args.positional[1] === undefined) throw new DmgkitError('INVALID_ARGUMENT', 'usage: dmgkit stat IMAGE PATH [--json]');
-  return withVolume(args, async ({ volume }) => {
+  return withVolume(args, ctx, async ({ volume }) => {
     const e = await volume.lstat(path);
     const xattrs = await volume.listXattrs(e);
     const j = { ...entryJson(e), xattrs };
@@ -148,20 +144,20 @@ async function stat(args: ParsedArgs, io: CliIO): Promise<number> {
   });
 }
 
-async function cat(args: ParsedArgs, io: CliIO): Promise<number> {
+async function cat(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promise<number> {
   if (args.positional[1] === undefined) throw new DmgkitError('INVALID_ARGUMENT', 'usage: dmgkit cat IMAGE PATH [--rsrc]');
   const path = cleanPath(args.positional[1]);
-  return withVolume(args, async ({ volume }) => {
+  return withVolume(args, ctx, async ({ volume }) => {
     for await (const chunk of volume.iterateFile(path, { fork: args.flags.has('rsrc') ? 'rsrc' : 'data' })) await write(io.out, chunk);
     return 0;
   });
 }
 
-async function extract(args: ParsedArgs, io: CliIO): Promise<number> {
+async function extract(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promise<number> {
   const [, dest, sub] = args.positional;
   if (!dest) throw new DmgkitError('INVALID_ARGUMENT', 'usage: dmgkit extract IMAGE DEST [PATH] [--no-forks] [--keep-setuid]');
   const { extractVolume } = await import('../../extract/extract.js');
-  return withVolume(args, async ({ volume }) => {
+  return withVolume(args, ctx, async ({ volume }) => {
     const report = await extractVolume(volume, dest, {
       path: sub ? cleanPath(sub) : undefined,
       forks: !args.flags.has('no-forks'),

@@ -1,5 +1,5 @@
-import { DmgkitError } from '../../errors.js';
-import { openDisk, type OpenedDisk } from '../../open.js';
+import type { OpenedDisk } from '../../open.js';
+import type { CommandContext } from '../runner.js';
 import { checksumHex, checksumTypeName, isPresent } from '../../udif/checksum.js';
 import type { UdifImage } from '../../udif/image.js';
 import type { ParsedArgs } from '../args.js';
@@ -112,22 +112,19 @@ function udifText(img: UdifImage): string {
   return lines.join('\n');
 }
 
-export async function infoCommand(args: ParsedArgs, io: CliIO): Promise<number> {
+export async function infoCommand(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promise<number> {
   const [image] = args.positional;
-  if (!image) throw new DmgkitError('INVALID_ARGUMENT', 'usage: dmgkit info IMAGE [--json]');
-  const opened = await openDisk(image);
-  try {
-    if (args.flags.has('json')) {
-      await write(io.out, JSON.stringify(await infoJson(opened), null, 2) + '\n');
-      return 0;
-    }
-    let text = `Image:       ${image}\nContainer:   ${opened.kind}\n`;
-    text += opened.udif ? udifText(opened.udif) : `Disk size:   ${formatBytes(opened.disk.size)}`;
-    for (const w of opened.warnings) text += `\nwarning: ${w}`;
-    text += '\n\n' + diskText(await describeDisk(opened));
-    await write(io.out, text + '\n');
+  const opened = await ctx.openDisk(image);
+  if (args.flags.has('json')) {
+    await write(io.out, JSON.stringify(await infoJson(opened), null, 2) + '\n');
     return 0;
-  } finally {
-    await opened.close();
   }
+  let text = `Image:       ${image}\nContainer:   ${opened.kind}\n`;
+  text += opened.udif ? udifText(opened.udif) : `Disk size:   ${formatBytes(opened.disk.size)}`;
+  const disk = diskText(await describeDisk(opened));
+  for (const w of opened.warnings) text += `\nwarning: ${w}`;
+  ctx.markShown(opened.warnings);
+  text += '\n\n' + disk;
+  await write(io.out, text + '\n');
+  return 0;
 }

@@ -1,38 +1,43 @@
-import { DmgkitError } from '../../errors.js';
-import { openDisk } from '../../open.js';
 import { verifyImage } from '../../udif/verify.js';
 import { type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
-import { threadsOption, makeExecutor } from '../threads.js';
+import type { CommandContext } from '../runner.js';
+import { diskPieces } from '../pieces.js';
 
-export async function verifyCommand(args: ParsedArgs, io: CliIO): Promise<number> {
+/**
+ * UDIF: every checksum present (data fork, block tables, master). Other containers carry no checksums: every byte
+ * of the disk is read once, so a band or file that cannot be read fails here rather than later.
+ */
+export async function verifyCommand(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promise<number> {
   const [image] = args.positional;
-  if (!image) throw new DmgkitError('INVALID_ARGUMENT', 'usage: dmgkit verify IMAGE [--threads N] [--json]');
-  const threads = threadsOption(args);
-  const executor = await makeExecutor(threads);
-  const opened = await openDisk(image, { threads, executor });
-  try {
-    if (!opened.udif) {
-      await write(io.out, `${image}: ${opened.kind} image: no checksums to verify\n`);
-      return 0;
-    }
-    const report = await verifyImage(opened.udif, { threads });
-    if (args.flags.has('json')) {
-      await write(io.out, JSON.stringify(report, null, 2) + '\n');
+  const json = args.flags.has('json');
+  const opened = await ctx.openDisk(image);
+  if (!opened.udif) {
+    let bytes = 0;
+    for await (const p of diskPieces(opened, 0, opened.disk.size, { threads: ctx.threads })) bytes += p.length;
+    const warnings = ctx.warnings();
+    if (json) {
+      await write(io.out, JSON.stringify({ ok: true, container: opened.kind, size: opened.disk.size, results: [], readable: bytes, warnings }, null, 2) + '\n');
     } else {
-      for (const r of report.results) {
-        const detail =
-          r.status === 'mismatch' ? ` (expected ${r.expected}, got ${r.actual})`
-          : r.status === 'ok' ? ` (${r.actual})`
-          : r.status === 'unsupported' ? ` (${r.type} not computed)`
-          : r.error ? `: ${r.error}` : '';
-        await write(io.out, `${r.status.toUpperCase().padEnd(11)} ${r.type.padEnd(6)} ${r.what}${detail}${r.note ? `\n            note: ${r.note}` : ''}\n`);
-      }
-      const failed = report.results.filter((r) => r.status === 'mismatch' || r.status === 'unreadable');
-      await write(io.out, report.ok ? 'all present checksums match\n' : `${failed.length} checksum(s) failed: ${failed.map((r) => r.what).join(', ')}\n`);
+      await write(io.out, `${image}: ${opened.kind} image: no checksums to verify; all ${bytes} bytes of the disk read\n`);
     }
-    return report.ok ? 0 : 1;
-  } finally {
-    await opened.close();
+    return 0;
   }
+  const report = await verifyImage(opened.udif, { threads: ctx.threads });
+  if (json) {
+    const warnings = ctx.warnings();
+    await write(io.out, JSON.stringify({ ...report, container: opened.kind, size: opened.disk.size, warnings }, null, 2) + '\n');
+  } else {
+    for (const r of report.results) {
+      const detail =
+        r.status === 'mismatch' ? ` (expected ${r.expected}, got ${r.actual})`
+        : r.status === 'ok' ? ` (${r.actual})`
+        : r.status === 'unsupported' ? ` (${r.type} not computed)`
+        : r.error ? `: ${r.error}` : '';
+      await write(io.out, `${r.status.toUpperCase().padEnd(11)} ${r.type.padEnd(6)} ${r.what}${detail}${r.note ? `\n            note: ${r.note}` : ''}\n`);
+    }
+    const failed = report.results.filter((r) => r.status === 'mismatch' || r.status === 'unreadable');
+    await write(io.out, report.ok ? 'all present checksums match\n' : `${failed.length} checksum(s) failed: ${failed.map((r) => r.what).join(', ')}\n`);
+  }
+  return report.ok ? 0 : 1;
 }

@@ -1,0 +1,181 @@
+/**
+ * The table of dmgkit's commands: name, usage, options, argument count and a lazy loader. `dmgkit --help`,
+ * `dmgkit help CMD` and option checking read only this table, so no command module (and no codec or XML parser)
+ * is loaded until a command runs.
+ *
+ * Adding a command: one entry here (keep `usage` and `options` in step with what the command reads) and a module
+ * under commands/ exporting a `CommandFn`.
+ */
+import type { CommandFn } from './runner.js';
+
+/** 'flag' takes no value, 'value' takes one (`--name V`, `--name=V`, or `-x V` for one-letter names). */
+export type OptionKind = 'flag' | 'value';
+
+export interface CommandSpec {
+  name: string;
+  /** One line for `dmgkit --help`. */
+  summary: string;
+  /** Full usage for `dmgkit help CMD` and `CMD --help`: the synopsis line(s) first. */
+  usage: string;
+  /** Accepted options by the name the parser records: the long name without dashes, or the letter of `-x`. */
+  options: Record<string, OptionKind>;
+  /** How many positional arguments the command takes. */
+  args: [min: number, max: number];
+  load(): Promise<CommandFn>;
+}
+
+/** Options every command accepts. */
+export const COMMON_OPTIONS: Record<string, OptionKind> = { debug: 'flag', help: 'flag', h: 'flag' };
+
+/** Options of every command that opens an image. */
+const IMAGE_OPTIONS: Record<string, OptionKind> = { threads: 'value' };
+const VOLUME_OPTIONS: Record<string, OptionKind> = { ...IMAGE_OPTIONS, partition: 'value' };
+
+const THREADS_HELP = '  --threads N      decode on N threads (default: the number of cores; 1: on the calling thread only)';
+const PARTITION_HELP = '  --partition N    the volume in partition-map entry N (default: the first HFS+/HFSX volume)';
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'info',
+    summary: 'info IMAGE [--json]                 container, block tables, partition map, file systems',
+    usage: `usage: dmgkit info IMAGE [--json]
+
+Describes IMAGE (a UDIF .dmg, sparse image, sparse bundle folder or raw disk/ISO): the container, UDIF block
+tables and checksums, the partition map and the file system in each entry.
+
+  --json           the same as one JSON object (warnings included)`,
+    options: { ...IMAGE_OPTIONS, json: 'flag' },
+    args: [1, 1],
+    load: async () => (await import('./commands/info.js')).infoCommand,
+  },
+  {
+    name: 'verify',
+    summary: 'verify IMAGE [--json]               check the data-fork, partition and master checksums',
+    usage: `usage: dmgkit verify IMAGE [--json] [--threads N]
+
+Checks the UDIF data-fork checksum, every block table's checksum and the master checksum. Exit 0 when every
+checksum present matches, 1 on a mismatch or an unreadable chunk. Other containers carry no checksums.
+
+  --json           the report as JSON (warnings included)
+${THREADS_HELP}`,
+    options: { ...IMAGE_OPTIONS, json: 'flag' },
+    args: [1, 1],
+    load: async () => (await import('./commands/verify.js')).verifyCommand,
+  },
+  {
+    name: 'convert',
+    summary: 'convert IMAGE -o OUT|- [--force]    write the raw disk (sparse when OUT is a file)',
+    usage: `usage: dmgkit convert IMAGE -o OUT|- [--force] [--partition N | --blkx N] [--threads N] [--keep-going]
+
+Writes the decoded raw disk (like dmg2img) to OUT, or to standard output with -o -. Zero runs become holes in a
+file. OUT is written under a temporary name beside it and renamed when complete; it is never the input, and an
+existing OUT is replaced only with --force. Ctrl-C removes the partial file.
+
+  -o, --output OUT write to OUT (- for standard output)
+  --force          replace an existing OUT
+  --partition N    only partition-map entry N
+  --blkx N         only UDIF block table N
+  --keep-going     write what is readable (lost ranges as zeros, named; exit 1) instead of failing
+${THREADS_HELP}`,
+    options: { ...IMAGE_OPTIONS, o: 'value', output: 'value', force: 'flag', partition: 'value', blkx: 'value', 'keep-going': 'flag' },
+    args: [1, 1],
+    load: async () => (await import('./commands/convert.js')).convertCommand,
+  },
+  {
+    name: 'ls',
+    summary: 'ls IMAGE [PATH] [-l] [-R] [--json]  list files of the HFS+ volume',
+    usage: `usage: dmgkit ls IMAGE [PATH] [-l] [-R] [--json] [--partition N]
+
+Lists a folder of the image's HFS+/HFSX volume (default: its root).
+
+  -l               long listing: mode, links, owner, size, date
+  -R               recursively
+  --json           entries as JSON
+${PARTITION_HELP}`,
+    options: { ...VOLUME_OPTIONS, l: 'flag', R: 'flag', json: 'flag' },
+    args: [1, 2],
+    load: async () => (await import('./commands/files.js')).commands.ls,
+  },
+  {
+    name: 'tree',
+    summary: 'tree IMAGE [PATH]                   print the directory tree',
+    usage: `usage: dmgkit tree IMAGE [PATH] [--partition N]
+
+Prints the folder tree of the HFS+/HFSX volume below PATH (default: the root).
+
+${PARTITION_HELP}`,
+    options: { ...VOLUME_OPTIONS },
+    args: [1, 2],
+    load: async () => (await import('./commands/files.js')).commands.tree,
+  },
+  {
+    name: 'stat',
+    summary: "stat IMAGE PATH [--json]            show a file's metadata",
+    usage: `usage: dmgkit stat IMAGE PATH [--json] [--partition N]
+
+Shows the metadata of one file or folder of the HFS+/HFSX volume, extended attributes included.
+
+  --json           as JSON
+${PARTITION_HELP}`,
+    options: { ...VOLUME_OPTIONS, json: 'flag' },
+    args: [2, 2],
+    load: async () => (await import('./commands/files.js')).commands.stat,
+  },
+  {
+    name: 'cat',
+    summary: "cat IMAGE PATH [--rsrc]             write a file's data (or resource) fork to standard output",
+    usage: `usage: dmgkit cat IMAGE PATH [--rsrc] [--partition N]
+
+Writes a file's data fork (or resource fork) to standard output, decompressing HFS+ compression.
+
+  --rsrc           the resource fork
+${PARTITION_HELP}`,
+    options: { ...VOLUME_OPTIONS, rsrc: 'flag' },
+    args: [2, 2],
+    load: async () => (await import('./commands/files.js')).commands.cat,
+  },
+  {
+    name: 'extract',
+    summary: "extract IMAGE DEST [PATH]           extract the volume's files under DEST",
+    usage: `usage: dmgkit extract IMAGE DEST [PATH] [--no-forks] [--keep-setuid] [--partition N]
+
+Writes the files, folders, links and metadata of the volume (or of PATH in it) under DEST. Names that would leave
+DEST are refused; a damaged file is skipped and named (exit 1).
+
+  --no-forks       no AppleDouble (._name) files for resource forks and Finder info
+  --keep-setuid    keep set-user-ID and set-group-ID bits
+${PARTITION_HELP}`,
+    options: { ...VOLUME_OPTIONS, 'no-forks': 'flag', 'keep-setuid': 'flag' },
+    args: [2, 3],
+    load: async () => (await import('./commands/files.js')).commands.extract,
+  },
+  {
+    name: 'bench',
+    summary: 'bench [--quick] [--json]            measure decoder throughput',
+    usage: `usage: dmgkit bench [--quick] [--json] [--threads N]
+
+Measures dmgkit's own decoders on generated mixed data in 1 MiB chunks, on one thread and on N threads.
+(npm run bench compares them with the native tools.)
+
+  --quick          8 MiB and one repetition instead of 32 MiB and three
+  --json           the results as JSON
+  --threads N      threads for the parallel measurement (default: the number of cores, at most 8)`,
+    options: { threads: 'value', quick: 'flag', json: 'flag' },
+    args: [0, 0],
+    load: async () => (await import('./commands/bench.js')).benchCommand,
+  },
+];
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+export function globalUsage(): string {
+  return `usage: dmgkit <command> [options]
+
+${COMMANDS.map((c) => `  ${c.summary}`).join('\n')}
+
+dmgkit help COMMAND (or COMMAND --help) shows a command's options. Common: --threads N, --debug (stack traces).
+dmgkit --version prints the version.
+`;
+}

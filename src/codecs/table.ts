@@ -1,0 +1,107 @@
+/**
+ * The one table of UDIF chunk codecs. Everything that needs a fact about a codec — the reader (decoder by chunk
+ * type), the writer (encoder, default level and chunk size), `info` (format names), the bench — reads it here.
+ *
+ * Adding a codec is one entry: its chunk type, its short name, the hdiutil format that uses it, its decoder and
+ * (if dmgkit can write it) its encoder. Nothing else in the code base lists codecs.
+ *
+ * Encoder contract (`ChunkEncode`): a pure, synchronous function from the decoded bytes of one chunk to a complete
+ * stream of the codec (what hdiutil stores in the chunk), at a level in [minLevel, maxLevel]. It must not keep a
+ * reference to `input` after it returns, must not modify it, and must be deterministic (same input and level →
+ * same bytes, on every thread), because the writer encodes chunks on several threads and promises identical
+ * output whatever the thread count. It may return a buffer larger than the input; the writer then stores the
+ * chunk raw.
+ */
+import type { Codec } from './types.js';
+import { zlibCodec } from './zlib.js';
+import { deflateZlib } from './deflate.js';
+import { adcCodec } from './adc.js';
+import { encodeAdc } from './adc-encode.js';
+import { bzip2Codec } from './bzip2.js';
+import { lzfseCodec } from './lzfse.js';
+import { encodeLzfse } from './lzfse-encode.js';
+import { xzCodec } from './xz.js';
+
+/** Encodes one chunk's decoded bytes into one complete codec stream (see the module comment). */
+export type ChunkEncode = (input: Uint8Array, level: number) => Uint8Array;
+
+export interface CodecEntry {
+  /** UDIF chunk type (block-table run type). */
+  readonly type: number;
+  /** Short name used in messages, `info` and the bench: 'zlib', 'bzip2', 'adc', 'lzfse', 'lzma'. */
+  readonly name: string;
+  /** How reports and the bench title it: 'zlib', 'ADC', 'bzip2', 'LZFSE', 'XZ'. */
+  readonly title: string;
+  /** The hdiutil format whose chunks use this codec (UDZO, …); absent for types no format uses any more. */
+  readonly format?: string;
+  /** Absent for the old types hdiutil no longer writes (KenCode, RLE, LZH): recognised, reported as unsupported. */
+  readonly decoder?: Codec;
+  readonly encode?: ChunkEncode;
+  /** Levels the encoder accepts (inclusive) and the one used by default; 0/0/0 when it has no levels. */
+  readonly minLevel: number;
+  readonly maxLevel: number;
+  readonly defaultLevel: number;
+  /** Sectors per chunk hdiutil uses for this format (modern hdiutil: 2048 = 1 MiB for all of them). */
+  readonly chunkSectors: number;
+  /**
+   * Sectors hdiutil adds to the chunk size in each table's `decompressBufferRequested` (2056 for zlib = 2048 + 8,
+   * 2049 ADC, 2051 bzip2 and LZMA, 2053 LZFSE), read off real images.
+   */
+  readonly bufferExtraSectors: number;
+}
+
+export const CHUNK_KENCODE = 0x80000001;
+export const CHUNK_RLE = 0x80000002;
+export const CHUNK_LZH = 0x80000003;
+export const CHUNK_ADC = 0x80000004;
+export const CHUNK_ZLIB = 0x80000005;
+export const CHUNK_BZIP2 = 0x80000006;
+export const CHUNK_LZFSE = 0x80000007;
+export const CHUNK_LZMA = 0x80000008;
+
+const OLD = { minLevel: 0, maxLevel: 0, defaultLevel: 0, chunkSectors: 0, bufferExtraSectors: 0 } as const;
+
+/** Every chunk codec dmgkit knows, in the order `info` and the bench list them. */
+export const CODECS: readonly CodecEntry[] = [
+  {
+    type: CHUNK_ZLIB, name: 'zlib', title: 'zlib', format: 'UDZO', decoder: zlibCodec, encode: deflateZlib,
+    minLevel: 1, maxLevel: 9, defaultLevel: 6, chunkSectors: 2048, bufferExtraSectors: 8,
+  },
+  {
+    type: CHUNK_BZIP2, name: 'bzip2', title: 'bzip2', format: 'UDBZ', decoder: bzip2Codec,
+    minLevel: 1, maxLevel: 9, defaultLevel: 9, chunkSectors: 2048, bufferExtraSectors: 3,
+  },
+  {
+    type: CHUNK_ADC, name: 'adc', title: 'ADC', format: 'UDCO', decoder: adcCodec, encode: (input) => encodeAdc(input),
+    minLevel: 0, maxLevel: 0, defaultLevel: 0, chunkSectors: 2048, bufferExtraSectors: 1,
+  },
+  {
+    type: CHUNK_LZFSE, name: 'lzfse', title: 'LZFSE', format: 'ULFO', decoder: lzfseCodec, encode: (input) => encodeLzfse(input),
+    minLevel: 0, maxLevel: 0, defaultLevel: 0, chunkSectors: 2048, bufferExtraSectors: 5,
+  },
+  {
+    type: CHUNK_LZMA, name: 'lzma', title: 'XZ', format: 'ULMO', decoder: xzCodec,
+    minLevel: 0, maxLevel: 9, defaultLevel: 6, chunkSectors: 2048, bufferExtraSectors: 3,
+  },
+  { type: CHUNK_KENCODE, name: 'kencode', title: 'KenCode', ...OLD },
+  { type: CHUNK_RLE, name: 'rle', title: 'RLE', ...OLD },
+  { type: CHUNK_LZH, name: 'lzh', title: 'LZH', ...OLD },
+];
+
+const byType = new Map<number, CodecEntry>(CODECS.map((c) => [c.type, c]));
+const byFormat = new Map<string, CodecEntry>(CODECS.filter((c) => c.format).map((c) => [c.format!.toUpperCase(), c]));
+
+export function codecEntry(type: number): CodecEntry | undefined {
+  return byType.get(type);
+}
+
+/** The entry of an hdiutil format name (case-insensitive): 'UDZO' → zlib. */
+export function codecForFormat(format: string): CodecEntry | undefined {
+  return byFormat.get(format.toUpperCase());
+}
+
+/** Replaces or adds an entry at run time (for a decoder supplied by the application). */
+export function registerCodec(entry: CodecEntry): void {
+  byType.set(entry.type, entry);
+  if (entry.format) byFormat.set(entry.format.toUpperCase(), entry);
+}

@@ -1,0 +1,140 @@
+/**
+ * The Node pool: worker_threads running registered tasks (Node-only: import this file only from Node-only code;
+ * browser-safe code takes a TaskPool from its caller).
+ */
+import { Worker } from 'node:worker_threads';
+import { DmgkitError } from '../errors.js';
+import { fromWireError, type WireError } from './registry.js';
+import { InlinePool, type PoolOptions, type TaskPool } from './pool.js';
+
+/**
+ * The URL of compiled module `relative` next to the module at `metaUrl` (pass import.meta.url). When running from
+ * the TypeScript sources (tests), that is the same path under dist/ with .js: workers always run compiled JS.
+ */
+export function compiledUrl(metaUrl: string, relative: string): string {
+  const u = new URL(relative, metaUrl);
+  if (!/\/src\/.*\.ts$/.test(new URL(metaUrl).pathname)) return u.href;
+  return u.href.replace(/\/src\/((?:[^/]+\/)*[^/]+)\.(?:ts|js)$/, '/dist/$1.js');
+}
+
+interface Job {
+  id: number;
+  kind: string;
+  args: unknown;
+  transfer?: ArrayBuffer[];
+  resolve: (v: any) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Job>;
+  dead: boolean;
+}
+
+/** Jobs sent ahead to a worker, so it starts the next one without waiting for the main thread. */
+const PER_WORKER = 2;
+
+/**
+ * A pool of `threads` worker threads, started as jobs arrive (a pool that never runs a job starts no thread).
+ * Idle workers never keep the process alive; a worker with jobs does, until they finish or close() is called.
+ * A worker that dies fails its jobs with a DmgkitError and is replaced on demand.
+ */
+export class WorkerPool implements TaskPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  private readonly url: string;
+
+  constructor(
+    readonly threads: number,
+    private readonly opts: PoolOptions = {},
+  ) {
+    this.url = compiledUrl(import.meta.url, './worker.js');
+  }
+
+  run<R = unknown>(kind: string, args: unknown, transfer?: ArrayBuffer[]): Promise<R> {
+    if (this.closed) return Promise.reject(new DmgkitError('IO_ERROR', `pool is closed (task '${kind}')`, { pool: 'closed' }));
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, kind, args, transfer, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(new URL(this.url), {
+      workerData: { modules: this.opts.modules ?? [] },
+      // Node flags carry over, except those that only make sense for the main script (node -e --input-type=module).
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+    });
+    worker.unref();
+    const slot: Slot = { worker, jobs: new Map(), dead: false };
+    worker.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: WireError }) => {
+      const job = slot.jobs.get(m.id);
+      if (!job) return;
+      slot.jobs.delete(m.id);
+      if (slot.jobs.size === 0) worker.unref();
+      if (m.ok) job.resolve(m.value);
+      else job.reject(fromWireError(m.error!));
+      this.dispatch();
+    });
+    const fail = (why: string) => {
+      if (slot.dead) return;
+      slot.dead = true;
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      for (const job of slot.jobs.values()) job.reject(new DmgkitError('IO_ERROR', `pool worker ${why} during task '${job.kind}'`, { pool: 'worker' }));
+      slot.jobs.clear();
+      if (!this.closed) this.dispatch();
+    };
+    worker.on('error', (e) => fail(`failed: ${e?.message ?? e}`));
+    worker.on('exit', (code) => fail(`exited (code ${code})`));
+    worker.on('messageerror', (e) => fail(`could not read a message: ${e?.message ?? e}`));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      let best: Slot | undefined;
+      for (const s of this.slots) if (!best || s.jobs.size < best.jobs.size) best = s;
+      if ((!best || best.jobs.size > 0) && this.slots.length < this.threads) best = this.spawn();
+      if (!best || best.jobs.size >= PER_WORKER) return;
+      const job = this.queue.shift()!;
+      if (best.jobs.size === 0) best.worker.ref();
+      best.jobs.set(job.id, job);
+      try {
+        best.worker.postMessage({ id: job.id, kind: job.kind, args: job.args }, job.transfer ?? []);
+      } catch (e) {
+        best.jobs.delete(job.id);
+        if (best.jobs.size === 0) best.worker.unref();
+        job.reject(new DmgkitError('INVALID_ARGUMENT', `cannot send task '${job.kind}' to a worker: ${(e as Error)?.message ?? e}`));
+      }
+    }
+  }
+
+  /** Threads started so far. */
+  get started(): number {
+    return this.slots.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = () => new DmgkitError('IO_ERROR', 'pool closed before the task finished', { pool: 'closed' });
+    for (const job of this.queue.splice(0)) job.reject(err());
+    const slots = this.slots.splice(0);
+    for (const s of slots) {
+      s.dead = true;
+      for (const job of s.jobs.values()) job.reject(err());
+      s.jobs.clear();
+    }
+    await Promise.all(slots.map((s) => s.worker.terminate().catch(() => undefined)));
+  }
+}
+
+/** A pool of `threads` workers, or the inline pool for threads <= 1. */
+export function createPool(threads: number, opts: PoolOptions = {}): TaskPool {
+  return threads > 1 ? new WorkerPool(Math.floor(threads), opts) : new InlinePool(opts);
+}

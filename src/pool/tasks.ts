@@ -1,0 +1,75 @@
+/**
+ * Built-in pool tasks (browser-safe): decode a chunk, encode a chunk, CRC-32 a range. Loaded by every pool.
+ *
+ * Buffers: a Uint8Array over a SharedArrayBuffer is shared between threads (no copy); any other buffer is copied
+ * when posted unless the caller transfers it. Pass `output` as a shared view to decode without any copy.
+ */
+import { DmgkitError } from '../errors.js';
+import { crc32 } from '../util/crc32.js';
+import { requireCodec } from '../udif/chunk-codecs.js';
+import { CODECS, codecEntry } from '../codecs/table.js';
+import { movable, registerTask, transfer } from './registry.js';
+
+export interface DecodeArgs {
+  /** UDIF chunk type (0x80000005 zlib, 0x80000006 bzip2, ...). */
+  type: number;
+  input: Uint8Array;
+  outLength: number;
+  /** Where to decode (at least outLength bytes, typically a view of a SharedArrayBuffer); else a new buffer is returned. */
+  output?: Uint8Array;
+  /** Also return the CRC-32 of the decoded bytes. */
+  crc?: boolean;
+}
+export interface DecodeResult {
+  /** The decoded bytes when no `output` was given (transferred to the caller). */
+  data?: Uint8Array;
+  crc?: number;
+}
+
+export interface EncodeArgs {
+  /** The codec: its chunk type, or its name in src/codecs/table.ts ('zlib', 'adc', 'lzfse', …). */
+  codec: string | number;
+  level?: number;
+  input: Uint8Array;
+}
+
+export interface Crc32Args {
+  data: Uint8Array;
+  previous?: number;
+}
+
+/** Decodes a chunk on this thread (the body of the 'decode' task; also usable directly). */
+export function decodeChunkHere(a: DecodeArgs): DecodeResult {
+  const codec = requireCodec(a.type, 'decoder');
+  let out: Uint8Array;
+  if (a.output) {
+    if (a.output.length < a.outLength) throw new DmgkitError('INVALID_ARGUMENT', `decode output holds ${a.output.length} bytes, ${a.outLength} needed`);
+    out = a.output.length === a.outLength ? a.output : a.output.subarray(0, a.outLength);
+    codec.decode(a.input, out);
+    return a.crc ? { crc: crc32(out) } : {};
+  }
+  if (codec.decodeNew) out = codec.decodeNew(a.input, a.outLength);
+  else {
+    out = new Uint8Array(a.outLength);
+    codec.decode(a.input, out);
+  }
+  return { data: out, crc: a.crc ? crc32(out) : undefined };
+}
+
+export function encodeChunkHere(a: EncodeArgs): Uint8Array {
+  const e = typeof a.codec === 'number' ? codecEntry(a.codec) : CODECS.find((c) => c.name === a.codec);
+  if (!e?.encode) throw new DmgkitError('UNSUPPORTED_CODEC', `no encoder for '${a.codec}' in the pool`);
+  return e.encode(a.input, a.level ?? e.defaultLevel);
+}
+
+registerTask<DecodeArgs, DecodeResult>('decode', (a) => {
+  const r = decodeChunkHere(a);
+  if (!r.data) return r;
+  r.data = movable(r.data);
+  return transfer(r, [r.data.buffer]);
+});
+registerTask<EncodeArgs, Uint8Array>('encode', (a) => {
+  const out = movable(encodeChunkHere(a));
+  return transfer(out, [out.buffer]);
+}, { fallbackCode: 'INVALID_ARGUMENT' });
+registerTask<Crc32Args, number>('crc32', (a) => crc32(a.data, a.previous ?? 0), { fallbackCode: 'INVALID_ARGUMENT' });
