@@ -808,6 +808,13 @@ export class LzmaEncoder {
     return this.repLenPrices[posState * LEN_PRICES + len - MATCH_LEN_MIN] + this.pureRepPrice(rep, state, posState);
   }
 
+  /** Price of a match distance (zero-based) in length state `ls`. */
+  private distPrice(dist: number, ls: number): number {
+    return dist < FULL_DISTANCES
+      ? this.distPrices[ls * FULL_DISTANCES + dist]
+      : this.distSlotPrices[(ls << 6) + distSlot(dist)] + this.alignPrices[dist & 15];
+  }
+
   private distLenPrice(dist: number, len: number, posState: number): number {
     const ls = len < 6 ? len - MATCH_LEN_MIN : 3;
     const price = dist < FULL_DISTANCES
@@ -1296,9 +1303,11 @@ export class LzmaEncoder {
       while (lenEnd < cur + newLen) optPrice[++lenEnd] = INF;
       let i = 0;
       while (startLen > mLen[i]) i++;
+      const mlp = this.matchLenPrices;
+      let curBack = mDist[i];
+      let distPrice3 = this.distPrice(curBack, 3);
       for (let lenTest = startLen; ; lenTest++) {
-        const curBack = mDist[i];
-        const p = normalMatchPrice + this.distLenPrice(curBack, lenTest, posState);
+        const p = normalMatchPrice + (lenTest < 6 ? this.distPrice(curBack, lenTest - MATCH_LEN_MIN) : distPrice3) + mlp[lpo + lenTest];
         const at = cur + lenTest;
         if (p < optPrice[at]) {
           optPrice[at] = p;
@@ -1336,6 +1345,8 @@ export class LzmaEncoder {
             }
           }
           if (++i === count) break;
+          curBack = mDist[i];
+          distPrice3 = this.distPrice(curBack, 3);
         }
       }
     }
