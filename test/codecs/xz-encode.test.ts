@@ -126,6 +126,20 @@ describe('XZ encoder against our decoder and the native xz tool', () => {
     }
   });
 
+  it('ends an LZMA chunk just below 64 KiB packed and continues in the next (0x80)', () => {
+    // 3000 random bytes, 3000 zeros, ...: packs to about half, quickly
+    const data = random(200_000, 9);
+    for (let i = 3000; i < data.length; i += 6000) data.fill(0, i, i + 3000);
+    for (const preset of [1, 6]) {
+      const chunks = lzma2Chunks(roundTrip(data, preset));
+      expect(chunks.length).toBeGreaterThan(1);
+      expect(chunks[0].ctrl).toBe(0xe0);
+      expect(chunks.slice(1).every((c) => c.ctrl === 0x80)).toBe(true);
+      expect(chunks[0].packed).toBeGreaterThan(60_000);
+      expect(chunks.every((c) => c.packed <= 65_536)).toBe(true);
+    }
+  });
+
   it('raw LZMA2 output is what xz --format=raw decodes', () => {
     const data = shapedData(5, 90_000, 11, 5000);
     for (const preset of [2, 7]) {
