@@ -6,7 +6,7 @@
  * lzma-specification.txt).
  *
  * Two modes, as xz has:
- * - fast (presets 0-3): hash-chain match finder (HC4: exact 2-byte and hashed 3- and 4-byte heads, a chain
+ * - fast (presets 0-3): hash-chain match finder (HC4: 2-, 3- and 4-byte hash heads, a chain
  *   per position), greedy parse with a one-position lazy look and rep-match preference, no price tables;
  * - normal (presets 4-9): binary-tree match finder (BT4) and a price-based optimal parse over a window of up
  *   to 4096 positions (literal, short rep, rep0-3, matches of every length the finder reports, and the
@@ -61,6 +61,20 @@ for (let i = 0; i < 128; i++) PRICES[i] = Math.round(-Math.log2((i * 16 + 8) / 2
 const price0 = (p: number): number => PRICES[p >>> 4];
 const price1 = (p: number): number => PRICES[(p ^ 2047) >>> 4];
 const priceBit = (p: number, bit: number): number => PRICES[(p ^ (-bit & 2047)) >>> 4];
+
+/**
+ * Match-finder hashes as xz builds them: T[b0] ^ b1 for 2 bytes (10 bits), ^ b2 << 8 for 3 (16 bits), ^ T[b3] << 5
+ * for 4. T is the CRC32 table; because b1 and b2 land in distinct low bits, two positions with the same first
+ * byte and the same 2- or 3-byte hash have the same 2 or 3 bytes, so only the first byte needs comparing.
+ */
+const HASH_TABLE = new Int32Array(256);
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  HASH_TABLE[n] = c;
+}
+const HASH2_MASK = (1 << 10) - 1;
+const HASH3_MASK = (1 << 16) - 1;
 
 function distSlot(dist: number): number {
   if (dist < 4) return dist;
@@ -144,10 +158,10 @@ export class LzmaEncoder {
   niceLen = 64;
   depth = 48;
   dictSize = 1 << 23;
-  private readonly hash2 = new Int32Array(1 << 16);
-  private readonly hash3 = new Int32Array(1 << 16);
+  private readonly hash2 = new Int32Array(HASH2_MASK + 1);
+  private readonly hash3 = new Int32Array(HASH3_MASK + 1);
   private hash4 = new Int32Array(1 << 16);
-  private hash4Shift = 16;
+  private hash4Mask = 0xffff;
   private son = new Int32Array(2);
   private cyclicSize = 1;
   private cyclicPos = 0;
@@ -216,7 +230,7 @@ export class LzmaEncoder {
     while (bits < 24 && 1 << (bits + 1) <= window) bits++;
     if (this.hash4.length !== 1 << bits) this.hash4 = new Int32Array(1 << bits);
     else this.hash4.fill(0);
-    this.hash4Shift = 32 - bits;
+    this.hash4Mask = (1 << bits) - 1;
     this.hash2.fill(0);
     this.hash3.fill(0);
     this.mCount = 0;
@@ -293,29 +307,71 @@ export class LzmaEncoder {
       this.range -= bound;
       probs[pi] = p - (p >>> 5);
     }
-    while (this.range < 0x1000000) {
+    if (this.range < 0x1000000) {
       this.range = (this.range * 256) >>> 0;
       this.shiftLow();
     }
   }
 
+  /** `nbits` bits of `value`, high bit first, through the bit tree at `base` (range and low kept in locals). */
   private tree(base: number, nbits: number, value: number): void {
+    const probs = this.probs;
+    let range = this.range;
+    let low = this.low;
     let m = 1;
     for (let i = nbits - 1; i >= 0; i--) {
       const b = (value >>> i) & 1;
-      this.bit(base + m, b);
+      const p = probs[base + m];
+      const bound = (range >>> 11) * p;
+      if (b === 0) {
+        range = bound;
+        probs[base + m] = p + ((2048 - p) >>> 5);
+      } else {
+        low += bound;
+        range -= bound;
+        probs[base + m] = p - (p >>> 5);
+      }
+      if (range < 0x1000000) {
+        range = (range * 256) >>> 0;
+        this.low = low;
+        this.shiftLow();
+        low = this.low;
+      }
       m = (m << 1) | b;
     }
+    this.range = range;
+    this.low = low;
   }
 
+  /** `nbits` bits of `value`, low bit first, through the bit tree at `base`. */
   private reverseTree(base: number, nbits: number, value: number): void {
+    const probs = this.probs;
+    let range = this.range;
+    let low = this.low;
     let m = 1;
     for (let i = 0; i < nbits; i++) {
       const b = value & 1;
       value >>>= 1;
-      this.bit(base + m, b);
+      const p = probs[base + m];
+      const bound = (range >>> 11) * p;
+      if (b === 0) {
+        range = bound;
+        probs[base + m] = p + ((2048 - p) >>> 5);
+      } else {
+        low += bound;
+        range -= bound;
+        probs[base + m] = p - (p >>> 5);
+      }
+      if (range < 0x1000000) {
+        range = (range * 256) >>> 0;
+        this.low = low;
+        this.shiftLow();
+        low = this.low;
+      }
       m = (m << 1) | b;
     }
+    this.range = range;
+    this.low = low;
   }
 
   private direct(value: number, nbits: number): void {
@@ -501,10 +557,11 @@ export class LzmaEncoder {
       }
     }
     const b0 = buf[pos];
-    const t2 = b0 | (buf[pos + 1] << 8);
-    const t3 = t2 | (buf[pos + 2] << 16);
-    const h3 = Math.imul(t3, 0x9e3779b1) >>> 16;
-    const h4 = Math.imul(t3 | (buf[pos + 3] << 24), 0x2545f491) >>> this.hash4Shift;
+    const c0 = HASH_TABLE[b0] ^ buf[pos + 1];
+    const t2 = c0 & HASH2_MASK;
+    const c1 = c0 ^ (buf[pos + 2] << 8);
+    const h3 = c1 & HASH3_MASK;
+    const h4 = (c1 ^ (HASH_TABLE[buf[pos + 3]] << 5)) & this.hash4Mask;
     const posOff = pos + this.off;
     const cs = this.cyclicSize;
     let delta2 = posOff - this.hash2[t2];
@@ -530,7 +587,7 @@ export class LzmaEncoder {
       mDist[0] = delta2 - 1;
       count = 1;
     }
-    if (delta2 !== delta3 && delta3 < cs && buf[pos - delta3] === b0 && buf[pos - delta3 + 1] === buf[pos + 1] && buf[pos - delta3 + 2] === buf[pos + 2]) {
+    if (delta2 !== delta3 && delta3 < cs && buf[pos - delta3] === b0) {
       lenBest = 3;
       mDist[count++] = delta3 - 1;
       delta2 = delta3;
@@ -579,10 +636,11 @@ export class LzmaEncoder {
       }
     }
     const b0 = buf[pos];
-    const t2 = b0 | (buf[pos + 1] << 8);
-    const t3 = t2 | (buf[pos + 2] << 16);
-    const h3 = Math.imul(t3, 0x9e3779b1) >>> 16;
-    const h4 = Math.imul(t3 | (buf[pos + 3] << 24), 0x2545f491) >>> this.hash4Shift;
+    const c0 = HASH_TABLE[b0] ^ buf[pos + 1];
+    const t2 = c0 & HASH2_MASK;
+    const c1 = c0 ^ (buf[pos + 2] << 8);
+    const h3 = c1 & HASH3_MASK;
+    const h4 = (c1 ^ (HASH_TABLE[buf[pos + 3]] << 5)) & this.hash4Mask;
     const posOff = pos + this.off;
     const cs = this.cyclicSize;
     let delta2 = posOff - this.hash2[t2];
@@ -602,7 +660,7 @@ export class LzmaEncoder {
         mDist[0] = delta2 - 1;
         count = 1;
       }
-      if (delta2 !== delta3 && delta3 < cs && buf[pos - delta3] === b0 && buf[pos - delta3 + 1] === buf[pos + 1] && buf[pos - delta3 + 2] === buf[pos + 2]) {
+      if (delta2 !== delta3 && delta3 < cs && buf[pos - delta3] === b0) {
         lenBest = 3;
         mDist[count++] = delta3 - 1;
         delta2 = delta3;
