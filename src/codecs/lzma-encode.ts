@@ -225,11 +225,12 @@ export class LzmaEncoder {
     this.cyclicPos = 0;
     this.off = this.cyclicSize;
     const sonLen = this.fast ? this.cyclicSize : this.cyclicSize * 2;
-    if (this.son.length < sonLen) this.son = new Int32Array(sonLen);
+    // Grown as needed; given back after an input much larger than the usual 1 MiB chunk.
+    if (this.son.length < sonLen || (this.son.length > 4 * sonLen && this.son.length > 1 << 22)) this.son = new Int32Array(sonLen);
     let bits = 16;
     while (bits < 24 && 1 << (bits + 1) <= window) bits++;
-    if (this.hash4.length !== 1 << bits) this.hash4 = new Int32Array(1 << bits);
-    else this.hash4.fill(0);
+    if (this.hash4.length < 1 << bits || this.hash4.length > 4 << bits) this.hash4 = new Int32Array(1 << bits);
+    else this.hash4.fill(0, 0, 1 << bits);
     this.hash4Mask = (1 << bits) - 1;
     this.hash2.fill(0);
     this.hash3.fill(0);
