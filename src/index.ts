@@ -23,6 +23,8 @@ export { decodeBzip2 } from './codecs/bzip2.js';
 export { decodeLzfse } from './codecs/lzfse.js';
 export { decodeLzvn } from './codecs/lzvn.js';
 export { decodeXz } from './codecs/xz.js';
+export { encodeXz } from './codecs/xz-encode.js';
+export type { XzCheck, XzEncodeOptions } from './codecs/xz-encode.js';
 
 // udif: the container
 export { UdifImage, openUdif } from './udif/image.js';

@@ -22,6 +22,7 @@ import { encodeBzip2 } from './bzip2-encode.js';
 import { lzfseCodec } from './lzfse.js';
 import { encodeLzfse } from './lzfse-encode.js';
 import { xzCodec } from './xz.js';
+import { encodeXz } from './xz-encode.js';
 
 /** Encodes one chunk's decoded bytes into one complete codec stream (see the module comment). */
 export type ChunkEncode = (input: Uint8Array, level: number) => Uint8Array;
@@ -81,7 +82,7 @@ export const CODECS: readonly CodecEntry[] = [
     minLevel: 0, maxLevel: 0, defaultLevel: 0, chunkSectors: 2048, bufferExtraSectors: 5,
   },
   {
-    type: CHUNK_LZMA, name: 'lzma', title: 'XZ', format: 'ULMO', decoder: xzCodec,
+    type: CHUNK_LZMA, name: 'lzma', title: 'XZ', format: 'ULMO', decoder: xzCodec, encode: (input, level) => encodeXz(input, level),
     minLevel: 0, maxLevel: 9, defaultLevel: 6, chunkSectors: 2048, bufferExtraSectors: 3,
   },
   { type: CHUNK_KENCODE, name: 'kencode', title: 'KenCode', ...OLD },
