@@ -612,8 +612,9 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
       await guardEntry(rootEntry, rootDir, { dir: true }, (c) => writeAppleDouble(rootEntry, rootDir, '.', c));
       await extractChildren(volume.iterdir('', listing), rootDir, '', new Set([CNID_ROOT]));
     }
-    // Ancestors last, innermost first.
+    // Ancestors last, innermost first; DEST keeps its own mode and times.
     for (const a of ancestors.reverse()) finishDir(a.d, a.mode, a.atime, a.mtime);
+    if (rootDir.longNames?.length) writeLongNames(rootDir);
     // Modes that would have locked this run out of a directory it still had to open (hard-link sources).
     for (const m of deferredModes) {
       const d = openRel(m.rel);
