@@ -69,7 +69,7 @@ export async function openDisk(input: SourceInput, opts: OpenOptions = {}): Prom
   if (dir) {
     const { openSparseBundle } = await import('./container/sparsebundle.js');
     const bundle = await openSparseBundle(dir);
-    return { kind: 'sparsebundle', disk: bundle, warnings: [], close: async () => bundle.close?.() };
+    return { kind: 'sparsebundle', disk: bundle, warnings: bundle.warnings, close: async () => bundle.close?.() };
   }
   const source = await openSource(input);
   const owns = source !== input;
@@ -82,7 +82,7 @@ export async function openDisk(input: SourceInput, opts: OpenOptions = {}): Prom
     const head = await source.read(0, Math.min(source.size, 16));
     if (isSparseImage(head)) {
       const sparse = await openSparseImage(source);
-      return { kind: 'sparseimage', disk: sparse, source, warnings: [], close: closeSource };
+      return { kind: 'sparseimage', disk: sparse, source, warnings: sparse.warnings, close: closeSource };
     }
     try {
       const udif = await UdifImage.open(source, opts);

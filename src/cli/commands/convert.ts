@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { DmgkitError } from '../../errors.js';
 import { openDisk, type OpenedDisk } from '../../open.js';
+import { plainPieces } from '../../container/pieces.js';
 import type { Piece, PieceOptions } from '../../udif/image.js';
 import { intFlag, type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
@@ -16,10 +17,7 @@ export async function* diskPieces(opened: OpenedDisk, start: number, end: number
     yield* opened.udif.pieces(start, end, opts);
     return;
   }
-  for (let o = start; o < end; o += PLAIN_PIECE) {
-    const n = Math.min(PLAIN_PIECE, end - o);
-    yield { offset: o, length: n, data: await opened.disk.read(o, n) };
-  }
+  yield* plainPieces(opened.disk, start, end, opts);
 }
 
 export async function convertCommand(args: ParsedArgs, io: CliIO): Promise<number> {
