@@ -23,6 +23,11 @@ export interface UdifOpenOptions {
   threads?: number;
   /** An executor for parallel decoding (e.g. a worker pool); default: node:zlib's thread pool where it applies. */
   executor?: DecodeExecutor;
+  /**
+   * Refuse (CORRUPT_TABLE) an image whose chunks share stored bytes (hdiutil never writes that; it lets a small
+   * file describe a huge disk). Default false: a warning. For servers that want to reject such input early.
+   */
+  rejectOverlappingChunks?: boolean;
 }
 
 /** A piece of decoded disk, in order. `data` is null for zero-fill (zero or ignore chunks, gaps). */
@@ -78,7 +83,7 @@ export class UdifImage implements ByteSource {
     try {
       const limits = resolveLimits(options.limits);
       const { koly, offset, position } = await locateKoly(src);
-      const layout = await readLayout(src, koly, offset, limits);
+      const layout = await readLayout(src, koly, offset, limits, { rejectOverlappingChunks: options.rejectOverlappingChunks });
       if (position !== 'end') layout.warnings.unshift(`koly block found ${at(offset)} (${position === 'start' ? 'at the start of the file' : 'not in the last 512 bytes'})`);
       return new UdifImage(src, koly, offset, position, layout, limits, options, owns);
     } catch (e) {
