@@ -20,6 +20,8 @@ export interface OpenOptions {
    * system ('detect', the default), always ('always'), or never ('never').
    */
   raw?: 'detect' | 'always' | 'never';
+  /** UDIF: refuse chunks that share stored bytes (see UdifOpenOptions.rejectOverlappingChunks). */
+  rejectOverlappingChunks?: boolean;
 }
 
 /** Any container opened into one block-device view: the whole decoded disk as a ByteSource. */

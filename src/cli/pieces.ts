@@ -1,8 +1,9 @@
 import type { OpenedDisk } from '../open.js';
 import type { Piece, PieceOptions } from '../udif/image.js';
+import { plainPieces } from '../container/pieces.js';
 
 /** Size of the plain reads of containers other than UDIF, and of the zero buffers written for holes. */
-export const PLAIN_PIECE = 4 << 20;
+export { PLAIN_PIECE } from '../container/pieces.js';
 
 /** The decoded disk in order: UDIF pieces (zero runs as pieces without data), or plain reads for other containers. */
 export async function* diskPieces(opened: OpenedDisk, start: number, end: number, opts: PieceOptions): AsyncGenerator<Piece> {
@@ -10,8 +11,5 @@ export async function* diskPieces(opened: OpenedDisk, start: number, end: number
     yield* opened.udif.pieces(start, end, opts);
     return;
   }
-  for (let o = start; o < end; o += PLAIN_PIECE) {
-    const n = Math.min(PLAIN_PIECE, end - o);
-    yield { offset: o, length: n, data: await opened.disk.read(o, n) };
-  }
+  yield* plainPieces(opened.disk, start, end, opts);
 }

@@ -1,4 +1,5 @@
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parsePlistXml } from '../plist/xml.js';
 import { DmgkitError, at } from '../errors.js';
@@ -32,6 +33,41 @@ export const TOKEN = 'token';
 export const MAX_INFO_PLIST_BYTES = 1 << 20;
 /** Largest band accepted (hdiutil uses 8 MiB; `-imagekey sparse-band-size` allows up to 1 GiB or so). */
 export const MAX_BAND_SIZE = 1 << 30;
+/**
+ * Smallest band accepted, and band sizes must be a multiple of it (whole 4 KiB pages; hdiutil's smallest band is
+ * 1 MiB). A band size of 1 would make reading the disk cost one band lookup per byte.
+ */
+export const MIN_BAND_SIZE = 4096;
+/**
+ * How Info.plist, Info.bckup, token and bands are opened: never through a symlink (O_NOFOLLOW), and without
+ * blocking on a FIFO (O_NONBLOCK); the handle must then be a regular file (fstat), else the file is refused.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
+/** Opens a file of the bundle: a regular file, not a symlink, FIFO, device or directory; null when absent. */
+async function openRegular(path: string, what: string): Promise<{ handle: FileHandle; size: number } | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, OPEN_FLAGS);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') return null;
+    if (err.code === 'ELOOP' || err.code === 'EMLINK') {
+      throw new DmgkitError('UNSAFE_PATH', `${what} ${path} is a symbolic link; the files of a sparse bundle must be regular files inside it`, { path }, { cause: e });
+    }
+    throw new DmgkitError('IO_ERROR', `cannot open ${what} ${path}: ${errorReason(err)}`, { path, errno: err.code }, { cause: e });
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) {
+      throw new DmgkitError('UNSAFE_PATH', `${what} ${path} is not a regular file (a device, FIFO, socket or directory); refused`, { path });
+    }
+    return { handle, size: st.size };
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    throw e;
+  }
+}
 
 export interface SparseBundleOptions {
   /**
@@ -97,8 +133,12 @@ function parseInfo(text: string, where: string): SparseBundleInfo {
   }
   const bandSize = doc.get('band-size');
   const size = doc.get('size');
-  if (typeof bandSize !== 'number' || !Number.isSafeInteger(bandSize) || bandSize <= 0 || bandSize > MAX_BAND_SIZE) {
-    throw new DmgkitError('CORRUPT_HEADER', `${where}: band-size ${JSON.stringify(bandSize)} is not an integer in 1..${MAX_BAND_SIZE}`, { path: where });
+  if (typeof bandSize !== 'number' || !Number.isSafeInteger(bandSize) || bandSize < MIN_BAND_SIZE || bandSize > MAX_BAND_SIZE || bandSize % MIN_BAND_SIZE !== 0) {
+    throw new DmgkitError(
+      'CORRUPT_HEADER',
+      `${where}: band-size ${JSON.stringify(bandSize)} is not a multiple of ${MIN_BAND_SIZE} in ${MIN_BAND_SIZE}..${MAX_BAND_SIZE}`,
+      { path: where },
+    );
   }
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
     throw new DmgkitError('CORRUPT_HEADER', `${where}: size ${JSON.stringify(size)} is not a non-negative integer`, { path: where });
@@ -109,18 +149,31 @@ function parseInfo(text: string, where: string): SparseBundleInfo {
   return info;
 }
 
+/** Reads Info.plist or Info.bckup: a regular file of at most MAX_INFO_PLIST_BYTES, read no further than that. */
 async function readInfoFile(path: string): Promise<string> {
-  let st;
+  const f = await openRegular(path, 'property list');
+  if (!f) throw new DmgkitError('NOT_AN_IMAGE', `cannot read ${path}: no such file`, { path, errno: 'ENOENT' });
   try {
-    st = await stat(path);
+    if (f.size > MAX_INFO_PLIST_BYTES) {
+      throw new DmgkitError('LIMIT_EXCEEDED', `${path} is ${f.size} bytes, more than ${MAX_INFO_PLIST_BYTES}`, { path });
+    }
+    // at most the limit + 1 bytes, whatever the file grows to meanwhile
+    const buf = new Uint8Array(MAX_INFO_PLIST_BYTES + 1);
+    let got = 0;
+    for (;;) {
+      const { bytesRead } = await f.handle.read(buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+      if (got > MAX_INFO_PLIST_BYTES) throw new DmgkitError('LIMIT_EXCEEDED', `${path} grew past ${MAX_INFO_PLIST_BYTES} bytes while being read`, { path });
+    }
+    return new TextDecoder().decode(buf.subarray(0, got));
   } catch (e) {
+    if (e instanceof DmgkitError) throw e;
     const err = e as NodeJS.ErrnoException;
     throw new DmgkitError(err.code === 'ENOENT' ? 'NOT_AN_IMAGE' : 'IO_ERROR', `cannot read ${path}: ${errorReason(err)}`, { path, errno: err.code }, { cause: e });
+  } finally {
+    await f.handle.close().catch(() => undefined);
   }
-  if (st.size > MAX_INFO_PLIST_BYTES) {
-    throw new DmgkitError('LIMIT_EXCEEDED', `${path} is ${st.size} bytes, more than ${MAX_INFO_PLIST_BYTES}`, { path });
-  }
-  return readFile(path, 'utf8');
 }
 
 class SparseBundleSource implements SparseBundle {
@@ -144,16 +197,8 @@ class SparseBundleSource implements SparseBundle {
   }
 
   private async openBand(index: number): Promise<BandHandle> {
-    const path = join(this.dir, BANDS_DIR, bandFileName(index));
-    try {
-      const handle = await open(path, 'r');
-      const st = await handle.stat();
-      return { handle, size: st.size };
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (err.code === 'ENOENT') return { handle: null, size: 0 };
-      throw new DmgkitError('IO_ERROR', `cannot open band ${path}: ${errorReason(err)}`, { path }, { cause: e });
-    }
+    const f = await openRegular(join(this.dir, BANDS_DIR, bandFileName(index)), `band ${bandFileName(index)}`);
+    return f ? { handle: f.handle, size: f.size } : { handle: null, size: 0 };
   }
 
   /** Returns the band entry (users already counted), opening the file lazily; evicts idle bands beyond the bound. */
@@ -239,18 +284,14 @@ class SparseBundleSource implements SparseBundle {
  * encrypts every band (keramics sparsebundle/image.rs `read_token_file`). Refused with ENCRYPTED.
  */
 async function refuseEncryptedToken(dir: string): Promise<void> {
-  let handle: FileHandle;
+  const f = await openRegular(join(dir, TOKEN), 'token file'); // null: not encrypted (older bundles may lack it)
+  if (!f) return;
   try {
-    handle = await open(join(dir, TOKEN), 'r');
-  } catch {
-    return; // no token: not encrypted (older bundles may lack it)
-  }
-  try {
-    const src = new FileHandleSource(handle, (await handle.stat()).size, join(dir, TOKEN));
+    const src = new FileHandleSource(f.handle, f.size, join(dir, TOKEN));
     const info = await detectEncryption(src);
     if (info) throw encryptedError(info, dir);
   } finally {
-    await handle.close();
+    await f.handle.close();
   }
 }
 
@@ -274,11 +315,12 @@ class FileHandleSource implements ByteSource {
 export async function openSparseBundle(dir: string, opts: SparseBundleOptions = {}): Promise<SparseBundle> {
   let st;
   try {
-    st = await stat(dir);
+    st = await lstat(dir);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new DmgkitError(err.code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR', `cannot open ${dir}: ${errorReason(err)}`, { path: dir }, { cause: e });
   }
+  if (st.isSymbolicLink()) st = await stat(dir).catch(() => st!); // the bundle path itself is the caller's
   if (!st.isDirectory()) throw new DmgkitError('NOT_A_DIRECTORY', `${dir} is not a sparse bundle directory`, { path: dir });
   const warnings: string[] = [];
   let info: SparseBundleInfo;
@@ -288,7 +330,7 @@ export async function openSparseBundle(dir: string, opts: SparseBundleOptions = 
     try {
       info = parseInfo(await readInfoFile(join(dir, INFO_BACKUP)), join(dir, INFO_BACKUP));
       info.usedBackup = true;
-      warnings.push(`${INFO_PLIST}: ${(first as Error).message}; using ${INFO_BACKUP}`);
+      warnings.push(`${INFO_PLIST} is unusable (${(first as Error).message}); the backup ${INFO_BACKUP} was used instead`);
     } catch (second) {
       const missing = (first as DmgkitError)?.details?.errno === 'ENOENT' && (second as DmgkitError)?.details?.errno === 'ENOENT';
       if (missing) {
@@ -298,6 +340,11 @@ export async function openSparseBundle(dir: string, opts: SparseBundleOptions = 
     }
   }
   await refuseEncryptedToken(dir);
+  // bands/ must be a directory of the bundle, not a symlink to one elsewhere (absent: every band reads as zeros)
+  const bandsSt = await lstat(join(dir, BANDS_DIR)).catch(() => null);
+  if (bandsSt && !bandsSt.isDirectory()) {
+    throw new DmgkitError('UNSAFE_PATH', `${join(dir, BANDS_DIR)} is not a directory of the bundle (a symlink or a file); refused`, { path: join(dir, BANDS_DIR) });
+  }
   const maxOpen = Math.max(1, opts.maxOpenBands ?? 16);
   return new SparseBundleSource(dir, info, warnings, maxOpen);
 }

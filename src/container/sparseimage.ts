@@ -75,6 +75,8 @@ class SparseImageSource implements SparseImage {
     /** logical band index (0-based) → byte offset of its data in src. */
     private readonly bandOffsets: Map<number, number>,
     readonly warnings: readonly string[],
+    /** Set when an index node lies past the end of the file: a band absent from the map may be lost, not zero. */
+    private readonly lostIndex: string | null = null,
   ) {
     this.name = `${src.name ?? 'sparse image'}`;
   }
@@ -93,10 +95,21 @@ class SparseImageSource implements SparseImage {
       const inBand = pos - band * this.bandBytes;
       const n = Math.min(length - done, this.bandBytes - inBand);
       const base = this.bandOffsets.get(band);
+      if (base === undefined && this.lostIndex !== null) {
+        throw new DmgkitError('TRUNCATED', `sparse image: band ${band + 1} is in no index node read; ${this.lostIndex}, so it may be lost (disk bytes [${pos}, +${n}))`, { band: band + 1 });
+      }
       if (base !== undefined) {
-        // A band stored at the end of a truncated file: what exists is read, the rest stays zero.
-        const avail = Math.max(0, Math.min(n, this.src.size - (base + inBand)));
-        if (avail > 0) out.set(await this.src.read(base + inBand, avail), done);
+        // A band stored (partly) past the end of a truncated file is damage: what exists is read, the rest fails.
+        const from = base + inBand;
+        const avail = Math.max(0, Math.min(n, this.src.size - from));
+        if (avail > 0) out.set(await this.src.read(from, avail), done);
+        if (avail < n) {
+          throw new DmgkitError(
+            'TRUNCATED',
+            `sparse image: band ${band + 1} is stored ${at(base)} but the file ends ${at(this.src.size)}: disk bytes [${pos + avail}, +${n - avail}) are lost`,
+            { offset: from + avail, band: band + 1 },
+          );
+        }
       }
       done += n;
     }
@@ -132,12 +145,11 @@ function collectBands(
       if (warnings.length < 32) warnings.push(`sparse image: band ${b} is stored twice (slot ${k} of the node ${at(nodeOffset)}); the first copy is used`);
       continue;
     }
+    // A band past the end of the file (a truncated image) is kept: reading it fails, naming the lost bytes.
     if (fileOffset >= fileSize) {
-      if (warnings.length < 32) warnings.push(`sparse image: band ${b} would be stored ${at(fileOffset)}, past the end of the file; reads as zeros`);
-      continue;
-    }
-    if (fileOffset + bandBytes > fileSize && warnings.length < 32) {
-      warnings.push(`sparse image: band ${b} ${at(fileOffset)} is cut short by the end of the file; the rest reads as zeros`);
+      if (warnings.length < 32) warnings.push(`sparse image: band ${b} would be stored ${at(fileOffset)}, past the end of the file (truncated image); reading it fails`);
+    } else if (fileOffset + bandBytes > fileSize && warnings.length < 32) {
+      warnings.push(`sparse image: band ${b} ${at(fileOffset)} is cut short by the end of the file (truncated image); reading past the end fails`);
     }
     map.set(b - 1, fileOffset);
   }
@@ -191,6 +203,7 @@ export async function openSparseImage(src: ByteSource, opts: SparseImageOptions 
     const visited = new Set<number>([0]);
     let next = u64be(hdr, HDR_OFF_NEXT_NODE, 'sparse image next index node', 0);
     let nodes = 0;
+    let lostIndex: string | null = null;
     while (next !== 0) {
       if (visited.has(next)) {
         warnings.push(`sparse image: index node chain loops back ${at(next)}; stopped`);
@@ -201,7 +214,8 @@ export async function openSparseImage(src: ByteSource, opts: SparseImageOptions 
         break;
       }
       if (next + SPARSE_NODE_SIZE > src.size) {
-        warnings.push(`sparse image: index node ${at(next)} lies past the end of the file; stopped`);
+        lostIndex = `index node ${at(next)} lies past the end of the file (truncated image)`;
+        warnings.push(`sparse image: ${lostIndex}; the bands it lists are lost and reading a band not found fails`);
         break;
       }
       visited.add(next);
@@ -209,7 +223,7 @@ export async function openSparseImage(src: ByteSource, opts: SparseImageOptions 
       collectBands(node, IDX_OFF_BANDS, IDX_BAND_SLOTS, next + SPARSE_NODE_SIZE, bandBytes, bandCount, map, warnings, next, src.size);
       next = u64be(node, IDX_OFF_NEXT_NODE, 'sparse image next index node', next);
     }
-    return new SparseImageSource(src, size, bandBytes, version, map, warnings);
+    return new SparseImageSource(src, size, bandBytes, version, map, warnings, lostIndex);
   } catch (e) {
     if (isDmgkitError(e)) throw e;
     throw new DmgkitError('CORRUPT_HEADER', `sparse image could not be parsed: ${(e as Error).message}`, {}, { cause: e });

@@ -5,16 +5,17 @@ import { DmgkitError } from '../errors.js';
  * already swapped to POSIX (catalog '/' → ':'); a '/' can only come from a catalog ':' (never written by macOS)
  * and is replaced, as is NUL. Empty names, '.' and '..' can never be a safe component: UNSAFE_PATH.
  */
+/** `where` is the volume path of the folder holding the name ('' for the root). */
 export function safeComponent(name: string, where: string): string {
   if (name === '' || name === '.' || name === '..') {
-    throw new DmgkitError('UNSAFE_PATH', `refusing entry name ${JSON.stringify(name)} in ${where || '/'}`, { name, where });
+    throw new DmgkitError('UNSAFE_PATH', `refusing entry name ${JSON.stringify(name)} in /${where}`, { name, where });
   }
   let out = '';
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     out += c === 0x2f || c === 0 ? '_' : name[i];
   }
-  if (out === '.' || out === '..') throw new DmgkitError('UNSAFE_PATH', `refusing entry name ${JSON.stringify(name)} in ${where || '/'}`);
+  if (out === '.' || out === '..') throw new DmgkitError('UNSAFE_PATH', `refusing entry name ${JSON.stringify(name)} in /${where}`);
   return out;
 }
 

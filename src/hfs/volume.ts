@@ -3,7 +3,7 @@ import { SliceSource, type ByteSource } from '../io/source.js';
 import { resolveLimits, type Limits } from '../limits.js';
 import { u16be } from '../util/bytes.js';
 import { attrCompare, encodeAttrName, readFileAttrs, type AttrKey, type AttrValue } from './attributes.js';
-import { BTree, type BTreeHeader } from './btree.js';
+import { BTree, type BTreeHeader, type RecordRef } from './btree.js';
 import {
   CNID_ATTRIBUTES,
   CNID_CATALOG,
@@ -11,6 +11,7 @@ import {
   CNID_ROOT,
   catalogCompare,
   isThreadRecord,
+  keyName,
   keyParentID,
   parseCatalogRecord,
   type CatalogEntry,
@@ -323,12 +324,21 @@ export class HfsVolume {
     }
   }
 
-  /** Children of a folder, in catalog order (thread records skipped), read in one scan of the leaf chain. */
-  private async childList(parentID: number): Promise<CatalogEntry[]> {
+  /**
+   * Children of a folder, in catalog order (thread records skipped), read in one scan of the leaf chain. A record
+   * that does not parse (a fork size past 2^53, a bad type) fails the listing, or, with `bad`, is handed to it
+   * (with its name when the key is readable) and left out.
+   */
+  private async childList(parentID: number, bad?: (name: string, e: DmgkitError) => void): Promise<CatalogEntry[]> {
     const out: CatalogEntry[] = [];
     await this.catalog.scan({ parentID, name: new Uint16Array(0) }, (r) => {
       if (keyParentID(r) !== parentID) return false;
-      if (!isThreadRecord(r)) out.push(parseCatalogRecord(r) as CatalogEntry);
+      if (isThreadRecord(r)) return true;
+      if (!bad) out.push(parseCatalogRecord(r) as CatalogEntry);
+      else {
+        const c = parseChild(r, bad);
+        if (c) out.push(c);
+      }
       return true;
     });
     return out;
@@ -612,23 +622,57 @@ export class HfsVolume {
     if (dir.type !== 'dir') throw new DmgkitError('NOT_A_DIRECTORY', `/${dir.path} is not a directory`, { path: dir.path });
     const out: HfsEntry[] = [];
     const prefix = dir.path ? `${dir.path}/` : '';
-    for (const c of await this.childList(dir.target.cnid)) {
-      if (dir.target.cnid === CNID_ROOT && this.hiddenInRoot(c)) continue;
-      if (!onEntryError) {
-        const node = isLinkRecord(c) ? await this.resolveRecord(c, prefix + c.name) : plainNode(c, prefix + c.name);
-        out.push(this.statNeedsIo(node) ? await this.statNode(node) : this.entryOf(node, null, undefined));
-        continue;
-      }
-      try {
-        const node = isLinkRecord(c) ? await this.resolveRecord(c, prefix + c.name) : plainNode(c, prefix + c.name);
-        out.push(this.statNeedsIo(node) ? await this.statNode(node) : this.entryOf(node, null, undefined));
-      } catch (e) {
-        const err = asDmgkitError(e);
-        if (err.code === 'IO_ERROR') throw err;
-        onEntryError(prefix + c.name, err);
-      }
+    const bad = onEntryError ? (name: string, e: DmgkitError) => onEntryError(prefix + name, e) : undefined;
+    for (const c of await this.childList(dir.target.cnid, bad)) {
+      const e = await this.childEntry(dir, c, prefix, onEntryError);
+      if (e) out.push(e);
     }
     return out;
+  }
+
+  /** The HfsEntry of child record `c` of `dir`, or null when it is hidden or (with onEntryError) reported. */
+  private async childEntry(dir: ResolvedNode, c: CatalogEntry, prefix: string, onEntryError?: ReaddirOptions['onEntryError']): Promise<HfsEntry | null> {
+    if (dir.target.cnid === CNID_ROOT && this.hiddenInRoot(c)) return null;
+    if (!onEntryError) {
+      const node = isLinkRecord(c) ? await this.resolveRecord(c, prefix + c.name) : plainNode(c, prefix + c.name);
+      return this.statNeedsIo(node) ? await this.statNode(node) : this.entryOf(node, null, undefined);
+    }
+    try {
+      const node = isLinkRecord(c) ? await this.resolveRecord(c, prefix + c.name) : plainNode(c, prefix + c.name);
+      return this.statNeedsIo(node) ? await this.statNode(node) : this.entryOf(node, null, undefined);
+    } catch (e) {
+      const err = asDmgkitError(e);
+      if (err.code === 'IO_ERROR') throw err;
+      onEntryError(prefix + c.name, err);
+      return null;
+    }
+  }
+
+  /**
+   * The entries of a directory one at a time, in catalog order, as `readdir` lists them, reading the catalog's
+   * leaf nodes as it goes: memory does not grow with the size of the folder (a folder of a million files is listed
+   * in the memory of one B-tree node and one entry).
+   */
+  iterdir(path: string | HfsEntry = '', opts: ReaddirOptions = {}): AsyncGenerator<HfsEntry> {
+    return guardGen(this.iterdirImpl(path, opts.onEntryError));
+  }
+  private async *iterdirImpl(path: string | HfsEntry, onEntryError?: ReaddirOptions['onEntryError']): AsyncGenerator<HfsEntry> {
+    const dir = await this.nodeOf(path, true);
+    if (dir.type !== 'dir') throw new DmgkitError('NOT_A_DIRECTORY', `/${dir.path} is not a directory`, { path: dir.path });
+    yield* this.listNode(dir, onEntryError);
+  }
+  private async *listNode(dir: ResolvedNode, onEntryError?: ReaddirOptions['onEntryError']): AsyncGenerator<HfsEntry> {
+    const parentID = dir.target.cnid;
+    const prefix = dir.path ? `${dir.path}/` : '';
+    const bad = onEntryError ? (name: string, e: DmgkitError) => onEntryError(prefix + name, e) : undefined;
+    for await (const r of this.catalog.from({ parentID, name: new Uint16Array(0) })) {
+      if (keyParentID(r) !== parentID) break;
+      if (isThreadRecord(r)) continue;
+      const c = bad ? parseChild(r, bad) : (parseCatalogRecord(r) as CatalogEntry);
+      if (!c) continue;
+      const e = await this.childEntry(dir, c, prefix, onEntryError);
+      if (e) yield e;
+    }
   }
 
   /**
@@ -683,34 +727,40 @@ export class HfsVolume {
         yield await this.statNode(start);
         return;
       }
-      // Iterative depth-first walk (one generator, whatever the depth): a stack of directory listings.
+      // Iterative depth-first walk (one generator, whatever the depth): a stack of directory listings, each read
+      // from the catalog as it goes (memory bounded by the depth, not by the size of a folder).
       const onStack = new Set<number>();
       const state = newWalkState();
       const notFollowed = new Set<number>();
-      const stack: { cnid: number; list: HfsEntry[]; i: number }[] = [];
-      const enter = async (dir: ResolvedNode): Promise<void> => {
+      const stack: { cnid: number; it: AsyncGenerator<HfsEntry> }[] = [];
+      const enter = (dir: ResolvedNode): void => {
         const cnid = dir.target.cnid;
         onStack.add(cnid);
         state.listed.add(cnid);
-        stack.push({ cnid, list: await this.readdirImpl(hfsEntryFor(dir), onEntryError), i: 0 });
+        stack.push({ cnid, it: this.listNode(dir, onEntryError) });
       };
-      await enter(start);
-      while (stack.length) {
-        const top = stack[stack.length - 1];
-        if (top.i >= top.list.length) {
-          onStack.delete(top.cnid);
-          stack.pop();
-          continue;
+      enter(start);
+      try {
+        while (stack.length) {
+          const top = stack[stack.length - 1];
+          const r = await top.it.next();
+          if (r.done) {
+            onStack.delete(top.cnid);
+            stack.pop();
+            continue;
+          }
+          const e = r.value;
+          yield e;
+          if (e.type !== 'dir') continue;
+          const why = await this.descentImpl(e, state, onStack);
+          if (why === null) enter(e[NODE]!);
+          else if (why !== 'directory hard link loop' && !notFollowed.has(e.cnid)) {
+            notFollowed.add(e.cnid); // reported once per folder
+            this.warnOnce(`/${e.path}: ${why}`);
+          }
         }
-        const e = top.list[top.i++];
-        yield e;
-        if (e.type !== 'dir') continue;
-        const why = await this.descentImpl(e, state, onStack);
-        if (why === null) await enter(e[NODE]!);
-        else if (why !== 'directory hard link loop' && !notFollowed.has(e.cnid)) {
-          notFollowed.add(e.cnid); // reported once per folder
-          this.warnOnce(`/${e.path}: ${why}`);
-        }
+      } finally {
+        for (const f of stack) await f.it.return(undefined).catch(() => undefined);
       }
     } catch (e) {
       throw asDmgkitError(e);
@@ -894,6 +944,24 @@ function isLinkRecord(rec: CatalogEntry): boolean {
 
 function plainNode(rec: CatalogEntry, path: string): ResolvedNode {
   return { rec, target: rec, path, name: rec.name, type: rec.kind === 'folder' ? 'dir' : typeOfFile(rec) };
+}
+
+/** Parses a child record; one that does not parse is handed to `bad` (named by its key when readable) and skipped. */
+function parseChild(r: RecordRef, bad: (name: string, e: DmgkitError) => void): CatalogEntry | null {
+  try {
+    return parseCatalogRecord(r) as CatalogEntry;
+  } catch (e) {
+    const err = asDmgkitError(e);
+    if (err.code === 'IO_ERROR') throw err;
+    let name: string;
+    try {
+      name = keyName(r);
+    } catch {
+      name = `(record ${r.index} of catalog node ${r.node.num})`;
+    }
+    bad(name, err);
+    return null;
+  }
 }
 
 function splitPath(p: string): string[] {

@@ -25,6 +25,11 @@ export interface UdifOpenOptions {
    * The image does not close it: whoever made it closes it (after closing the image).
    */
   executor?: DecodeExecutor;
+  /**
+   * Refuse (CORRUPT_TABLE) an image whose chunks share stored bytes (hdiutil never writes that; it lets a small
+   * file describe a huge disk). Default false: a warning. For servers that want to reject such input early.
+   */
+  rejectOverlappingChunks?: boolean;
 }
 
 /** A piece of decoded disk, in order. `data` is null for zero-fill (zero or ignore chunks, gaps). */
@@ -80,7 +85,7 @@ export class UdifImage implements ByteSource {
     try {
       const limits = resolveLimits(options.limits);
       const { koly, offset, position } = await locateKoly(src);
-      const layout = await readLayout(src, koly, offset, limits);
+      const layout = await readLayout(src, koly, offset, limits, { rejectOverlappingChunks: options.rejectOverlappingChunks });
       if (position !== 'end') layout.warnings.unshift(`koly block found ${at(offset)} (${position === 'start' ? 'at the start of the file' : 'not in the last 512 bytes'})`);
       return new UdifImage(src, koly, offset, position, layout, limits, options, owns);
     } catch (e) {

@@ -117,8 +117,53 @@ function describe(r: Resource, i: number): string {
   return `partition ${i}${r.name ? ` (${r.name})` : ''}`;
 }
 
+export interface LayoutOptions {
+  /** Overlapping stored ranges are CORRUPT_TABLE instead of a warning. */
+  rejectOverlappingChunks?: boolean;
+}
+
+/**
+ * Chunks whose stored bytes overlap another chunk's (hdiutil writes each chunk's bytes once, in order): one warning
+ * naming the first pair, the number of such chunks and the decoded bytes they describe, or CORRUPT_TABLE when
+ * `reject`. A file whose 60,000 chunks all point at the same stored bytes describes a disk 60,000 times its size.
+ * One pass when the stored ranges already increase with the disk offset (every hdiutil image); otherwise a sort.
+ */
+export function checkOverlaps(chunks: readonly ChunkRef[], partitions: readonly UdifPartition[], reject: boolean, warnings: string[]): void {
+  let prevEnd = -1;
+  let ordered = true;
+  for (const c of chunks) {
+    if (c.inLength === 0 || c.damage) continue;
+    if (c.inOffset < prevEnd) {
+      ordered = false;
+      break;
+    }
+    prevEnd = c.inOffset + c.inLength;
+  }
+  if (ordered) return;
+  const stored = chunks.filter((c) => c.inLength > 0 && !c.damage).sort((a, b) => a.inOffset - b.inOffset || a.outOffset - b.outOffset);
+  let overlapping = 0;
+  let decoded = 0;
+  let first: [ChunkRef, ChunkRef] | null = null;
+  let reach: ChunkRef | null = null;
+  for (const c of stored) {
+    if (reach && c.inOffset < reach.inOffset + reach.inLength) {
+      overlapping++;
+      decoded += c.outLength;
+      first ??= [reach, c];
+    }
+    if (!reach || c.inOffset + c.inLength > reach.inOffset + reach.inLength) reach = c;
+  }
+  if (!first) return;
+  const name = (c: ChunkRef) => `partition ${c.partition} (${partitions[c.partition]?.name ?? '?'}) chunk ${c.index} [${c.inOffset}, +${c.inLength})`;
+  const msg =
+    `${overlapping} chunks share stored bytes with another chunk (first: ${name(first[1])} overlaps ${name(first[0])}); ` +
+    `they describe ${decoded} decoded bytes from bytes already used. hdiutil never writes overlapping chunks: the image may describe far more than it stores`;
+  if (reject) throw new DmgkitError('CORRUPT_TABLE', `${msg} (refused: rejectOverlappingChunks)`, { partition: first[1].partition, chunk: first[1].index, offset: first[1].inOffset });
+  warnings.push(msg);
+}
+
 /** Reads the resource fork(s) and block tables and places every chunk. */
-export async function readLayout(src: ByteSource, koly: Koly, kolyOffset: number, limits: Limits): Promise<UdifLayout> {
+export async function readLayout(src: ByteSource, koly: Koly, kolyOffset: number, limits: Limits, opts: LayoutOptions = {}): Promise<UdifLayout> {
   const warnings: string[] = [];
   const xml = await readXml(src, koly, kolyOffset, limits, warnings);
   let rsrc: ResourceFork | null = null;
@@ -263,9 +308,13 @@ export async function readLayout(src: ByteSource, koly: Koly, kolyOffset: number
     kolyBytes = 0;
   } else if (koly.sectorCount !== 0 && kolyBytes !== diskEnd) {
     warnings.push(`koly sector count ${koly.sectorCount} differs from the ${diskEnd / SECTOR} sectors the block tables cover`);
+  } else if (koly.sectorCount === 0 && diskEnd > 0) {
+    // hdiutil always fills it in; libdmg-hfsplus-style writers leave it 0 (7-Zip flags such images too)
+    warnings.push(`koly sector count is 0 ${at(kolyOffset + KOLY_OFF_SECTOR_COUNT)}; the ${diskEnd / SECTOR} sectors of the block tables are used (not written by hdiutil)`);
   }
   const size = Math.max(diskEnd, kolyBytes);
   chunks.sort((a, b) => a.outOffset - b.outOffset);
+  checkOverlaps(chunks, partitions, opts.rejectOverlappingChunks === true, warnings);
   for (const p of partitions) p.chunkCount = 0;
   chunks.forEach((c, i) => {
     const p = partitions[c.partition];

@@ -107,19 +107,19 @@ describe('sparse bundle', () => {
     mkdirSync(empty);
     await expect(openSparseBundle(empty)).rejects.toMatchObject({ code: 'NOT_AN_IMAGE' });
 
-    const disk = new Uint8Array(4096).fill(7);
+    const disk = new Uint8Array(16384).fill(7);
     const dir = newDir();
-    writeSparseBundle(dir, disk, 1024, new Map([[1, 1024]]));
+    writeSparseBundle(dir, disk, 4096, new Map([[1, 4096]]));
     writeFileSync(join(dir, 'Info.plist'), '<plist><dict><key>size</key>'); // damaged
     const img = await openSparseBundle(dir);
     expect(img.info.usedBackup).toBe(true);
     expect(img.warnings.length).toBe(1);
-    expect(Array.from(await img.read(1020, 8))).toEqual([0, 0, 0, 0, 7, 7, 7, 7]);
+    expect(Array.from(await img.read(4092, 8))).toEqual([0, 0, 0, 0, 7, 7, 7, 7]);
     await img.close();
 
     // Encrypted bundle: the CDSA header sits in `token`.
     const enc = newDir();
-    writeSparseBundle(enc, disk, 1024, new Map([[0, 1024]]));
+    writeSparseBundle(enc, disk, 4096, new Map([[0, 4096]]));
     const token = new Uint8Array(4096);
     token.set(new TextEncoder().encode('encrcdsa'), 0);
     token.set([0, 0, 0, 2], 8);

@@ -57,6 +57,9 @@ function mockVolume(rootChildren: MockFile[]): HfsVolume {
       const e = p as HfsEntry;
       return (byEntry.get(e)!.children ?? []).map((c) => entryOf(c, e.path));
     },
+    async *iterdir(p: string | HfsEntry) {
+      yield* await vol.readdir(p);
+    },
     async *iterateFile(e: HfsEntry) {
       yield new TextEncoder().encode(byEntry.get(e)!.data ?? '');
     },
@@ -72,7 +75,8 @@ function mockVolume(rootChildren: MockFile[]): HfsVolume {
     async readlink(e: HfsEntry) {
       return byEntry.get(e)!.target!;
     },
-    async lstat() {
+    async lstat(p: string) {
+      if (p === '') return entryOf({ name: '', type: 'dir' }, '');
       throw new DmgkitError('NOT_FOUND', 'not used');
     },
     // no catalog behind these entries: only the loop check of HfsVolume.descent
@@ -108,15 +112,21 @@ function allPaths(dir: string, rel = ''): string[] {
 }
 
 describe('extraction safety', () => {
-  it("names '..', '.' and '' are refused with UNSAFE_PATH and nothing escapes", async () => {
+  it("names '..', '.' and '' are skipped and reported naming their folder; the rest is extracted, nothing escapes", async () => {
     for (const bad of ['..', '.', '']) {
       const { dest, outside } = setup();
-      const vol = mockVolume([{ name: 'ok', type: 'dir', children: [{ name: bad, type: 'file', data: 'pwned' }] }]);
-      const err = await extractVolume(vol, dest).catch((e) => e);
-      expect(err).toBeInstanceOf(DmgkitError);
-      expect(err.code).toBe('UNSAFE_PATH');
+      const vol = mockVolume([
+        { name: 'ok', type: 'dir', children: [{ name: bad, type: 'file', data: 'pwned' }, { name: 'after', type: 'file', data: 'kept' }] },
+        { name: bad, type: 'dir', children: [{ name: 'x', type: 'file', data: 'pwned' }] },
+      ]);
+      const res = await extractVolume(vol, dest);
+      expect(res.skipped).toEqual([
+        { path: `ok/${bad}`, reason: `refusing entry name ${JSON.stringify(bad)} in /ok` },
+        { path: bad, reason: `refusing entry name ${JSON.stringify(bad)} in /` },
+      ]);
+      expect(readFileSync(join(dest, 'ok/after'), 'utf8')).toBe('kept');
       expect(readdirSync(outside)).toEqual([]);
-      expect(allPaths(base).every((p) => p === 'dest' || p.startsWith('dest/') || p === 'outside')).toBe(true);
+      expect(allPaths(base).sort()).toEqual(['dest', 'dest/ok', 'dest/ok/after', 'outside']);
       rmSync(base, { recursive: true, force: true });
     }
   });
@@ -206,7 +216,7 @@ describe('extraction safety', () => {
 });
 
 describe('extraction safety on a real volume with hostile catalog bytes', () => {
-  it("a folder renamed '..' in the catalog → UNSAFE_PATH; an absolute symlink stays a link and is not followed", async () => {
+  it("a folder renamed '..' in the catalog is skipped and reported; an absolute symlink stays a link and is not followed", async () => {
     const { haveFixtures, synthetic } = await import('../helpers/fixtures.js');
     if (!haveFixtures()) return;
     const { openHfs } = await import('../../src/hfs/volume.js');
@@ -241,9 +251,9 @@ describe('extraction safety on a real volume with hostile catalog bytes', () => 
     expect(renamed).toBe(1);
     const vol2 = await openHfs(new BufferSource(img));
     const dest2 = join(base, 'dest2');
-    const err = await extractVolume(vol2, dest2, { forks: false }).catch((e) => e);
-    expect(err).toBeInstanceOf(DmgkitError);
-    expect(err.code).toBe('UNSAFE_PATH');
+    const res2 = await extractVolume(vol2, dest2, { forks: false });
+    expect(res2.skipped.map((s) => s.reason)).toEqual(['refusing entry name ".." in /nested']);
+    expect(res2.files).toBeLessThan(res.files); // what nested/d1 held
     expect(readdirSync(outside)).toEqual([]);
     expect(existsSync(join(base, 'd2'))).toBe(false);
   });

@@ -19,6 +19,8 @@ export interface BuildChunk {
   payload: Uint8Array;
   /** Decoded bytes of this chunk; its length must be a multiple of 512. */
   decoded: Uint8Array;
+  /** Hostile tables: the chunk points at the stored bytes of chunk number `sharesWith` (its own payload is not stored). */
+  sharesWith?: number;
 }
 
 function putU32(b: Uint8Array, o: number, v: number): void {
@@ -58,15 +60,18 @@ function mishTable(chunks: BuildChunk[], partitionCrc: number): Uint8Array {
   let o = MISH_HEADER;
   let sec = 0;
   let off = 0;
+  const at: number[] = [];
   for (const c of chunks) {
     const n = c.decoded.length / SECTOR;
+    const shared = c.sharesWith !== undefined;
+    at.push(shared ? at[c.sharesWith!] : off);
     putU32(b, o, c.type);
     putU64(b, o + 8, sec);
     putU64(b, o + 16, n);
-    putU64(b, o + 24, off);
-    putU64(b, o + 32, c.payload.length);
+    putU64(b, o + 24, at[at.length - 1]);
+    putU64(b, o + 32, shared ? chunks[c.sharesWith!].payload.length : c.payload.length);
     sec += n;
-    off += c.payload.length;
+    if (!shared) off += c.payload.length;
     o += MISH_RUN;
   }
   putU32(b, o, 0xffffffff); // terminator
@@ -115,11 +120,12 @@ export function buildDmg(chunks: BuildChunk[], name = 'disk image (Apple_HFS : 1
     if (c.type !== 2) partCrc = crc32(c.decoded, partCrc); // ignore (free-space) chunks are not in the checksum
     sectors += c.decoded.length / SECTOR;
   }
-  const dataLen = chunks.reduce((a, c) => a + c.payload.length, 0);
+  const dataLen = chunks.reduce((a, c) => a + (c.sharesWith === undefined ? c.payload.length : 0), 0);
   const xml = new TextEncoder().encode(plist(name, mishTable(chunks, partCrc)));
   const file = new Uint8Array(dataLen + xml.length + 512);
   let o = 0;
   for (const c of chunks) {
+    if (c.sharesWith !== undefined) continue;
     file.set(c.payload, o);
     o += c.payload.length;
   }

@@ -69,24 +69,39 @@ async function ls(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promise<num
   const json = args.flags.has('json');
   return withVolume(args, ctx, async ({ volume }) => {
     const st = await volume.lstat(path);
-    const entries: HfsEntry[] = [];
     // An entry that cannot be described (damaged decmpfs header, unreadable link) is reported, not fatal.
-    const skipped: string[] = [];
-    const onEntryError = (p: string, e: DmgkitError) => skipped.push(`dmgkit: skipped /${p}: ${e.message}\n`);
-    if (st.type !== 'dir') entries.push(st);
-    else if (recursive) for await (const e of volume.walk(path, { onEntryError })) entries.push(e);
-    else entries.push(...(await volume.readdir(path, { onEntryError })));
-    for (const line of skipped) await write(io.err, line);
-    if (json) {
-      await write(io.out, JSON.stringify(entries.map(entryJson), null, 2) + '\n');
-      return skipped.length ? 1 : 0;
-    }
+    let skipped = 0;
+    const onEntryError = (p: string, e: DmgkitError) => {
+      skipped++;
+      io.err.write(`dmgkit: skipped /${p}: ${e.message}\n`);
+    };
+    // Entries are printed as the catalog is read (a folder of a million files is never held in memory), in
+    // batches of about 64 KiB of text.
+    let buf = '';
+    let count = 0;
+    const out = async (text: string) => {
+      buf += text;
+      if (buf.length >= 65536) {
+        await write(io.out, buf);
+        buf = '';
+      }
+    };
     const base = path ? path + '/' : '';
-    for (const e of entries) {
-      const name = recursive || st.type !== 'dir' ? (e.path.startsWith(base) ? e.path.slice(base.length) : e.path) : e.name;
-      await write(io.out, (long ? longLine(e, name) : name) + '\n');
-    }
-    return skipped.length ? 1 : 0;
+    const emit = async (e: HfsEntry) => {
+      if (json) {
+        const j = JSON.stringify(entryJson(e), null, 2).replace(/\n/g, '\n  ');
+        await out(count === 0 ? `[\n  ${j}` : `,\n  ${j}`);
+      } else {
+        const name = recursive || st.type !== 'dir' ? (e.path.startsWith(base) ? e.path.slice(base.length) : e.path) : e.name;
+        await out((long ? longLine(e, name) : name) + '\n');
+      }
+      count++;
+    };
+    if (st.type !== 'dir') await emit(st);
+    else for await (const e of recursive ? volume.walk(path, { onEntryError }) : volume.iterdir(path, { onEntryError })) await emit(e);
+    if (json) buf += count === 0 ? '[]\n' : '\n]\n';
+    if (buf) await write(io.out, buf);
+    return skipped ? 1 : 0;
   });
 }
 
