@@ -1,3 +1,8 @@
+/**
+ * dmgkit's browser-safe entry (`import … from 'dmgkit'` in a bundler or browser). Node gets src/node.ts through
+ * package.json's `node` condition: this API plus local files, sparse bundle directories, extraction and worker
+ * threads. Nothing here imports a `node:` module (test/package.test.ts checks the bundle).
+ */
 export { DmgkitError, isDmgkitError } from './errors.js';
 export type { ErrorCode, ErrorDetails } from './errors.js';
 export { DEFAULT_LIMITS, resolveLimits } from './limits.js';
@@ -50,28 +55,20 @@ export type { PartitionMap, PartitionEntry, PartitionScheme } from './disk/parti
 export { sniffFilesystem } from './disk/filesystem.js';
 export type { FilesystemInfo, FilesystemType } from './disk/filesystem.js';
 
-// hfs: the file system, and extraction (Node)
+// hfs: the file system
 export { openHfs, HfsVolume } from './hfs/volume.js';
 export type { HfsEntry, OpenHfsOptions, ReadOptions } from './hfs/volume.js';
 export type { HfsStat, HfsVolumeInfo, HfsEntryType } from './hfs/types.js';
 export { openVolume, openVolumeOf } from './volume.js';
 export type { OpenedVolume, OpenVolumeOptions } from './volume.js';
-export { extractVolume } from './extract/extract.js';
-export type { ExtractOptions, ExtractResult } from './extract/extract.js';
 
 // container: sparse images and bundles, encrypted images, raw detection
 export { openSparseImage, isSparseImage } from './container/sparseimage.js';
 export type { SparseImage, SparseImageOptions } from './container/sparseimage.js';
-export type { SparseBundle, SparseBundleOptions } from './container/sparsebundle.js';
-/** Opens a sparse bundle directory (Node only: loaded on first use so browser bundles don't pull node:fs). */
-export async function openSparseBundle(
-  ...args: Parameters<typeof import('./container/sparsebundle.js').openSparseBundle>
-): ReturnType<typeof import('./container/sparsebundle.js').openSparseBundle> {
-  return (await import('./container/sparsebundle.js')).openSparseBundle(...args);
-}
 export { detectEncryption, encryptedError } from './container/encrypted.js';
 export type { EncryptionInfo } from './container/encrypted.js';
-export { detectContainer, describeRaw } from './container/raw.js';
+export { detectContainer, describeRaw } from './container/detect.js';
+export type { DetectedContainer, RawDescription } from './container/detect.js';
 export { FILESYSTEM_NAMES } from './disk/filesystem.js';
 export { formatGuid, gptTypeName } from './disk/guid.js';
 export { mbrTypeName } from './disk/mbr-types.js';
