@@ -45,6 +45,16 @@ export type { VerifyReport, ChecksumResult, ChecksumStatus } from './udif/verify
 export { writeUdif, rawEncoder } from './udif/writer.js';
 export type { ChunkEncoder, WriteOptions, WritePartition } from './udif/writer.js';
 
+// the front door: any image, one object
+export { openImage } from './image/open-image.js';
+export type { DiskImage } from './image/open-image.js';
+export { describeDisk } from './image/describe.js';
+export type { DescribedEntry, DiskDescription } from './image/describe.js';
+export { infoJson, udifInfoJson } from './image/info.js';
+export type { ImageInfo, UdifInfo } from './image/info.js';
+export { selectRange } from './image/select.js';
+export { diskPieces } from './image/pieces.js';
+
 // any container
 export { openDisk } from './open.js';
 export type { OpenedDisk, OpenOptions, ContainerKind } from './open.js';

@@ -8,19 +8,8 @@ import { Progress } from '../progress.js';
 import { makeExecutor, threadsOption } from '../threads.js';
 import { selectRange } from '../select.js';
 
-const PLAIN_PIECE = 4 << 20;
-
-/** The decoded disk in order: UDIF pieces (zero runs as holes), or plain reads for other containers. */
-export async function* diskPieces(opened: OpenedDisk, start: number, end: number, opts: PieceOptions): AsyncGenerator<Piece> {
-  if (opened.udif) {
-    yield* opened.udif.pieces(start, end, opts);
-    return;
-  }
-  for (let o = start; o < end; o += PLAIN_PIECE) {
-    const n = Math.min(PLAIN_PIECE, end - o);
-    yield { offset: o, length: n, data: await opened.disk.read(o, n) };
-  }
-}
+import { PLAIN_PIECE, diskPieces } from '../../image/pieces.js';
+export { diskPieces };
 
 export async function convertCommand(args: ParsedArgs, io: CliIO): Promise<number> {
   const [image] = args.positional;
