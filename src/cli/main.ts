@@ -18,13 +18,14 @@ const USAGE = `usage: dmgkit <command> [options]
   cat IMAGE PATH [--rsrc]             write a file's data (or resource) fork to standard output
   extract IMAGE DEST [PATH] [--no-forks]  extract the volume's files under DEST
   bench [--quick]                     measure decoder throughput
+  inspect [IMAGE] [--port N]          serve the inspector page on 127.0.0.1 (opens IMAGE in it)
 
 common options: --debug (stack traces), --partition N (volume to use), --threads N
 `;
 
 type Command = (args: ReturnType<typeof parseArgs>, io: CliIO) => Promise<number>;
 
-const VALUED = ['-o', 'output', 'threads', 'partition', 'blkx', 'limit'];
+const VALUED = ['-o', 'output', 'threads', 'partition', 'blkx', 'limit', 'port'];
 
 async function loadCommand(name: string): Promise<Command | undefined> {
   switch (name) {
@@ -45,6 +46,10 @@ async function loadCommand(name: string): Promise<Command | undefined> {
     case 'bench': {
       const m = await import('./commands/bench.js');
       return m.benchCommand;
+    }
+    case 'inspect': {
+      const m = await import('./commands/inspect.js');
+      return m.inspectCommand;
     }
     default:
       return undefined;
