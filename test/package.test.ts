@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +137,25 @@ export async function f(p: string): Promise<string> {
       expect(r.stdout + r.stderr, cfg).toBe('');
       expect(r.status, cfg).toBe(0);
     }
+  });
+
+  it('Vite builds a three-line consumer page with no plugin or polyfill', () => {
+    const page = join(dir, 'vite-page');
+    mkdirSync(page, { recursive: true });
+    writeFileSync(join(page, 'index.html'), '<!doctype html><input type="file" id="f"><pre id="o"></pre><script type="module" src="./main.js"></script>\n');
+    writeFileSync(
+      join(page, 'main.js'),
+      `import { openImage } from 'dmgkit';\ndocument.getElementById('f').onchange = async (e) => {\n  document.getElementById('o').textContent = JSON.stringify(await (await openImage(e.target.files[0])).info(), null, 1);\n};\n`,
+    );
+    const vite = join(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js');
+    const r = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn', '--outDir', join(dir, 'vite-out')], { cwd: page, encoding: 'utf8', timeout: 120_000 });
+    expect(r.stderr.replace(/\s+/g, ' ')).not.toMatch(/error|externalized|node:/i);
+    expect(r.status).toBe(0);
+    const assets = readdirSync(join(dir, 'vite-out', 'assets')).filter((f) => f.endsWith('.js'));
+    expect(assets.length).toBe(1);
+    const js = readFileSync(join(dir, 'vite-out', 'assets', assets[0]!), 'utf8');
+    expect(js).not.toMatch(/from\s*["']node:|import\(["']node:|require\(["']node:|\bBuffer\./);
+    expect(js).toContain('koly');
   });
 
   it('only runtime dependencies are dependencies, and sideEffects names the one module with side effects', () => {
