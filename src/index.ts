@@ -43,6 +43,7 @@ export { registerChunkCodec } from './udif/chunk-codecs.js';
 export { verifyImage } from './udif/verify.js';
 export type { VerifyReport, ChecksumResult, ChecksumStatus } from './udif/verify.js';
 export { writeUdif, rawEncoder } from './udif/writer.js';
+export { WebWorkerPoolExecutor } from './udif/web-worker-pool.js';
 export type { ChunkEncoder, WriteOptions, WritePartition } from './udif/writer.js';
 
 // the front door: any image, one object

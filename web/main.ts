@@ -3,7 +3,11 @@
  * block tables and partition map, browses an HFS+ volume, previews and downloads files. Everything runs in the
  * page through dmgkit's browser entry (built with esbuild by web/build.mjs).
  */
-import { DmgkitError, HttpSource, BlobSource, openImage, type ByteSource, type DiskImage, type HfsEntry, type HfsVolume } from '../dist/index.js';
+import { DmgkitError, HttpSource, BlobSource, WebWorkerPoolExecutor, openImage, type ByteSource, type DiskImage, type HfsEntry, type HfsVolume } from '../dist/index.js';
+
+/** Decoder threads for verify (web workers running decode-worker.js, built next to app.js). */
+const THREADS = Math.max(2, Math.min(4, navigator.hardwareConcurrency || 2));
+let pool: WebWorkerPoolExecutor | null = null;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -98,7 +102,9 @@ async function open(input: File | string): Promise<void> {
   $('error').textContent = '';
   for (const id of ['summary', 'blocks', 'partitions', 'browser', 'preview']) $(id).classList.add('hidden');
   await current?.close().catch(() => undefined);
+  await pool?.close();
   current = null;
+  pool = null;
   volume = null;
   const name = typeof input === 'string' ? input : input.name;
   try {
@@ -109,7 +115,8 @@ async function open(input: File | string): Promise<void> {
         readBytes += n;
         progress(Math.min(1, readBytes / raw.size));
       });
-      current = await openImage(src);
+      pool = new WebWorkerPoolExecutor(new URL('decode-worker.js', import.meta.url), THREADS);
+      current = await openImage(src, { threads: THREADS, executor: pool });
       progress(1);
     });
     await render(current!, name);
@@ -193,10 +200,11 @@ async function runVerify(out: HTMLElement): Promise<void> {
     readBytes = 0;
     const report = await withProgress('verifying…', async (signal) => {
       activeSignal = signal;
-      return img.verify();
+      return img.verify({ threads: THREADS });
     });
     void total;
     $<HTMLProgressElement>('progress').value = 1;
+    document.body.dataset.workerDecodes = String(pool?.decoded ?? 0);
     out.textContent = report.ok ? 'all checksums match' : `MISMATCH: ${report.results.filter((r) => r.status === 'mismatch').map((r) => r.what).join(', ')}`;
     setStatus('verified');
   } catch (e) {

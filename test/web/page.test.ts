@@ -144,6 +144,9 @@ describe('inspector page in Chromium', () => {
     await page.click('#verify');
     await page.waitForFunction(() => document.querySelector('#verify-result')?.textContent, undefined, { timeout: 60_000 });
     expect(await page.textContent('#verify-result')).toBe('all checksums match');
+    // the bzip2 chunks were decoded on the page's web workers
+    expect(page.workers().length).toBeGreaterThanOrEqual(2);
+    expect(Number(await page.evaluate(() => document.body.dataset.workerDecodes))).toBeGreaterThan(0);
     expect(await page.evaluate(() => (document.querySelector('#progress') as HTMLProgressElement).value)).toBe(1);
     await page.screenshot({ path: join(shots, 'verify.png'), fullPage: true });
   });
