@@ -74,7 +74,7 @@ const pako = require('pako');
 const Bunzip = require('seek-bzip');
 const codecs = [];
 const DMG2IMG_CODECS = new Set(['zlib', 'bzip2', 'ADC']);
-for (const codec of benchCodecs()) {
+for (const codec of await benchCodecs()) {
   log(`  ${codec.name}: encoding… `);
   const { set, file, cached } = await encodeChunks(codec, d);
   decodeAll(codec.decode, set, d.chunks); // dmgkit decodes every chunk to the original bytes

@@ -3,13 +3,16 @@ import type { Limits } from './limits.js';
 import type { ByteSource } from './io/source.js';
 import { type SourceInput, openSource } from './io/open-source.js';
 import { UdifImage } from './udif/image.js';
+import { ALL_CHUNK_CODECS } from './udif/all-codecs.js';
 import type { DecodeExecutor } from './udif/decode.js';
 import { detectEncryption, encryptedError } from './container/encrypted.js';
 import { isSparseImage, openSparseImage } from './container/sparseimage.js';
 import { readPartitionMap } from './disk/partition-map.js';
 import { sniffFilesystem } from './disk/filesystem.js';
+import { directoryPath, openBundleDirectory } from '#platform';
 
-export type ContainerKind = 'udif' | 'sparseimage' | 'sparsebundle' | 'raw';
+import type { ContainerKind } from './container/detect.js';
+export type { ContainerKind } from './container/detect.js';
 
 export interface OpenOptions {
   limits?: Partial<Limits>;
@@ -36,17 +39,6 @@ export interface OpenedDisk {
   close(): Promise<void>;
 }
 
-async function isDirectory(input: SourceInput): Promise<string | null> {
-  if (typeof input !== 'string' || /^https?:\/\//i.test(input)) return null;
-  if (typeof process === 'undefined' || !process.versions?.node) return null;
-  const { stat } = await import('node:fs/promises');
-  try {
-    return (await stat(input)).isDirectory() ? input : null;
-  } catch {
-    return null;
-  }
-}
-
 /** True when the bytes hold a partition map or a file system dmgkit recognises. */
 async function looksLikeDisk(src: ByteSource): Promise<boolean> {
   try {
@@ -67,11 +59,10 @@ async function looksLikeDisk(src: ByteSource): Promise<boolean> {
  * its name. Encrypted images are refused with an ENCRYPTED error.
  */
 export async function openDisk(input: SourceInput, opts: OpenOptions = {}): Promise<OpenedDisk> {
-  const dir = await isDirectory(input);
+  const dir = await directoryPath(input);
   if (dir) {
-    const { openSparseBundle } = await import('./container/sparsebundle.js');
-    const bundle = await openSparseBundle(dir);
-    return { kind: 'sparsebundle', disk: bundle, warnings: bundle.warnings, close: async () => bundle.close?.() };
+    const bundle = await openBundleDirectory(dir);
+    return { kind: 'sparsebundle', disk: bundle, warnings: bundle.warnings, close: () => bundle.close() };
   }
   const source = await openSource(input);
   const owns = source !== input;
@@ -87,7 +78,7 @@ export async function openDisk(input: SourceInput, opts: OpenOptions = {}): Prom
       return { kind: 'sparseimage', disk: sparse, source, warnings: sparse.warnings, close: closeSource };
     }
     try {
-      const udif = await UdifImage.open(source, opts);
+      const udif = await UdifImage.open(source, { codecs: ALL_CHUNK_CODECS, ...opts });
       return {
         kind: 'udif', disk: udif, udif, source, warnings: udif.warnings,
         close: async () => {

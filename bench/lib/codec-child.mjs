@@ -6,14 +6,14 @@ import { openSync, readFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import { MiB, benchCodecs, decodeAll, decodeAllParallel, packChunks } from '../../dist/cli/commands/bench.js';
-import { openUdif } from '../../dist/udif/image.js';
+import { openUdif } from '../../dist/udif/open-udif.js';
 import { WorkerPoolExecutor } from '../../dist/udif/worker-pool.js';
 import { taskDelta, taskTimes, timeInProcess } from './measure.mjs';
 
 const job = JSON.parse(process.argv[2]);
 const require = createRequire(import.meta.url);
 const devNull = openSync('/dev/null', 'w');
-const codec = benchCodecs().find((c) => c.name === job.codec);
+const codec = (await benchCodecs()).find((c) => c.name === job.codec);
 const buf = new Uint8Array(readFileSync(job.chunksFile));
 const { lengths } = JSON.parse(readFileSync(job.chunksFile + '.json', 'utf8'));
 const enc = [];

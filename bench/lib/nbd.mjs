@@ -313,7 +313,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = argv.includes('--quick');
   const d = makeData((quick ? 8 : 32) * MiB);
   const codecImages = [];
-  for (const codec of benchCodecs()) {
+  for (const codec of await benchCodecs()) {
     if (codec.name === 'zlib') continue;
     const { set, file } = await encodeChunks(codec, d);
     codecImages.push({ name: codec.name, dmg: await buildDmg(codec, d, set, file), hash: d.hash, size: d.data.length });

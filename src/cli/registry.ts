@@ -225,6 +225,20 @@ ${THREADS_HELP}`,
   load: async () => (await import('./commands/serve.js')).serveCommand,
 });
 
+COMMANDS.push({
+  name: 'inspect',
+  summary: 'inspect [IMAGE] [--port N]          serve the inspector page on 127.0.0.1 (opens IMAGE in it)',
+  usage: `usage: dmgkit inspect [IMAGE] [--port N]
+
+Serves the web inspector (web/) on 127.0.0.1 and prints its URL; with IMAGE, the page opens it (served with
+Range requests). Ctrl-C stops the server.
+
+  --port N         TCP port (default: a free one)`,
+  options: { port: 'value' },
+  args: [0, 1],
+  load: async () => (await import('./commands/inspect.js')).inspectCommand,
+});
+
 export function findCommand(name: string): CommandSpec | undefined {
   return COMMANDS.find((c) => c.name === name);
 }

@@ -3,7 +3,13 @@
  * type), the writer (encoder, default level and chunk size), `info` (format names), the bench — reads it here.
  *
  * Adding a codec is one entry: its chunk type, its short name, the hdiutil format that uses it, its decoder and
- * (if dmgkit can write it) its encoder. Nothing else in the code base lists codecs.
+ * (if dmgkit can write it) its encoder. Nothing else in the code base lists codecs' facts.
+ *
+ * Bundle size (issue 14): this module imports no codec code, so a reader bundle holds only the decoders it asks
+ * for. Each entry reaches its code through two lazy imports, `loadDecoder` and `loadEncoder`, which bundlers
+ * split off. The reader gets decoders synchronously: `registerChunkCodec` (src/udif/all-codecs.ts registers every
+ * decoder; `dmgkit/core` users pass theirs in `UdifImage.open`'s `codecs`) fills an entry's `decoder`. The writer
+ * and the pool resolve an encoder once (`loadEncoder(entry)`) before encoding, which fills `encode`.
  *
  * Encoder contract (`ChunkEncode`): a pure, synchronous function from the decoded bytes of one chunk to a complete
  * stream of the codec (what hdiutil stores in the chunk), at a level in [minLevel, maxLevel]. It must not keep a
@@ -13,16 +19,6 @@
  * chunk raw.
  */
 import type { Codec } from './types.js';
-import { zlibCodec } from './zlib.js';
-import { deflateZlib } from './deflate.js';
-import { adcCodec } from './adc.js';
-import { encodeAdc } from './adc-encode.js';
-import { bzip2Codec } from './bzip2.js';
-import { encodeBzip2 } from './bzip2-encode.js';
-import { lzfseCodec } from './lzfse.js';
-import { encodeLzfse } from './lzfse-encode.js';
-import { xzCodec } from './xz.js';
-import { encodeXz } from './xz-encode.js';
 
 /** Encodes one chunk's decoded bytes into one complete codec stream (see the module comment). */
 export type ChunkEncode = (input: Uint8Array, level: number) => Uint8Array;
@@ -37,8 +33,14 @@ export interface CodecEntry {
   /** The hdiutil format whose chunks use this codec (UDZO, …); absent for types no format uses any more. */
   readonly format?: string;
   /** Absent for the old types hdiutil no longer writes (KenCode, RLE, LZH): recognised, reported as unsupported. */
+  /** The decoder, once registered (src/udif/all-codecs.ts, `codecs` of UdifImage.open, registerChunkCodec). */
   readonly decoder?: Codec;
+  /** The encoder, once resolved by `loadEncoder(entry)` (the writer and the pool do that before encoding). */
   readonly encode?: ChunkEncode;
+  /** Imports this codec's decoder (a lazy import: bundlers leave it out of bundles that never call it). */
+  readonly loadDecoder?: () => Promise<Codec>;
+  /** Imports this codec's encoder (a lazy import: reader bundles leave the encoders out). */
+  readonly loadEncoder?: () => Promise<ChunkEncode>;
   /** Levels the encoder accepts (inclusive) and the one used by default; 0/0/0 when it has no levels. */
   readonly minLevel: number;
   readonly maxLevel: number;
@@ -66,23 +68,28 @@ const OLD = { minLevel: 0, maxLevel: 0, defaultLevel: 0, chunkSectors: 0, buffer
 /** Every chunk codec dmgkit knows, in the order `info` and the bench list them. */
 export const CODECS: readonly CodecEntry[] = [
   {
-    type: CHUNK_ZLIB, name: 'zlib', title: 'zlib', format: 'UDZO', decoder: zlibCodec, encode: deflateZlib,
+    type: CHUNK_ZLIB, name: 'zlib', title: 'zlib', format: 'UDZO',
+    loadDecoder: () => import('./zlib.js').then((m) => m.zlibCodec), loadEncoder: () => import('./deflate.js').then((m) => m.deflateZlib),
     minLevel: 1, maxLevel: 9, defaultLevel: 6, chunkSectors: 2048, bufferExtraSectors: 8,
   },
   {
-    type: CHUNK_BZIP2, name: 'bzip2', title: 'bzip2', format: 'UDBZ', decoder: bzip2Codec, encode: encodeBzip2,
+    type: CHUNK_BZIP2, name: 'bzip2', title: 'bzip2', format: 'UDBZ',
+    loadDecoder: () => import('./bzip2.js').then((m) => m.bzip2Codec), loadEncoder: () => import('./bzip2-encode.js').then((m) => m.encodeBzip2),
     minLevel: 1, maxLevel: 9, defaultLevel: 9, chunkSectors: 2048, bufferExtraSectors: 3,
   },
   {
-    type: CHUNK_ADC, name: 'adc', title: 'ADC', format: 'UDCO', decoder: adcCodec, encode: (input) => encodeAdc(input),
+    type: CHUNK_ADC, name: 'adc', title: 'ADC', format: 'UDCO',
+    loadDecoder: () => import('./adc.js').then((m) => m.adcCodec), loadEncoder: () => import('./adc-encode.js').then((m) => (input) => m.encodeAdc(input)),
     minLevel: 0, maxLevel: 0, defaultLevel: 0, chunkSectors: 2048, bufferExtraSectors: 1,
   },
   {
-    type: CHUNK_LZFSE, name: 'lzfse', title: 'LZFSE', format: 'ULFO', decoder: lzfseCodec, encode: (input) => encodeLzfse(input),
+    type: CHUNK_LZFSE, name: 'lzfse', title: 'LZFSE', format: 'ULFO',
+    loadDecoder: () => import('./lzfse.js').then((m) => m.lzfseCodec), loadEncoder: () => import('./lzfse-encode.js').then((m) => (input) => m.encodeLzfse(input)),
     minLevel: 0, maxLevel: 0, defaultLevel: 0, chunkSectors: 2048, bufferExtraSectors: 5,
   },
   {
-    type: CHUNK_LZMA, name: 'lzma', title: 'XZ', format: 'ULMO', decoder: xzCodec, encode: (input, level) => encodeXz(input, level),
+    type: CHUNK_LZMA, name: 'lzma', title: 'XZ', format: 'ULMO',
+    loadDecoder: () => import('./xz.js').then((m) => m.xzCodec), loadEncoder: () => import('./xz-encode.js').then((m) => (input, level) => m.encodeXz(input, level)),
     minLevel: 0, maxLevel: 9, defaultLevel: 6, chunkSectors: 2048, bufferExtraSectors: 3,
   },
   { type: CHUNK_KENCODE, name: 'kencode', title: 'KenCode', ...OLD },
@@ -106,4 +113,29 @@ export function codecForFormat(format: string): CodecEntry | undefined {
 export function registerCodec(entry: CodecEntry): void {
   byType.set(entry.type, entry);
   if (entry.format) byFormat.set(entry.format.toUpperCase(), entry);
+}
+
+/** The entry's encoder, imported on first use and kept in the table (then `codecEntry(type).encode` is set). */
+export async function loadEncoder(entry: CodecEntry): Promise<ChunkEncode | undefined> {
+  const now = byType.get(entry.type) ?? entry;
+  if (now.encode) return now.encode;
+  if (!now.loadEncoder) return undefined;
+  const encode = await now.loadEncoder();
+  registerCodec({ ...(byType.get(entry.type) ?? now), encode });
+  return encode;
+}
+
+/** The entry's decoder, imported on first use and kept in the table (for callers that can wait). */
+export async function loadDecoder(entry: CodecEntry): Promise<Codec | undefined> {
+  const now = byType.get(entry.type) ?? entry;
+  if (now.decoder) return now.decoder;
+  if (!now.loadDecoder) return undefined;
+  const decoder = await now.loadDecoder();
+  registerCodec({ ...(byType.get(entry.type) ?? now), decoder });
+  return decoder;
+}
+
+/** Whether dmgkit can write this codec (it has an encoder, loaded or not). */
+export function canEncode(entry: CodecEntry): boolean {
+  return !!(entry.encode || entry.loadEncoder);
 }

@@ -3,6 +3,7 @@ import type { ByteSource } from './source.js';
 import { BufferSource } from './buffer-source.js';
 import { BlobSource } from './blob-source.js';
 import { HttpSource } from './http-source.js';
+import { openPath } from '#platform';
 
 export type SourceInput = ByteSource | Uint8Array | ArrayBuffer | Blob | string | URL;
 
@@ -10,7 +11,7 @@ function isByteSource(x: unknown): x is ByteSource {
   return typeof x === 'object' && x !== null && typeof (x as ByteSource).read === 'function' && typeof (x as ByteSource).size === 'number';
 }
 
-/** Turns any supported input into a ByteSource: bytes, a Blob, an http(s) URL, or a local path (Node). */
+/** Turns any supported input into a ByteSource: bytes, a Blob, an http(s) URL, or a local path (Node only). */
 export async function openSource(input: SourceInput): Promise<ByteSource> {
   if (isByteSource(input)) return input;
   if (input instanceof Uint8Array) return new BufferSource(input);
@@ -26,6 +27,5 @@ export async function openSource(input: SourceInput): Promise<ByteSource> {
       throw new DmgkitError('INVALID_ARGUMENT', `${s} is not a usable file: URL: ${(e as Error)?.message}`, {}, { cause: e });
     }
   }
-  const { FileSource } = await import('./file-source.js');
-  return FileSource.open(path);
+  return openPath(path);
 }

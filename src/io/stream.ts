@@ -1,19 +1,11 @@
-import type { Readable } from 'node:stream';
-import { DmgkitError } from '../errors.js';
+import type { NodeReadableLike } from './stream-types.js';
+import { toNodeReadable as platformReadable } from '#platform';
 
-let NodeReadable: typeof Readable | null = null;
-if (typeof process !== 'undefined' && process.versions?.node) {
-  try {
-    NodeReadable = (await import('node:stream')).Readable;
-  } catch {
-    NodeReadable = null;
-  }
-}
+export type { NodeReadableLike } from './stream-types.js';
 
 /** Turns an async iterator of byte pieces into a Node Readable with backpressure (pull-driven). Node only. */
-export function toNodeReadable(it: AsyncIterable<Uint8Array>): Readable {
-  if (!NodeReadable) throw new DmgkitError('UNSUPPORTED', 'Node streams are not available here; use the web stream');
-  return NodeReadable.from(it, { objectMode: false, highWaterMark: 4 * 1024 * 1024 });
+export function toNodeReadable(it: AsyncIterable<Uint8Array>): NodeReadableLike {
+  return platformReadable(it);
 }
 
 /** Turns an async iterator of byte pieces into a web ReadableStream (pull-driven). */

@@ -6,8 +6,8 @@
  */
 import { DmgkitError } from '../errors.js';
 import { crc32 } from '../util/crc32.js';
-import { requireCodec } from '../udif/chunk-codecs.js';
-import { CODECS, codecEntry } from '../codecs/table.js';
+import { loadDecoders, requireCodec } from '../udif/chunk-codecs.js';
+import { CODECS, codecEntry, loadEncoder } from '../codecs/table.js';
 import { movable, registerTask, transfer } from './registry.js';
 
 export interface DecodeArgs {
@@ -56,20 +56,23 @@ export function decodeChunkHere(a: DecodeArgs): DecodeResult {
   return { data: out, crc: a.crc ? crc32(out) : undefined };
 }
 
-export function encodeChunkHere(a: EncodeArgs): Uint8Array {
+/** Encodes a chunk on this thread (the body of the 'encode' task); the codec's encoder is imported on first use. */
+export async function encodeChunkHere(a: EncodeArgs): Promise<Uint8Array> {
   const e = typeof a.codec === 'number' ? codecEntry(a.codec) : CODECS.find((c) => c.name === a.codec);
-  if (!e?.encode) throw new DmgkitError('UNSUPPORTED_CODEC', `no encoder for '${a.codec}' in the pool`);
-  return e.encode(a.input, a.level ?? e.defaultLevel);
+  const encode = e && (e.encode ?? (await loadEncoder(e)));
+  if (!e || !encode) throw new DmgkitError('UNSUPPORTED_CODEC', `no encoder for '${a.codec}' in the pool`);
+  return encode(a.input, a.level ?? e.defaultLevel);
 }
 
-registerTask<DecodeArgs, DecodeResult>('decode', (a) => {
+registerTask<DecodeArgs, DecodeResult>('decode', async (a) => {
+  await loadDecoders([a.type]); // a worker imports a decoder on first use
   const r = decodeChunkHere(a);
   if (!r.data) return r;
   r.data = movable(r.data);
   return transfer(r, [r.data.buffer]);
 });
-registerTask<EncodeArgs, Uint8Array>('encode', (a) => {
-  const out = movable(encodeChunkHere(a));
+registerTask<EncodeArgs, Uint8Array>('encode', async (a) => {
+  const out = movable(await encodeChunkHere(a));
   return transfer(out, [out.buffer]);
 }, { fallbackCode: 'INVALID_ARGUMENT' });
 registerTask<Crc32Args, number>('crc32', (a) => crc32(a.data, a.previous ?? 0), { fallbackCode: 'INVALID_ARGUMENT' });

@@ -9,18 +9,10 @@ import { DmgkitError, at } from '../errors.js';
 import { crc32 } from '../util/crc32.js';
 import { registerTask, toWireError, type WireError } from '../pool/registry.js';
 import { CHUNK_RAW } from './chunk-types.js';
-import { requireCodec } from './chunk-codecs.js';
-import './all-codecs.js';
+import { loadDecoders, requireCodec } from './chunk-codecs.js';
+import { fsSync } from '#platform';
 
-type FsSync = Pick<typeof import('node:fs'), 'readSync' | 'writeSync'>;
-let fs: FsSync | null = null;
-if (typeof process !== 'undefined' && process.versions?.node) {
-  try {
-    fs = await import('node:fs');
-  } catch {
-    fs = null;
-  }
-}
+const fs = fsSync;
 
 /** Numbers per chunk in BatchArgs.chunks. */
 export const BATCH_FIELDS = 7;
@@ -145,4 +137,10 @@ export function runBatch(a: BatchArgs): BatchResult {
   return { crcs, errors };
 }
 
-registerTask<BatchArgs, BatchResult>('udif.batch', runBatch);
+registerTask<BatchArgs, BatchResult>('udif.batch', async (a) => {
+  // decoders this thread has not registered yet (a worker) are imported once, through the codec table
+  const types = new Set<number>();
+  for (let k = 0; k < a.chunks.length; k += BATCH_FIELDS) types.add(a.chunks[k + F.Type]);
+  await loadDecoders(types);
+  return runBatch(a);
+});

@@ -1,6 +1,6 @@
 import { DmgkitError } from '../errors.js';
 import type { Codec } from '../codecs/types.js';
-import { codecEntry, registerCodec } from '../codecs/table.js';
+import { codecEntry, loadDecoder, registerCodec } from '../codecs/table.js';
 import { chunkTypeName } from './chunk-types.js';
 
 /** Chunk decoders by UDIF chunk type: a view of the codec table (src/codecs/table.ts). */
@@ -33,4 +33,15 @@ export function requireCodec(type: number, where: string): Codec {
   const hex = `0x${type.toString(16).padStart(8, '0')}`;
   const what = e ? `the old ${e.title} (${hex}) compression` : `chunk type ${chunkTypeName(type)}`;
   throw new DmgkitError('UNSUPPORTED_CODEC', `${where}: ${what} is not supported`, { chunkType: type });
+}
+
+/**
+ * Imports the decoders of these chunk types that are not registered yet (through each table entry's lazy
+ * `loadDecoder`): for threads (pool workers) that decode without having opened the image themselves.
+ */
+export async function loadDecoders(types: Iterable<number>): Promise<void> {
+  for (const t of types) {
+    const e = codecEntry(t);
+    if (e && !e.decoder && e.loadDecoder) await loadDecoder(e);
+  }
 }

@@ -3,7 +3,7 @@ import { type Limits, resolveLimits } from '../limits.js';
 import type { ByteSource } from '../io/source.js';
 import { SliceSource, checkRange } from '../io/source.js';
 import { type SourceInput, openSource } from '../io/open-source.js';
-import { toNodeReadable, toWebStream } from '../io/stream.js';
+import { type NodeReadableLike, toNodeReadable, toWebStream } from '../io/stream.js';
 import { ByteLru } from '../util/lru.js';
 import type { Koly } from './koly.js';
 import { locateKoly } from './trailer.js';
@@ -12,6 +12,8 @@ import { CHUNK_IGNORE, isZeroFill } from './chunk-types.js';
 import { type DecodeExecutor, asyncExecutor, chunkError, damagedChunk, loadChunk, syncExecutor } from './decode.js';
 import { formatName } from './format-name.js';
 import type { Resource } from './resources.js';
+import type { Codec } from '../codecs/types.js';
+import { registerChunkCodec } from './chunk-codecs.js';
 
 export interface UdifOpenOptions {
   limits?: Partial<Limits>;
@@ -30,6 +32,12 @@ export interface UdifOpenOptions {
    * file describe a huge disk). Default false: a warning. For servers that want to reject such input early.
    */
   rejectOverlappingChunks?: boolean;
+  /**
+   * Chunk codecs to register (chunk type → codec) before opening. This module brings no codec: `openUdif`
+   * (./open-udif.ts), `openDisk` and `openImage` pass every codec; the lean `dmgkit/core` entry passes only what
+   * its caller names, so a bundle holds only those codecs.
+   */
+  codecs?: Iterable<readonly [number, Codec]>;
 }
 
 /** A piece of decoded disk, in order. `data` is null for zero-fill (zero or ignore chunks, gaps). */
@@ -80,6 +88,7 @@ export class UdifImage implements ByteSource {
   }
 
   static async open(input: SourceInput, options: UdifOpenOptions = {}): Promise<UdifImage> {
+    for (const [type, codec] of options.codecs ?? []) registerChunkCodec(type, codec);
     const src = await openSource(input);
     const owns = src !== input;
     try {
@@ -274,7 +283,7 @@ export class UdifImage implements ByteSource {
   }
 
   /** The whole disk, or one partition, as a Node Readable with backpressure. */
-  createReadStream(opts: PieceOptions & { partition?: number } = {}): import('node:stream').Readable {
+  createReadStream(opts: PieceOptions & { partition?: number } = {}): NodeReadableLike {
     const [s, e] = this.range(opts.partition);
     return toNodeReadable(this.bytes(s, e, opts));
   }
@@ -298,8 +307,4 @@ export class UdifImage implements ByteSource {
 
 function* zeroPieces(offset: number, length: number, chunk?: ChunkRef): Generator<Piece> {
   if (length > 0) yield { offset, length, data: null, chunk };
-}
-
-export function openUdif(input: SourceInput, options?: UdifOpenOptions): Promise<UdifImage> {
-  return UdifImage.open(input, options);
 }

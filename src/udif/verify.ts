@@ -4,7 +4,6 @@ import { type UdifChecksum, checksumHex, checksumTypeName, crc32Value, isPresent
 import { CHUNK_IGNORE } from './chunk-types.js';
 import type { UdifImage } from './image.js';
 import type { TaskPool } from '../pool/pool.js';
-import { decodeRange } from './decode-range.js';
 
 export interface VerifyOptions {
   /**
@@ -91,7 +90,9 @@ export async function verifyImage(img: UdifImage, opts: VerifyOptions = {}): Pro
   const wanted = parts.map((p) => isPresent(p.checksum) && p.checksum.type === CHECKSUM_CRC32);
   if (wanted.some(Boolean)) {
     // Decode everything once, in disk order, CRCs computed where the bytes are decoded and combined here; a failing
-    // chunk marks its partition unreadable and goes on.
+    // chunk marks its partition unreadable and goes on. The pipeline is imported here, on first use, so that a
+    // browser bundle that reads but never verifies leaves it out (the size budget of docs/browser.md).
+    const { decodeRange } = await import('./decode-range.js');
     await decodeRange(img, 0, img.size, {
       pool: opts.pool,
       sink: { kind: 'none' },

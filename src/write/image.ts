@@ -12,7 +12,7 @@ import { DmgkitError } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import type { SourceInput } from '../io/open-source.js';
 import { toWebStream } from '../io/stream.js';
-import { CODECS } from '../codecs/table.js';
+import { CODECS, canEncode } from '../codecs/table.js';
 import { openDisk, type OpenedDisk } from '../open.js';
 import { CHUNK_RAW } from '../udif/chunk-types.js';
 import { UdifImage } from '../udif/image.js';
@@ -44,7 +44,7 @@ export interface FormatInfo {
 /** Every format name `writeImage` knows, compressed UDIF formats from the codec table. */
 export function writeFormats(): FormatInfo[] {
   const udif = CODECS.filter((c) => c.format).map((c) => ({
-    name: c.format!, description: `UDIF, ${c.title} chunks`, chunkType: c.type, writable: !!c.encode,
+    name: c.format!, description: `UDIF, ${c.title} chunks`, chunkType: c.type, writable: canEncode(c),
   }));
   const plain = Object.entries(PLAIN_FORMATS).map(([name, description]) => ({
     name, description, chunkType: name === 'UDRO' || name === 'UDRW' ? CHUNK_RAW : undefined, writable: true,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeAdc } from '../../src/codecs/adc.js';
 import { encodeAdc } from '../../src/codecs/adc-encode.js';
 import { DmgkitError } from '../../src/errors.js';
-import { openUdif } from '../../src/udif/image.js';
+import { openUdif } from '../../src/udif/open-udif.js';
 import { buildDmg, sevenZipPartitions } from '../helpers/build-dmg.js';
 import { expectedDisks, fixture, haveFixtures, listFixtures, sevenZip } from '../helpers/fixtures.js';
 import { mixedData, padToSector, repetitiveData, textData } from './data.js';

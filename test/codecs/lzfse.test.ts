@@ -11,7 +11,7 @@ import { expectedDisks, fixture, haveFixtures, listFixtures, run, sevenZip } fro
 import { mixedData, repetitiveData, rng, textData } from './data.js';
 import { applyTriplets, bvx2Block, EOS_BLOCK as BUILT_EOS, greedyParse, lzvnRunBlock, MAX_D, type Triplet } from './lzfse-build.js';
 import { expectCorrupt } from '../helpers/errors.js';
-import { openUdif } from '../../src/udif/image.js';
+import { openUdif } from '../../src/udif/open-udif.js';
 
 /*
  * LZFSE streams built by hand from the format description (Apple lzfse: lzfse_internal.h, lzfse_decode_base.c,

@@ -6,7 +6,7 @@ import { encodeLzma2 } from '../../src/codecs/lzma2-encode.js';
 import { lzmaPreset } from '../../src/codecs/lzma-encode.js';
 import { decodeXz } from '../../src/codecs/xz.js';
 import { CHUNK_LZMA } from '../../src/udif/chunk-types.js';
-import { openUdif } from '../../src/udif/image.js';
+import { openUdif } from '../../src/udif/open-udif.js';
 import { expectedDisks, fixture, haveFixtures, listFixtures, run, sevenZip } from '../helpers/fixtures.js';
 import { sevenZipPartitions } from '../helpers/seven-zip.js';
 import { createHash } from 'node:crypto';

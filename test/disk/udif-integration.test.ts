@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileSource } from '../../src/io/file-source.js';
-import { openUdif } from '../../src/udif/image.js';
+import { openUdif } from '../../src/udif/open-udif.js';
 import { openPartition, readPartitionMap } from '../../src/disk/partition-map.js';
 import { sniffFilesystem } from '../../src/disk/filesystem.js';
 import { fixture, haveFixtures, listFixtures, sevenZip, synthetic } from '../helpers/fixtures.js';

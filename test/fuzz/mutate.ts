@@ -17,6 +17,7 @@ import { parseXmlPlist, buildXmlPlist } from '../../src/udif/xml-plist.js';
 import { parseMish } from '../../src/udif/mish.js';
 import type { ResourceFork } from '../../src/udif/resources.js';
 import { UdifImage } from '../../src/udif/image.js';
+import '../../src/udif/all-codecs.js'; // UdifImage.open brings no codec: register them all
 import { writeUdif, rawEncoder, type ChunkEncoder } from '../../src/udif/writer.js';
 import { deflateZlib } from '../../src/codecs/deflate.js';
 import { crc32 } from '../../src/util/crc32.js';

@@ -13,6 +13,7 @@ import { parseMish } from '../../src/udif/mish.js';
 import { parseXmlPlist } from '../../src/udif/xml-plist.js';
 import { parseResourceFork } from '../../src/udif/rsrc-fork.js';
 import { UdifImage } from '../../src/udif/image.js';
+import '../../src/udif/all-codecs.js'; // UdifImage.open brings no codec: register them all
 import { BufferSource } from '../../src/io/buffer-source.js';
 import { readPartitionMap, openPartition } from '../../src/disk/partition-map.js';
 import { sniffFilesystem } from '../../src/disk/filesystem.js';

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { expectedDisks, fixture, haveFixtures, listFixtures, sevenZip } from './fixtures.js';
 import { sevenZipPartitions } from './seven-zip.js';
-import { openUdif } from '../../src/udif/image.js';
+import { openUdif } from '../../src/udif/open-udif.js';
 
 /**
  * For each fixture whose name starts with `prefix`: every chunk of `chunkType` decoded by `decode` alone equals the

@@ -7,7 +7,7 @@ import { isDmgkitError } from '../../src/errors.js';
 import { openHfs, type HfsVolume } from '../../src/hfs/volume.js';
 import { FileSource } from '../../src/io/file-source.js';
 import type { ByteSource } from '../../src/io/source.js';
-import { openUdif } from '../../src/udif/image.js';
+import { openUdif } from '../../src/udif/open-udif.js';
 import { run, sevenZip } from '../helpers/fixtures.js';
 
 export interface OpenedImage {

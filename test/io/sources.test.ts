@@ -10,7 +10,7 @@ import { BlobSource } from '../../src/io/blob-source.js';
 import { HttpSource } from '../../src/io/http-source.js';
 import { SliceSource } from '../../src/io/source.js';
 import { openSource } from '../../src/io/open-source.js';
-import { openUdif } from '../../src/udif/image.js';
+import { openUdif } from '../../src/udif/open-udif.js';
 import { fixture, haveFixtures, repoRoot } from '../helpers/fixtures.js';
 
 const sample = readFileSync(join(repoRoot, 'fixtures', 'sample.dmg'));

@@ -10,7 +10,7 @@ import { KOLY_SIZE, parseKoly, serializeKoly } from '../../src/udif/koly.js';
 import { parseMish, serializeMish } from '../../src/udif/mish.js';
 import { buildXmlPlist, parseXmlPlist } from '../../src/udif/xml-plist.js';
 import { serializeResourceFork } from '../../src/udif/rsrc-fork.js';
-import { openUdif } from '../../src/udif/image.js';
+import { openUdif } from '../../src/udif/open-udif.js';
 import { verifyImage } from '../../src/udif/verify.js';
 import { BufferSource } from '../../src/io/buffer-source.js';
 import type { ResourceFork } from '../../src/udif/resources.js';

@@ -13,6 +13,7 @@ import { deflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDisk } from '../../src/open.js';
 import { UdifImage } from '../../src/udif/image.js';
+import '../../src/udif/all-codecs.js'; // UdifImage.open brings no codec: register them all
 import { buildDmg, type BuildChunk } from '../helpers/build-dmg.js';
 import { fixture, haveFixtures, repoRoot, sevenZip } from '../helpers/fixtures.js';
 

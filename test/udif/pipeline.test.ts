@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openUdif } from '../../src/udif/image.js';
+import { openUdif } from '../../src/udif/open-udif.js';
 import { decodePool, decodeToFile, decodeToStream, threadsFor } from '../../src/udif/to-file.js';
 import { decodeRange } from '../../src/udif/decode-range.js';
 import { verifyImage } from '../../src/udif/verify.js';

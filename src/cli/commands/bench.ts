@@ -11,7 +11,8 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DmgkitError } from '../../errors.js';
-import { CODECS, CHUNK_BZIP2, CHUNK_LZMA } from '../../codecs/table.js';
+import { CODECS, CHUNK_BZIP2, CHUNK_LZMA, codecEntry, loadEncoder } from '../../codecs/table.js';
+import '../../udif/all-codecs.js'; // every decoder
 import type { DecodeInto } from '../../codecs/types.js';
 import type { DecodeExecutor } from '../../udif/decode.js';
 import { intFlag, type ParsedArgs } from '../args.js';
@@ -262,14 +263,19 @@ const TOOL_ENCODERS: Record<number, [string, string[]]> = {
  * Every decodable chunk codec of the codec table, in its order (zlib, bzip2, ADC, LZFSE, XZ), with an encoder:
  * the table's at the default level, else a native tool's.
  */
-export function benchCodecs(): BenchCodec[] {
-  return CODECS.filter((c) => c.decoder).map((c) => {
+export async function benchCodecs(): Promise<BenchCodec[]> {
+  const out: BenchCodec[] = [];
+  for (const entry of CODECS) {
+    const c = codecEntry(entry.type) ?? entry;
+    if (!c.decoder) continue;
     const tool = TOOL_ENCODERS[c.type];
-    const encode = c.encode
-      ? (chunk: Uint8Array) => c.encode!(chunk, c.defaultLevel)
+    const enc = await loadEncoder(c);
+    const encode = enc
+      ? (chunk: Uint8Array) => enc(chunk, c.defaultLevel)
       : tool ? toolEncoder(tool[0], tool[1]) : null;
-    return { name: c.title, type: c.type, decode: c.decoder!.decode, encode };
-  });
+    out.push({ name: c.title, type: c.type, decode: c.decoder.decode, encode });
+  }
+  return out;
 }
 
 /** Encoded chunks, stored back to back in one buffer (each a view into it). */
@@ -401,7 +407,7 @@ export async function benchCommand(args: ParsedArgs, io: CliIO): Promise<number>
   const results: CodecBenchResult[] = [];
   const skipped: string[] = [];
   try {
-    for (const codec of benchCodecs()) {
+    for (const codec of await benchCodecs()) {
       if (!codec.encode) {
         skipped.push(`${codec.name} (no ${codec.name === 'XZ' ? 'xz' : 'bzip2'} tool to make test data)`);
         continue;

@@ -5,12 +5,12 @@ import type { PieceOptions } from '../../udif/image.js';
 import { decodePool, decodeToFile, decodeToStream, fdWriter, threadsFor } from '../../udif/to-file.js';
 import { intFlag, type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
-import { diskPieces, PLAIN_PIECE } from '../pieces.js';
+import { diskPieces, PLAIN_PIECE } from '../../image/pieces.js';
 import { Progress } from '../progress.js';
 import type { CommandContext } from '../runner.js';
 import { selectRange } from '../select.js';
 
-export { diskPieces } from '../pieces.js';
+export { diskPieces } from '../../image/pieces.js';
 
 function damaged(image: string, warnings: readonly string[]): DmgkitError {
   return new DmgkitError(

@@ -3,7 +3,7 @@ import { decodePool, threadsFor } from '../../udif/to-file.js';
 import { type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
 import type { CommandContext } from '../runner.js';
-import { diskPieces } from '../pieces.js';
+import { diskPieces } from '../../image/pieces.js';
 
 /**
  * UDIF: every checksum present (data fork, block tables, master). Other containers carry no checksums: every byte

@@ -10,7 +10,7 @@ import { DmgkitError } from '../../errors.js';
 import type { ByteSource } from '../../io/source.js';
 import { crc32 } from '../../util/crc32.js';
 import { sha256 } from '../../util/sha256.js';
-import { codecEntry } from '../../codecs/table.js';
+import { canEncode, codecEntry } from '../../codecs/table.js';
 import { crc32Checksum, type UdifChecksum } from '../checksum.js';
 import { CHUNK_IGNORE, CHUNK_RAW, CHUNK_TERMINATOR, CHUNK_ZERO } from '../chunk-types.js';
 import { KOLY_FLAG_FLATTENED, KOLY_SIZE, serializeKoly } from '../koly.js';
@@ -104,7 +104,7 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
   checkPlan(plan, diskSectors);
   const type = opts.chunkType;
   const entry = type === CHUNK_RAW ? undefined : codecEntry(type);
-  if (type !== CHUNK_RAW && !entry?.encode) {
+  if (type !== CHUNK_RAW && !(entry && canEncode(entry))) {
     throw new DmgkitError('UNSUPPORTED_CODEC', `dmgkit cannot write ${entry ? `${entry.title} (${entry.format})` : `chunk type 0x${type.toString(16)}`} chunks yet`, { chunkType: type });
   }
   const level = opts.level ?? entry?.defaultLevel ?? 0;

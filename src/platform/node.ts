@@ -1,0 +1,46 @@
+/**
+ * What dmgkit needs from its host, Node's version. The core imports `#platform`, which package.json's `imports`
+ * maps by export condition: `node` → this file, anything else (browsers, bundlers) → ./web.ts. No runtime
+ * sniffing and no top-level await: a browser bundle never sees a `node:` module.
+ */
+import * as zlib from 'node:zlib';
+import { Readable } from 'node:stream';
+import { stat } from 'node:fs/promises';
+import { readSync, writeSync } from 'node:fs';
+import type { ByteSource } from '../io/source.js';
+import type { NodeReadableLike } from '../io/stream-types.js';
+import { FileSource } from '../io/file-source.js';
+import { openSparseBundle } from '../container/sparsebundle.js';
+
+export const platform = 'node';
+
+/** node:zlib (exact-size inflate, ~1.5× pako, and its own thread pool). */
+export const zlibNode: typeof zlib | null = zlib;
+
+/** Positional synchronous reads and writes on file descriptors (the decode pipeline's worker tasks). */
+export const fsSync: { readSync: typeof readSync; writeSync: typeof writeSync } | null = { readSync, writeSync };
+
+/** A Node Readable with backpressure (pull-driven) over an async iterator of byte pieces. */
+export function toNodeReadable(it: AsyncIterable<Uint8Array>): NodeReadableLike {
+  return Readable.from(it, { objectMode: false, highWaterMark: 4 * 1024 * 1024 });
+}
+
+/** Opens a local file path. */
+export function openPath(path: string): Promise<ByteSource> {
+  return FileSource.open(path);
+}
+
+/** The path when `input` names a local directory (a sparse bundle), else null. */
+export async function directoryPath(input: unknown): Promise<string | null> {
+  if (typeof input !== 'string' || /^https?:\/\//i.test(input)) return null;
+  try {
+    return (await stat(input)).isDirectory() ? input : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Opens a sparse bundle directory. */
+export function openBundleDirectory(dir: string): Promise<ByteSource & { close(): Promise<void>; readonly warnings: readonly string[] }> {
+  return openSparseBundle(dir);
+}

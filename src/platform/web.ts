@@ -1,0 +1,33 @@
+/**
+ * What dmgkit needs from its host, the browser's (and any non-Node bundler target's) version: see ./node.ts.
+ * No `node:` module here; local paths and directories do not exist in a browser.
+ */
+import { DmgkitError } from '../errors.js';
+import type { ByteSource } from '../io/source.js';
+import type { NodeReadableLike } from '../io/stream-types.js';
+
+export const platform = 'web';
+
+/** No node:zlib: src/codecs/zlib.ts uses DecompressionStream (async) and pako (sync). */
+export const zlibNode = null;
+
+/** No file descriptors here: the decode pipeline hands bytes over and uses slots. */
+export const fsSync = null;
+
+export function toNodeReadable(_it: AsyncIterable<Uint8Array>): NodeReadableLike {
+  throw new DmgkitError('UNSUPPORTED', 'Node streams are not available here; use the web stream (stream())');
+}
+
+export function openPath(path: string): Promise<ByteSource> {
+  return Promise.reject(
+    new DmgkitError('UNSUPPORTED', `cannot open the local path ${path} here: pass a File/Blob, bytes, an http(s) URL or a ByteSource`, { path }),
+  );
+}
+
+export async function directoryPath(_input: unknown): Promise<string | null> {
+  return null;
+}
+
+export function openBundleDirectory(dir: string): Promise<ByteSource & { close(): Promise<void>; readonly warnings: readonly string[] }> {
+  return Promise.reject(new DmgkitError('UNSUPPORTED', `sparse bundle directories (${dir}) can only be opened in Node`, { path: dir }));
+}
