@@ -176,9 +176,11 @@ export async function f(p: string): Promise<string> {
     expect(js).toContain('koly');
   });
 
-  it('only runtime dependencies are dependencies, and sideEffects names the one module with side effects', () => {
+  it('only runtime dependencies are dependencies, and sideEffects names the modules with side effects (codec and pool-task registration)', () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<string, Record<string, string> | string[]>;
     expect(Object.keys(pkg.dependencies ?? {})).toEqual(['pako']);
-    expect(pkg.sideEffects).toEqual(['./dist/udif/all-codecs.js', './src/udif/all-codecs.ts']);
+    expect(pkg.sideEffects).toEqual([
+      './dist/udif/all-codecs.js', './src/udif/all-codecs.ts', './dist/pool/tasks.js', './src/pool/tasks.ts', './dist/udif/batch-task.js', './src/udif/batch-task.ts',
+    ]);
   });
 });

@@ -11,7 +11,8 @@ import { type DiskDescription, describeDisk } from './describe.js';
 import { type ImageInfo, infoJson } from './info.js';
 import { selectRange } from './select.js';
 import { diskPieces } from './pieces.js';
-import { type VerifyReport, verifyImage } from '../udif/verify.js';
+import { type VerifyOptions, type VerifyReport, verifyImage } from '../udif/verify.js';
+import type { TaskPool } from '../pool/pool.js';
 
 /**
  * The one way in: `openImage(input)` opens any container dmgkit reads (UDIF, sparse image, sparse bundle in
@@ -48,7 +49,7 @@ export interface DiskImage {
   /** The `dmgkit info --json` description. */
   info(): Promise<ImageInfo>;
   /** Checks the UDIF checksums (data fork, each block table, master); UNSUPPORTED for other containers. */
-  verify(opts?: PieceOptions): Promise<VerifyReport>;
+  verify(opts?: PieceOptions & VerifyOptions): Promise<VerifyReport>;
   /** The byte range of the whole disk, a partition or a UDIF block table, clamped to the disk (see selectRange). */
   range(sel?: { partition?: number; blkx?: number }): Promise<{ start: number; end: number; what: string; warning?: string }>;
   /** The decoded bytes of [start, end) in order (zero runs of UDIF images as `data: null`). */
@@ -90,7 +91,10 @@ export async function openImage(input: SourceInput, opts: OpenOptions = {}): Pro
       info: () => infoJson(opened),
       async verify(vopts = {}) {
         if (!opened.udif) throw new DmgkitError('UNSUPPORTED', `a ${opened.kind} image has no checksums to verify`);
-        return verifyImage(opened.udif, vopts);
+        // an executor that is also a pool (WebWorkerPoolExecutor) runs the verify pipeline's batches too
+        const ex = opts.executor as (typeof opts.executor & Partial<TaskPool>) | undefined;
+        const pool = vopts.pool ?? (ex && typeof ex.run === 'function' ? (ex as TaskPool) : undefined);
+        return verifyImage(opened.udif, pool ? { ...vopts, pool } : vopts);
       },
       async range(sel = {}) {
         const [start, end, what, warning] = await selectRange(opened, sel.partition, sel.blkx);

@@ -1,19 +1,21 @@
 import { DmgkitError, type ErrorCode } from '../errors.js';
 import type { DecodeExecutor } from './decode.js';
+import type { TaskPool } from '../pool/pool.js';
+import { fromWireError, type WireError } from '../pool/registry.js';
 
 interface Pending {
-  resolve: (b: Uint8Array) => void;
+  resolve: (b: any) => void;
   reject: (e: unknown) => void;
   worker: number;
 }
 
 /**
  * Decodes chunks on a pool of web workers (browsers): the counterpart of the Node WorkerPoolExecutor. `workerUrl`
- * is the bundled src/udif/web-decode-worker.ts (an ES module worker). Pass it as `executor` with `threads` > 1;
- * whoever creates the pool closes it (`close()` terminates the workers; UdifImage.close() closes the executor it
- * was given).
+ * is the bundled src/udif/web-decode-worker.ts (an ES module worker). Pass it as `executor` with `threads` > 1
+ * (reads and streams decode there); it is also a TaskPool (src/pool), so the decode pipeline (verifyImage's
+ * `pool`, openImage's verify) runs its chunk batches on the same workers. Whoever creates the pool closes it.
  */
-export class WebWorkerPoolExecutor implements DecodeExecutor {
+export class WebWorkerPoolExecutor implements DecodeExecutor, TaskPool {
   private readonly workers: Worker[] = [];
   private readonly load: number[] = [];
   private readonly pending = new Map<number, Pending>();
@@ -25,16 +27,16 @@ export class WebWorkerPoolExecutor implements DecodeExecutor {
     if (typeof Worker !== 'function') throw new DmgkitError('UNSUPPORTED', 'web workers are not available here');
     for (let i = 0; i < threads; i++) {
       const w = new Worker(workerUrl, { type: 'module', name: `dmgkit-decoder-${i}` });
-      w.onmessage = (ev: MessageEvent<{ id: number; output?: Uint8Array; error?: { code: ErrorCode; message: string; details: Record<string, unknown> } }>) => {
+      w.onmessage = (ev: MessageEvent<{ id: number; output?: Uint8Array; value?: unknown; chunks?: number; error?: { code: ErrorCode; message: string; details: Record<string, unknown> } }>) => {
         const m = ev.data;
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
         this.load[p.worker]!--;
-        if (m.error) p.reject(new DmgkitError(m.error.code, m.error.message, m.error.details));
+        if (m.error) p.reject(fromWireError(m.error as WireError));
         else {
-          this.decoded++;
-          p.resolve(m.output!);
+          this.decoded += m.chunks ?? 1;
+          p.resolve('value' in m ? m.value : m.output!);
         }
       };
       w.onerror = (ev) => {
@@ -61,6 +63,25 @@ export class WebWorkerPoolExecutor implements DecodeExecutor {
       this.load[wi]!++;
       this.workers[wi]!.postMessage({ id, type, input: owned, outLength }, [owned.buffer as ArrayBuffer]);
     });
+  }
+
+  /** Runs a registered pool task (src/pool/registry.ts) on the least loaded worker (the TaskPool interface). */
+  run<R = unknown>(kind: string, args: unknown, transfer: ArrayBuffer[] = []): Promise<R> {
+    const wi = this.pick();
+    if (wi < 0) return Promise.reject(new DmgkitError('IO_ERROR', `pool is closed (task '${kind}')`, { pool: 'closed' }));
+    const id = this.nextId++;
+    return new Promise<R>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, worker: wi });
+      this.load[wi]!++;
+      this.workers[wi]!.postMessage({ id, kind, args }, transfer);
+    });
+  }
+
+  private pick(): number {
+    if (this.workers.length === 0) return -1;
+    let wi = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[wi]!) wi = i;
+    return wi;
   }
 
   async close(): Promise<void> {
