@@ -59,5 +59,13 @@ await build({
   logLevel: 'warning',
   // CommonJS dependencies bundled into ESM may call require() for Node's built-ins.
   banner: { js: "import { createRequire as __dmgkitRequire } from 'node:module'; const require = __dmgkitRequire(import.meta.url);" },
+  // package.json maps #platform to dist/platform/*.js; the bundle is built from src/, so take Node's platform
+  // module from src/ too (else dist/errors.js would be a second DmgkitError class beside the bundled one).
+  plugins: [{
+    name: 'platform-from-src',
+    setup(b) {
+      b.onResolve({ filter: /^#platform$/ }, () => ({ path: join(root, 'src/platform/node.ts') }));
+    },
+  }],
 });
 chmodSync(join(outdir, 'dmgkit.js'), 0o755);
