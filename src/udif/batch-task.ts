@@ -10,7 +10,6 @@ import { crc32 } from '../util/crc32.js';
 import { registerTask, toWireError, type WireError } from '../pool/registry.js';
 import { CHUNK_RAW } from './chunk-types.js';
 import { requireCodec } from './chunk-codecs.js';
-import './all-codecs.js';
 
 type FsSync = Pick<typeof import('node:fs'), 'readSync' | 'writeSync'>;
 let fs: FsSync | null = null;
