@@ -8,7 +8,7 @@
  */
 import { DmgkitError } from '../../errors.js';
 import type { ByteSource } from '../../io/source.js';
-import { crc32 } from '../../util/crc32.js';
+import { crc32, crc32Zeros } from '../../util/crc32.js';
 import { sha256 } from '../../util/sha256.js';
 import { codecEntry } from '../../codecs/table.js';
 import { crc32Checksum, type UdifChecksum } from '../checksum.js';
@@ -23,6 +23,8 @@ import { serializeResources } from './resources.js';
 
 /** Zero runs at least this long at the start or end of a chunk become zero-fill chunks of their own. */
 export const MIN_ZERO_SPLIT_SECTORS = 32;
+/** A source chunk kept as one chunk up to this size (hdiutil's UDRO chunks can exceed 2048 sectors). */
+export const MAX_KEPT_SECTORS = 16384;
 /** Most chunk sectors accepted (64 MiB chunks: the reader's default chunk limit). */
 export const MAX_CHUNK_SECTORS = 131072;
 
@@ -55,13 +57,6 @@ interface Job {
   data?: Uint8Array;
   /** Ignore chunks of a free run merge with the ignore chunk before them. */
   merge?: boolean;
-}
-
-let zeroBuf: Uint8Array | null = null;
-function crc32Zeros(crc: number, bytes: number): number {
-  zeroBuf ??= new Uint8Array(1 << 20);
-  for (let n = bytes; n > 0; n -= zeroBuf.length) crc = crc32(zeroBuf, crc, 0, Math.min(n, zeroBuf.length));
-  return crc;
 }
 
 /** Index of the first sector in [from, to) of `d` that is not all zeros, or `to`. */
@@ -117,8 +112,10 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
   }
   const pool = opts.pool ?? new InlinePool();
   const window = Math.max(1, opts.window ?? 2 * pool.threads + 1);
-  // Raw images: hdiutil writes decompressBufferRequested 0; compressed: chunk size + a per-codec margin.
-  const bufferRequested = entry ? chunkSectors + entry.bufferExtraSectors : 0;
+  // Raw images: hdiutil writes decompressBufferRequested 0; compressed: chunk size + a per-codec margin (the
+  // largest chunk when a kept source chunk is larger).
+  const tableMax: number[] = [];
+  const bufferRequested = (ti: number) => (entry ? Math.max(chunkSectors, tableMax[ti] ?? 0) + entry.bufferExtraSectors : 0);
 
   const tables = plan.tables;
   const tableCrc: number[] = tables.map(() => 0);
@@ -127,19 +124,19 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
   let doneBytes = 0;
 
   function* zeroJob(ti: number, sectorStart: number, sectorCount: number): Generator<Job> {
-    tableCrc[ti] = crc32Zeros(tableCrc[ti], sectorCount * SECTOR);
+    tableCrc[ti] = crc32Zeros(sectorCount * SECTOR, tableCrc[ti]);
     yield { table: ti, type: CHUNK_ZERO, sectorStart, sectorCount };
   }
 
   /** The jobs of one chunk-sized cell of `data` already read, split into zero and stored pieces. */
   function* dataJobs(ti: number, cellStart: number, data: Uint8Array, kind: RunKind): Generator<Job> {
     const n = data.length / SECTOR;
-    tableCrc[ti] = crc32(data, tableCrc[ti]);
     let a = 0;
     let b = n;
     if (kind !== 'stored') {
       a = firstNonZeroSector(data, 0, n);
       if (a === n) {
+        tableCrc[ti] = crc32Zeros(data.length, tableCrc[ti]);
         yield { table: ti, type: CHUNK_ZERO, sectorStart: cellStart, sectorCount: n };
         return;
       }
@@ -148,6 +145,7 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
       if (n - b < MIN_ZERO_SPLIT_SECTORS) b = n;
       if (a > 0) yield { table: ti, type: CHUNK_ZERO, sectorStart: cellStart, sectorCount: a };
     }
+    tableCrc[ti] = crc32(data, tableCrc[ti]);
     const part = a === 0 && b === n ? data : data.subarray(a * SECTOR, b * SECTOR);
     if (type === CHUNK_RAW) yield { table: ti, type, sectorStart: cellStart + a, sectorCount: b - a, stored: part };
     else yield { table: ti, type, sectorStart: cellStart + a, sectorCount: b - a, data: part };
@@ -168,10 +166,12 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
           yield* zeroJob(ti, run.sectorStart, run.sectorCount);
           continue;
         }
-        // Cells on the table's chunk grid, clipped to the run.
+        // Chunks from the run's start (as hdiutil cuts them); a source chunk kept as it is stays whole up to 8 MiB.
+        const step = run.kind === 'stored' && run.sectorCount <= MAX_KEPT_SECTORS ? run.sectorCount : chunkSectors;
+        tableMax[ti] = Math.max(tableMax[ti] ?? 0, Math.min(step, run.sectorCount));
         for (let s = run.sectorStart; s < end; ) {
           checkAbort(opts.signal);
-          const cellEnd = Math.min(end, (Math.floor(s / chunkSectors) + 1) * chunkSectors);
+          const cellEnd = Math.min(end, s + step);
           const data = await disk.read((t.firstSector + s) * SECTOR, (cellEnd - s) * SECTOR);
           if (run.kind === 'free' && firstNonZeroSector(data, 0, cellEnd - s) === cellEnd - s) {
             yield { table: ti, type: CHUNK_IGNORE, sectorStart: s, sectorCount: cellEnd - s, merge: true };
@@ -197,7 +197,7 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
       list.push({ type: CHUNK_TERMINATOR, comment: 0, sectorStart: t.sectorCount, sectorCount: 0, compressedOffset: pos, compressedLength: 0 });
       const checksum = crc32Checksum(tableCrc[closed]);
       checksums.push(checksum);
-      blkx.push(blkxResource(t, checksum, list, bufferRequested));
+      blkx.push(blkxResource(t, checksum, list, bufferRequested(closed)));
       chunks[closed] = [];
     }
   }
