@@ -75,3 +75,21 @@ export { detectContainer, describeRaw } from './container/raw.js';
 export { FILESYSTEM_NAMES } from './disk/filesystem.js';
 export { formatGuid, gptTypeName } from './disk/guid.js';
 export { mbrTypeName } from './disk/mbr-types.js';
+
+// write: new images (UDZO, UDCO, ULFO, UDRO, UDRW, UDSP, UDSB, raw) and create (a volume in a partitioned disk)
+export { CODECS, codecEntry, codecForFormat } from './codecs/table.js';
+export type { CodecEntry, ChunkEncode } from './codecs/table.js';
+export { writeImage, writeImageStream, writeFormats, resolveFormat, planImage } from './write/image.js';
+export type { WriteImageOptions, ImageInput, FormatInfo } from './write/image.js';
+export { createDisk } from './write/create.js';
+export type { CreateDiskOptions, CreateScheme } from './write/create.js';
+export { writeUdifImage } from './udif/write/udif.js';
+export type { UdifWriteOptions } from './udif/write/udif.js';
+export type { ImagePlan, TablePlan, RunPlan, RunKind } from './udif/write/plan.js';
+export { writeSparseImage } from './container/sparseimage-write.js';
+/** Writes an image to a path (Node only: safe output, temporary name, sparse bundle folders). */
+export async function writeImageFile(
+  ...args: Parameters<typeof import('./write/node.js').writeImageFile>
+): ReturnType<typeof import('./write/node.js').writeImageFile> {
+  return (await import('./write/node.js')).writeImageFile(...args);
+}
