@@ -183,6 +183,10 @@ if (withLarge) {
   log(`${(large.fileBytes / MiB).toFixed(0)} MiB file, checked with dmgkit, 7zz${machine.tools.dmg2img ? ', dmg2img' : ''}\n`);
 }
 
+// Encoding: dmgkit convert --format against pigz and gzip (bench/lib/encode.mjs); --no-encode leaves it out
+const { runEncodeBench, renderEncode } = await import('./lib/encode.mjs');
+const encode = argv.includes('--no-encode') ? null : await runEncodeBench({ quick, reps: REPS, log, largePath: large?.path ?? null });
+
 // ---------------------------------------------------------------------------------------------------------------
 // HFS+ setup
 let hfs = null;
@@ -306,6 +310,7 @@ const results = {
       }),
     ),
   },
+  encode,
   totalSeconds: 0,
 };
 results.targets = evaluateTargets(results);
@@ -314,6 +319,7 @@ const outJson = quick ? join(cacheDir, 'results-quick.json') : join(repoRoot, 'b
 writeFileSync(outJson, JSON.stringify(results, null, 2) + '\n');
 writeFileSync(outJson.replace(/\.json$/, '.md'), renderMarkdown(results));
 process.stdout.write(renderText(results));
+process.stdout.write(renderEncode(encode));
 if (argv.includes('--update-docs')) {
   // Replace the generated block of docs/benchmarks.md with this run's tables.
   const docs = join(repoRoot, 'docs', 'benchmarks.md');
