@@ -1,7 +1,6 @@
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import plist from 'plist';
-import { withConsoleErrorMuted } from '../util/quiet.js';
+import { parsePlist } from '../util/plist.js';
 import { DmgkitError, at } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import { errorReason } from '../io/errno.js';
@@ -80,7 +79,7 @@ interface BandEntry {
 function parseInfo(text: string, where: string): SparseBundleInfo {
   let doc: unknown;
   try {
-    doc = withConsoleErrorMuted(() => plist.parse(text)); // xmldom prints its complaints; the error carries them
+    doc = parsePlist(text);
   } catch (e) {
     throw new DmgkitError('CORRUPT_HEADER', `${where} is not a valid XML property list: ${(e as Error).message}`, { path: where }, { cause: e });
   }

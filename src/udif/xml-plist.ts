@@ -1,6 +1,5 @@
-import plist from 'plist';
 import { DmgkitError, at } from '../errors.js';
-import { withConsoleErrorMuted } from '../util/quiet.js';
+import { buildPlist, parsePlist, type PlistDict } from '../util/plist.js';
 import { type Resource, type ResourceFork, addResource } from './resources.js';
 
 /**
@@ -50,7 +49,7 @@ export function parseXmlPlist(bytes: Uint8Array, fileOffset: number): ResourceFo
   text = text.slice(0, end + '</plist>'.length);
   let root: unknown;
   try {
-    root = withConsoleErrorMuted(() => plist.parse(text));
+    root = parsePlist(text);
   } catch (e) {
     throw new DmgkitError('CORRUPT_HEADER', `XML plist ${at(fileOffset)} does not parse: ${(e as Error).message}`, {
       offset: fileOffset,
@@ -93,12 +92,12 @@ export function parseXmlPlist(bytes: Uint8Array, fileOffset: number): ResourceFo
 
 /** Builds an hdiutil-style XML plist for the given resources (used by the writer). */
 export function buildXmlPlist(fork: ResourceFork): Uint8Array {
-  const rf: Record<string, unknown[]> = {};
+  const rf: PlistDict = {};
   for (const [type, list] of fork) {
     rf[type] = list.map((r) => {
-      const d: Record<string, unknown> = {
+      const d: PlistDict = {
         Attributes: `0x${r.attributes.toString(16).padStart(4, '0')}`,
-        Data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
+        Data: r.data,
         ID: String(r.id),
         Name: r.name,
       };
@@ -106,6 +105,6 @@ export function buildXmlPlist(fork: ResourceFork): Uint8Array {
       return d;
     });
   }
-  const xml = plist.build({ 'resource-fork': rf } as unknown as plist.PlistValue);
+  const xml = buildPlist({ 'resource-fork': rf });
   return new TextEncoder().encode(xml + '\n');
 }
