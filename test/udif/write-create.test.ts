@@ -13,6 +13,7 @@ import { createDisk } from '../../src/write/create.js';
 import { readPartitionMap } from '../../src/disk/partition-map.js';
 import { BufferSource } from '../../src/io/buffer-source.js';
 import { openDisk } from '../../src/open.js';
+import { mixedData } from '../../src/cli/commands/bench.js';
 
 const bin = join(repoRoot, 'dist', 'cli', 'main.js');
 function cli(args: string[], input?: Buffer) {
@@ -137,6 +138,25 @@ describe.runIf(haveFixtures() && sevenZip())('convert --format (the built binary
     expect(r.stderr.toString()).toMatch(/unknown format/);
     r = cli(['convert', src(), '-o', '-', '--format', 'UDSB']);
     expect(r.status).toBe(2);
+  });
+
+  it('a raw byte stream on standard input: one pass, the same bytes as from the file, 7-Zip decodes it', () => {
+    const data = Buffer.from(mixedData(3 * 1024 * 1024 + 1234).data);
+    const file = join(dir, 'stream.bin');
+    writeFileSync(file, data);
+    const fromStdin = cli(['convert', '-', '-o', '-', '--format', 'UDZO', '--deterministic'], data);
+    expect(fromStdin.status, fromStdin.stderr.toString()).toBe(0);
+    const fromFile = cli(['convert', file, '-o', '-', '--format', 'UDZO', '--deterministic']);
+    expect(fromStdin.stdout.equals(fromFile.stdout)).toBe(true);
+    const out = join(dir, 'stream.dmg');
+    writeFileSync(out, fromStdin.stdout);
+    const z = sevenZipDisk(out);
+    expect(z.ok, z.report).toBe(true);
+    expect(z.disk.length).toBe(Math.ceil(data.length / 512) * 512);
+    expect(z.disk.subarray(0, data.length).equals(data)).toBe(true);
+    const sp = cli(['convert', '-', '-o', '-', '--format', 'UDSP'], data);
+    expect(sp.status).toBe(2);
+    expect(sp.stderr.toString()).toMatch(/size before its data/);
   });
 
   it('UDSB writes a sparse bundle folder that reads back as the disk', async () => {

@@ -93,10 +93,31 @@ function checkAbort(signal?: AbortSignal): void {
 }
 
 /** The UDIF image of `disk` laid out by `plan`, as a sequence of byte pieces (concatenate them for the file). */
-export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: UdifWriteOptions): AsyncGenerator<Uint8Array> {
-  if (disk.size % SECTOR !== 0) throw new DmgkitError('INVALID_ARGUMENT', `disk size ${disk.size} is not a multiple of 512`);
-  const diskSectors = disk.size / SECTOR;
-  checkPlan(plan, diskSectors);
+/**
+ * A disk read once, in order, whose size is known only at its end (a pipe): `next(n)` resolves to the next n
+ * bytes, fewer only at the end (then empty from there on).
+ */
+export interface SequentialInput {
+  next(length: number): Promise<Uint8Array>;
+}
+
+function isSequential(d: ByteSource | SequentialInput): d is SequentialInput {
+  return typeof (d as SequentialInput).next === 'function' && typeof (d as ByteSource).read !== 'function';
+}
+
+export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: ImagePlan, opts: UdifWriteOptions): AsyncGenerator<Uint8Array> {
+  const sequential = isSequential(disk);
+  let diskSectors = 0;
+  if (sequential) {
+    // One table whose size is learnt at the end of the input; the tables follow the data, so it streams.
+    if (plan.tables.length !== 1 || plan.tables[0].runs || plan.tables[0].firstSector !== 0) {
+      throw new DmgkitError('INVALID_ARGUMENT', 'a disk read as a stream is written as one whole-disk table');
+    }
+  } else {
+    if (disk.size % SECTOR !== 0) throw new DmgkitError('INVALID_ARGUMENT', `disk size ${disk.size} is not a multiple of 512`);
+    diskSectors = disk.size / SECTOR;
+    checkPlan(plan, diskSectors);
+  }
   const type = opts.chunkType;
   const entry = type === CHUNK_RAW ? undefined : codecEntry(type);
   if (type !== CHUNK_RAW && !entry?.encode) {
@@ -117,10 +138,10 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
   const tableMax: number[] = [];
   const bufferRequested = (ti: number) => (entry ? Math.max(chunkSectors, tableMax[ti] ?? 0) + entry.bufferExtraSectors : 0);
 
-  const tables = plan.tables;
+  const tables = plan.tables.map((t) => ({ ...t }));
   const tableCrc: number[] = tables.map(() => 0);
   const chunks: MishChunk[][] = tables.map(() => []);
-  const totalBytes = disk.size;
+  const totalBytes = sequential ? 0 : (disk as ByteSource).size;
   let doneBytes = 0;
 
   function* zeroJob(ti: number, sectorStart: number, sectorCount: number): Generator<Job> {
@@ -152,7 +173,35 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
     if (b < n) yield { table: ti, type: CHUNK_ZERO, sectorStart: cellStart + b, sectorCount: n - b };
   }
 
+  /** The stream's cells in order; the table's (and disk's) size is set when the input ends. */
+  async function* streamJobs(input: SequentialInput): AsyncGenerator<Job> {
+    tableMax[0] = chunkSectors;
+    let s = 0;
+    for (;;) {
+      checkAbort(opts.signal);
+      const want = chunkSectors * SECTOR;
+      let data = await input.next(want);
+      if (data.length === 0) break;
+      if (data.length % SECTOR !== 0) {
+        // The last bytes of the stream, padded with zeros to a whole sector.
+        const padded = new Uint8Array(Math.ceil(data.length / SECTOR) * SECTOR);
+        padded.set(data);
+        data = padded;
+      }
+      yield* dataJobs(0, s, data, 'data');
+      s += data.length / SECTOR;
+      if (data.length < want) break;
+    }
+    tables[0].sectorCount = s;
+    diskSectors = s;
+  }
+
   async function* jobs(): AsyncGenerator<Job> {
+    if (sequential) {
+      yield* streamJobs(disk as SequentialInput);
+      return;
+    }
+    const src = disk as ByteSource;
     for (let ti = 0; ti < tables.length; ti++) {
       const t = tables[ti];
       const runs = t.runs ?? (t.sectorCount ? [{ kind: 'data' as RunKind, sectorStart: 0, sectorCount: t.sectorCount }] : []);
@@ -172,7 +221,7 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
         for (let s = run.sectorStart; s < end; ) {
           checkAbort(opts.signal);
           const cellEnd = Math.min(end, s + step);
-          const data = await disk.read((t.firstSector + s) * SECTOR, (cellEnd - s) * SECTOR);
+          const data = await src.read((t.firstSector + s) * SECTOR, (cellEnd - s) * SECTOR);
           if (run.kind === 'free' && firstNonZeroSector(data, 0, cellEnd - s) === cellEnd - s) {
             yield { table: ti, type: CHUNK_IGNORE, sectorStart: s, sectorCount: cellEnd - s, merge: true };
           } else {
