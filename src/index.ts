@@ -114,3 +114,21 @@ export const decodeToStream = async (...a: Parameters<ToFile['decodeToStream']>)
 export const decodePool = async (threads: number): Promise<import('./pool/pool.js').TaskPool> => (await import('./udif/to-file.js')).decodePool(threads);
 /** Threads worth starting for a range of an image, at most `max` (1 when the work is small). */
 export const threadsFor = async (...a: Parameters<ToFile['threadsFor']>): Promise<number> => (await import('./udif/to-file.js')).threadsFor(...a);
+
+// write: new images (UDZO, UDCO, ULFO, UDRO, UDRW, UDSP, UDSB, raw) and create (a volume in a partitioned disk)
+export { CODECS, codecEntry, codecForFormat } from './codecs/table.js';
+export type { CodecEntry, ChunkEncode } from './codecs/table.js';
+export { writeImage, writeImageStream, writeFormats, resolveFormat, planImage } from './write/image.js';
+export type { WriteImageOptions, ImageInput, FormatInfo } from './write/image.js';
+export { createDisk } from './write/create.js';
+export type { CreateDiskOptions, CreateScheme } from './write/create.js';
+export { writeUdifImage } from './udif/write/udif.js';
+export type { UdifWriteOptions } from './udif/write/udif.js';
+export type { ImagePlan, TablePlan, RunPlan, RunKind } from './udif/write/plan.js';
+export { writeSparseImage } from './container/sparseimage-write.js';
+/** Writes an image to a path (Node only: safe output, temporary name, sparse bundle folders). */
+export async function writeImageFile(
+  ...args: Parameters<typeof import('./write/node.js').writeImageFile>
+): ReturnType<typeof import('./write/node.js').writeImageFile> {
+  return (await import('./write/node.js')).writeImageFile(...args);
+}
