@@ -188,6 +188,10 @@ if (withLarge) {
   log(`${(large.fileBytes / MiB).toFixed(0)} MiB file, checked with dmgkit, 7zz${machine.tools.dmg2img ? ', dmg2img' : ''}\n`);
 }
 
+// Encoding: dmgkit convert --format against pigz and gzip (bench/lib/encode.mjs); --no-encode leaves it out
+const { runEncodeBench, renderEncode } = await import('./lib/encode.mjs');
+const encode = argv.includes('--no-encode') ? null : await runEncodeBench({ quick, reps: REPS, log, largePath: large?.path ?? null });
+
 // ---------------------------------------------------------------------------------------------------------------
 // HFS+ setup
 let hfs = null;
@@ -335,6 +339,7 @@ const results = {
     ),
   },
   e2e,
+  encode,
   totalSeconds: 0,
 };
 // NBD serving (bench/lib/nbd.mjs): dmgkit serve against qemu-nbd -f dmg and 7zz; --no-nbd skips it
@@ -350,6 +355,7 @@ writeFileSync(outJson, JSON.stringify(results, null, 2) + '\n');
 const e2eMd = e2e ? `\n${renderE2E(e2e, { markdown: true })}` : '';
 writeFileSync(outJson.replace(/\.json$/, '.md'), renderMarkdown(results) + e2eMd);
 process.stdout.write(renderText(results) + (e2e ? `\n${renderE2E(e2e)}` : ''));
+process.stdout.write(renderEncode(encode));
 if (argv.includes('--update-docs')) {
   // Replace the generated block of docs/benchmarks.md with this run's tables.
   const docs = join(repoRoot, 'docs', 'benchmarks.md');

@@ -95,3 +95,15 @@ export type { TaskPool, PoolOptions } from './pool/pool.js';
 export { orderedMap } from './pool/ordered.js';
 export type { OrderedOptions } from './pool/ordered.js';
 export { registerTask, transfer } from './pool/registry.js';
+
+// write: new images (UDZO, UDCO, ULFO, UDRO, UDRW, UDSP, UDSB, raw) and create (a volume in a partitioned disk)
+export { CODECS, codecEntry, codecForFormat } from './codecs/table.js';
+export type { CodecEntry, ChunkEncode } from './codecs/table.js';
+export { writeImage, writeImageStream, writeFormats, resolveFormat, planImage } from './write/image.js';
+export type { WriteImageOptions, ImageInput, FormatInfo } from './write/image.js';
+export { createDisk } from './write/create.js';
+export type { CreateDiskOptions, CreateScheme } from './write/create.js';
+export { writeUdifImage } from './udif/write/udif.js';
+export type { UdifWriteOptions } from './udif/write/udif.js';
+export type { ImagePlan, TablePlan, RunPlan, RunKind } from './udif/write/plan.js';
+export { writeSparseImage } from './container/sparseimage-write.js';

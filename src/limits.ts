@@ -13,8 +13,8 @@ export interface Limits {
    */
   maxPlistBytes: number;
   /**
-   * Most chunks in all blkx tables together. A parsed chunk costs ~384 bytes of heap, so the default (1 Mi,
-   * ~370 MiB) keeps the process under V8's default heap; 1 Mi chunks of 1 MiB is a 1 TiB hdiutil image.
+   * Most chunks in all blkx tables together. Opening 1 Mi chunks peaks at ~0.5 GB RSS (the plist's parse) and
+   * keeps ~150–175 MiB of heap (measured, docs/security.md); 1 Mi chunks of 1 MiB is a 1 TiB hdiutil image.
    */
   maxChunks: number;
   /** Largest B-tree node, in bytes (HFS+ allows up to 32 KiB). */

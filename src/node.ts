@@ -40,3 +40,11 @@ export const decodeToStream = async (...a: Parameters<ToFile['decodeToStream']>)
 export const decodePool = async (threads: number): Promise<import('./pool/pool.js').TaskPool> => (await import('./udif/to-file.js')).decodePool(threads);
 /** Threads worth starting for a range of an image, at most `max` (1 when the work is small). */
 export const threadsFor = async (...a: Parameters<ToFile['threadsFor']>): Promise<number> => (await import('./udif/to-file.js')).threadsFor(...a);
+
+// write: an image to a path (safe output, temporary name, sparse bundle folders)
+/** Writes an image to a path (safe output, temporary name, sparse bundle folders). */
+export async function writeImageFile(
+  ...args: Parameters<typeof import('./write/node.js').writeImageFile>
+): ReturnType<typeof import('./write/node.js').writeImageFile> {
+  return (await import('./write/node.js')).writeImageFile(...args);
+}

@@ -14,19 +14,26 @@ import { Samples, timeTool } from './measure.mjs';
 /** Builds (or finds) the image of `units` MiB for one codec's encoded chunk set; returns its path. */
 export async function buildCycledImage(codec, d, set, units) {
   const n = d.chunks.length;
-  const path = join(cacheDir, `e2e-${codec.name}-${units}-${d.hash}.dmg`);
+  const path = join(cacheDir, `e2e2-${codec.name}-${units}-${d.hash}.dmg`);
   if (existsSync(path) && statSync(path).size > 0) return path;
-  let last = 0;
   const disk = {
     size: units * MiB,
     name: 'e2e bench disk',
     async read(offset, length) {
       if (length !== MiB || offset % MiB !== 0) throw new Error('e2e disk: unaligned read');
-      last = (offset / MiB) % n;
-      return d.chunks[last];
+      return d.chunks[(offset / MiB) % n];
     },
   };
-  const encoder = { type: codec.type, encode: () => set.chunks[last] };
+  // The encoder is handed the chunk read (the writer may read ahead of encoding): find its encoding by identity.
+  const index = new Map(d.chunks.map((c, i) => [c, i]));
+  const encoder = {
+    type: codec.type,
+    encode: (data) => {
+      const i = index.get(data);
+      if (i === undefined) throw new Error('e2e disk: the writer passed a copy, not the chunk read');
+      return set.chunks[i];
+    },
+  };
   return writeImage(path, disk, encoder);
 }
 

@@ -93,7 +93,8 @@ With --shadow FILE (a shadow written by dmgkit serve), the disk (or the --partit
 shadow's writes applied; with --format too, as a new image.
 
 With --format F, writes a new image of IMAGE in format F instead (hdiutil convert -format F): block tables laid
-out as hdiutil does (a UDIF input keeps its own), chunks encoded on --threads threads.
+out as hdiutil does (a UDIF input keeps its own), chunks encoded on --threads threads. IMAGE - reads a raw disk
+from standard input (one pass, one whole-disk table).
 
 ${WRITE_HELP}`,
     options: { ...IMAGE_OPTIONS, o: 'value', output: 'value', force: 'flag', partition: 'value', blkx: 'value', 'keep-going': 'flag', ...WRITE_OPTIONS, shadow: 'value' },

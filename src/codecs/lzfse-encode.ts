@@ -452,8 +452,10 @@ class Work {
       if (v0 === x && p0 >= far && src[p0 + best] === src[pos + best]) {
         let l = 4;
         while (l < lim && src[p0 + l] === src[pos + l]) l++;
-        best = l;
-        ref = p0;
+        if (l > best) {
+          best = l;
+          ref = p0;
+        }
       }
       if (v1 === x && p1 >= far && src[p1 + best] === src[pos + best]) {
         let l = 4;

@@ -152,7 +152,7 @@ function parseInfo(text: string, where: string): SparseBundleInfo {
 /** Reads Info.plist or Info.bckup: a regular file of at most MAX_INFO_PLIST_BYTES, read no further than that. */
 async function readInfoFile(path: string): Promise<string> {
   const f = await openRegular(path, 'property list');
-  if (!f) throw new DmgkitError('NOT_AN_IMAGE', `cannot read ${path}: no such file`, { path, errno: 'ENOENT' });
+  if (!f) throw new DmgkitError('NOT_AN_IMAGE', `${path} is missing (a sparse bundle has an Info.plist or an Info.bckup)`, { path, errno: 'ENOENT' });
   try {
     if (f.size > MAX_INFO_PLIST_BYTES) {
       throw new DmgkitError('LIMIT_EXCEEDED', `${path} is ${f.size} bytes, more than ${MAX_INFO_PLIST_BYTES}`, { path });

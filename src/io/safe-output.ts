@@ -128,24 +128,31 @@ export async function openSafeOutput(target: string, opts: SafeOutputOptions = {
   }
   let handle: FileHandle | undefined;
   let temp = '';
-  for (let attempt = 0; !handle; attempt++) {
-    temp = tempName(target);
-    try {
-      handle = await open(temp, 'wx');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException)?.code === 'EEXIST' && attempt < 8) continue;
-      throw ioError('cannot create', target, e);
-    }
-  }
-  const tempPath = temp;
+  // Registered before the file is created: a signal that arrives between the creation and the continuation of
+  // `open` must still find the cleanup (else Node's default action kills the process and leaves the file).
+  let pending = '';
   const unregister = registerSignalCleanup(() => {
+    if (!pending) return undefined;
     try {
-      unlinkSync(tempPath);
+      unlinkSync(pending);
     } catch {
       return undefined;
     }
     return `the partial ${target}`;
   });
+  for (let attempt = 0; !handle; attempt++) {
+    temp = tempName(target);
+    pending = temp;
+    try {
+      handle = await open(temp, 'wx');
+    } catch (e) {
+      pending = '';
+      if ((e as NodeJS.ErrnoException)?.code === 'EEXIST' && attempt < 8) continue;
+      unregister();
+      throw ioError('cannot create', target, e);
+    }
+  }
+  const tempPath = temp;
   return new Output(target, tempPath, handle, true, true, opts.force ?? false, unregister, opts.durable ?? false, opts.forceHint);
 }
 

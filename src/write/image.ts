@@ -17,11 +17,12 @@ import { openDisk, type OpenedDisk } from '../open.js';
 import { CHUNK_RAW } from '../udif/chunk-types.js';
 import { UdifImage } from '../udif/image.js';
 import { SECTOR } from '../udif/layout.js';
-import type { ImagePlan } from '../udif/write/plan.js';
+import { type ImagePlan, wholeDiskPlan } from '../udif/write/plan.js';
 import { writeUdifImage } from '../udif/write/udif.js';
 import { writeSparseImage } from '../container/sparseimage-write.js';
 import type { TaskPool } from '../pool/index.js';
 import { planDisk, planFromUdif } from './plan.js';
+import { isByteStream, sequentialFrom, type ByteStream } from './stream-input.js';
 
 /** Formats that are not a codec of the table. */
 const PLAIN_FORMATS: Record<string, string> = {
@@ -88,8 +89,12 @@ export interface WriteImageOptions {
   signal?: AbortSignal;
 }
 
-/** What can be written: anything `openDisk` opens, an opened disk, or a disk as a ByteSource. */
-export type ImageInput = SourceInput | OpenedDisk;
+/**
+ * What can be written: anything `openDisk` opens, an opened disk, a disk as a ByteSource, or a byte stream (stdin,
+ * a web ReadableStream, an async iterable) read once in order — a stream is written as one whole-disk UDIF table
+ * (or passed through for `raw`), since its size and partition map are not known before its end.
+ */
+export type ImageInput = SourceInput | OpenedDisk | ByteStream;
 
 function isOpenedDisk(x: unknown): x is OpenedDisk {
   return typeof x === 'object' && x !== null && 'disk' in x && 'kind' in x && typeof (x as OpenedDisk).close === 'function';
@@ -112,7 +117,42 @@ class PaddedSource implements ByteSource {
   }
 }
 
-async function openInput(input: ImageInput): Promise<{ opened: OpenedDisk; owned: boolean }> {
+/** A byte stream: one pass, one whole-disk table (or the bytes as they are for `raw`). */
+async function* writeStream(stream: ByteStream, format: FormatInfo, opts: WriteImageOptions): AsyncGenerator<Uint8Array> {
+  const seq = sequentialFrom(stream);
+  let pool: TaskPool | undefined;
+  try {
+    if (format.name === 'raw') {
+      let done = 0;
+      for (;;) {
+        opts.signal?.throwIfAborted();
+        const piece = await seq.next(4 << 20);
+        if (piece.length === 0) return;
+        done += piece.length;
+        yield piece;
+        opts.onProgress?.(done, 0);
+      }
+    }
+    if (format.chunkType === undefined) {
+      throw new DmgkitError('INVALID_ARGUMENT', `${format.name} needs the disk's size before its data: write it from a file, not a stream`);
+    }
+    pool = opts.pool ?? (await makePool(opts.threads ?? 1));
+    yield* writeUdifImage(seq, opts.plan ?? wholeDiskPlan(0, 'unknown partition'), {
+      chunkType: format.chunkType,
+      level: opts.level,
+      chunkSectors: opts.chunkSectors,
+      pool,
+      segmentId: opts.segmentId ?? (opts.deterministic ? 'content' : undefined),
+      onProgress: opts.onProgress,
+      signal: opts.signal,
+    });
+  } finally {
+    if (pool && !opts.pool) await pool.close();
+    await seq.close();
+  }
+}
+
+async function openInput(input: SourceInput | OpenedDisk): Promise<{ opened: OpenedDisk; owned: boolean }> {
   if (isOpenedDisk(input)) return { opened: input, owned: false };
   if (input instanceof UdifImage) {
     return { opened: { kind: 'udif', disk: input, udif: input, warnings: input.warnings, close: async () => undefined }, owned: false };
@@ -143,6 +183,10 @@ export async function* writeImage(input: ImageInput, opts: WriteImageOptions): A
   const format = resolveFormat(opts.format);
   if (format.name === 'UDSB') {
     throw new DmgkitError('INVALID_ARGUMENT', 'a sparse bundle (UDSB) is a folder: write it with writeImageFile (Node)');
+  }
+  if (isByteStream(input)) {
+    yield* writeStream(input, format, opts);
+    return;
   }
   const { opened, owned } = await openInput(input);
   let pool: TaskPool | undefined;

@@ -85,7 +85,7 @@ export async function convertShadowed(args: ParsedArgs, io: CliIO, ctx: CommandC
   if (args.flags.has('format')) {
     const { writeOut } = await import('./write.js');
     const disk = { size: device.size, name: `${image} with ${shadow}`, read: (o: number, n: number) => device.read(o, n) };
-    return writeOut({ kind: 'raw', disk, warnings: [], close: async () => undefined }, [image, shadow], args, io, ctx, 'writing');
+    return writeOut({ kind: 'raw', disk, warnings: [], close: async () => undefined }, disk.size, [image, shadow], args, io, ctx, 'writing');
   }
   if (outPath === '-') {
     const zeros = new Uint8Array(4 << 20);

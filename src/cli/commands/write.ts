@@ -7,7 +7,7 @@ import { DmgkitError } from '../../errors.js';
 import type { OpenedDisk } from '../../open.js';
 import type { ByteSource } from '../../io/source.js';
 import type { TaskPool } from '../../pool/index.js';
-import { resolveFormat, writeImage, type WriteImageOptions } from '../../write/image.js';
+import { resolveFormat, writeImage, type ImageInput, type WriteImageOptions } from '../../write/image.js';
 import { intFlag, type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
 import { Progress } from '../progress.js';
@@ -30,13 +30,13 @@ async function encodePool(ctx: CommandContext): Promise<TaskPool | undefined> {
 }
 
 /** Writes `input` (an opened disk) as `args`' --format to -o. */
-export async function writeOut(input: OpenedDisk, inputs: string[], args: ParsedArgs, io: CliIO, ctx: CommandContext, label: string): Promise<number> {
+export async function writeOut(input: ImageInput, diskSize: number, inputs: string[], args: ParsedArgs, io: CliIO, ctx: CommandContext, label: string): Promise<number> {
   const outPath = args.flags.get('o') ?? args.flags.get('output');
   if (typeof outPath !== 'string' || outPath === '') throw new DmgkitError('INVALID_ARGUMENT', `${ctx.spec.name} needs -o OUT (or -o - for standard output)`);
   const fmtFlag = args.flags.get('format');
   if (typeof fmtFlag !== 'string') throw new DmgkitError('INVALID_ARGUMENT', '--format needs a format name (UDZO, UDCO, ULFO, UDBZ, UDRO, UDRW, UDSP, UDSB, raw)');
   const format = resolveFormat(fmtFlag);
-  const progress = new Progress(io.err, input.disk.size, label);
+  const progress = new Progress(io.err, diskSize, label);
   const opts: WriteImageOptions = {
     format: format.name,
     level: intFlag(args, 'level'),
@@ -50,7 +50,7 @@ export async function writeOut(input: OpenedDisk, inputs: string[], args: Parsed
     const { writeImageFile } = await import('../../write/node.js');
     await writeImageFile(input, outPath, { ...opts, force: args.flags.has('force'), inputs });
     progress.done();
-    await write(io.err, `wrote ${format.name} (${input.disk.size} bytes of disk) to ${outPath}\n`);
+    await write(io.err, `wrote ${format.name} (${diskSize} bytes of disk) to ${outPath}\n`);
     return 0;
   }
   opts.pool = await encodePool(ctx);
@@ -69,7 +69,7 @@ export async function writeOut(input: OpenedDisk, inputs: string[], args: Parsed
     await out.commit();
   }
   progress.done();
-  if (outPath !== '-') await write(io.err, `wrote ${format.name} (${bytes} bytes, ${input.disk.size} bytes of disk) to ${outPath}\n`);
+  if (outPath !== '-') await write(io.err, `wrote ${format.name} (${bytes} bytes${diskSize ? `, ${diskSize} bytes of disk` : ''}) to ${outPath}\n`);
   return 0;
 }
 
@@ -78,11 +78,15 @@ export async function convertFormatCommand(args: ParsedArgs, io: CliIO, ctx: Com
   for (const f of ['partition', 'blkx', 'keep-going']) {
     if (args.flags.has(f)) throw new DmgkitError('INVALID_ARGUMENT', `--${f} is for the raw disk; it does not go with --format`);
   }
+  if (image === '-') {
+    // Standard input: a raw byte stream, read once (one whole-disk table; UDIF formats and raw only).
+    return writeOut(process.stdin, 0, [], args, io, ctx, 'writing');
+  }
   const opened = await ctx.openDisk(image, { raw: 'always' });
   if (ctx.warnings().length) {
     throw new DmgkitError('DAMAGED', `${image} is damaged (${ctx.warnings()[0]}); convert it to raw with --keep-going first`, { warnings: ctx.warnings() });
   }
-  return writeOut(opened, [image], args, io, ctx, 'writing');
+  return writeOut(opened, opened.disk.size, [image], args, io, ctx, 'writing');
 }
 
 export async function createCommand(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promise<number> {
@@ -100,5 +104,5 @@ export async function createCommand(args: ParsedArgs, io: CliIO, ctx: CommandCon
   const disk = await createDisk(volume, { scheme, name: typeof volname === 'string' ? volname : undefined });
   const opened: OpenedDisk = { kind: 'raw', disk, warnings: [], close: async () => undefined };
   if (!args.flags.has('format')) args.flags.set('format', 'UDZO');
-  return writeOut(opened, [from], args, io, ctx, 'creating');
+  return writeOut(opened, disk.size, [from], args, io, ctx, 'creating');
 }

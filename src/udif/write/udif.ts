@@ -8,7 +8,7 @@
  */
 import { DmgkitError } from '../../errors.js';
 import type { ByteSource } from '../../io/source.js';
-import { crc32 } from '../../util/crc32.js';
+import { crc32, crc32Zeros } from '../../util/crc32.js';
 import { sha256 } from '../../util/sha256.js';
 import { canEncode, codecEntry } from '../../codecs/table.js';
 import { crc32Checksum, type UdifChecksum } from '../checksum.js';
@@ -23,6 +23,8 @@ import { serializeResources } from './resources.js';
 
 /** Zero runs at least this long at the start or end of a chunk become zero-fill chunks of their own. */
 export const MIN_ZERO_SPLIT_SECTORS = 32;
+/** A source chunk kept as one chunk up to this size (hdiutil's UDRO chunks can exceed 2048 sectors). */
+export const MAX_KEPT_SECTORS = 16384;
 /** Most chunk sectors accepted (64 MiB chunks: the reader's default chunk limit). */
 export const MAX_CHUNK_SECTORS = 131072;
 
@@ -55,13 +57,6 @@ interface Job {
   data?: Uint8Array;
   /** Ignore chunks of a free run merge with the ignore chunk before them. */
   merge?: boolean;
-}
-
-let zeroBuf: Uint8Array | null = null;
-function crc32Zeros(crc: number, bytes: number): number {
-  zeroBuf ??= new Uint8Array(1 << 20);
-  for (let n = bytes; n > 0; n -= zeroBuf.length) crc = crc32(zeroBuf, crc, 0, Math.min(n, zeroBuf.length));
-  return crc;
 }
 
 /** Index of the first sector in [from, to) of `d` that is not all zeros, or `to`. */
@@ -98,10 +93,31 @@ function checkAbort(signal?: AbortSignal): void {
 }
 
 /** The UDIF image of `disk` laid out by `plan`, as a sequence of byte pieces (concatenate them for the file). */
-export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: UdifWriteOptions): AsyncGenerator<Uint8Array> {
-  if (disk.size % SECTOR !== 0) throw new DmgkitError('INVALID_ARGUMENT', `disk size ${disk.size} is not a multiple of 512`);
-  const diskSectors = disk.size / SECTOR;
-  checkPlan(plan, diskSectors);
+/**
+ * A disk read once, in order, whose size is known only at its end (a pipe): `next(n)` resolves to the next n
+ * bytes, fewer only at the end (then empty from there on).
+ */
+export interface SequentialInput {
+  next(length: number): Promise<Uint8Array>;
+}
+
+function isSequential(d: ByteSource | SequentialInput): d is SequentialInput {
+  return typeof (d as SequentialInput).next === 'function' && typeof (d as ByteSource).read !== 'function';
+}
+
+export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: ImagePlan, opts: UdifWriteOptions): AsyncGenerator<Uint8Array> {
+  const sequential = isSequential(disk);
+  let diskSectors = 0;
+  if (sequential) {
+    // One table whose size is learnt at the end of the input; the tables follow the data, so it streams.
+    if (plan.tables.length !== 1 || plan.tables[0].runs || plan.tables[0].firstSector !== 0) {
+      throw new DmgkitError('INVALID_ARGUMENT', 'a disk read as a stream is written as one whole-disk table');
+    }
+  } else {
+    if (disk.size % SECTOR !== 0) throw new DmgkitError('INVALID_ARGUMENT', `disk size ${disk.size} is not a multiple of 512`);
+    diskSectors = disk.size / SECTOR;
+    checkPlan(plan, diskSectors);
+  }
   const type = opts.chunkType;
   const entry = type === CHUNK_RAW ? undefined : codecEntry(type);
   if (type !== CHUNK_RAW && !(entry && canEncode(entry))) {
@@ -117,29 +133,31 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
   }
   const pool = opts.pool ?? new InlinePool();
   const window = Math.max(1, opts.window ?? 2 * pool.threads + 1);
-  // Raw images: hdiutil writes decompressBufferRequested 0; compressed: chunk size + a per-codec margin.
-  const bufferRequested = entry ? chunkSectors + entry.bufferExtraSectors : 0;
+  // Raw images: hdiutil writes decompressBufferRequested 0; compressed: chunk size + a per-codec margin (the
+  // largest chunk when a kept source chunk is larger).
+  const tableMax: number[] = [];
+  const bufferRequested = (ti: number) => (entry ? Math.max(chunkSectors, tableMax[ti] ?? 0) + entry.bufferExtraSectors : 0);
 
-  const tables = plan.tables;
+  const tables = plan.tables.map((t) => ({ ...t }));
   const tableCrc: number[] = tables.map(() => 0);
   const chunks: MishChunk[][] = tables.map(() => []);
-  const totalBytes = disk.size;
+  const totalBytes = sequential ? 0 : (disk as ByteSource).size;
   let doneBytes = 0;
 
   function* zeroJob(ti: number, sectorStart: number, sectorCount: number): Generator<Job> {
-    tableCrc[ti] = crc32Zeros(tableCrc[ti], sectorCount * SECTOR);
+    tableCrc[ti] = crc32Zeros(sectorCount * SECTOR, tableCrc[ti]);
     yield { table: ti, type: CHUNK_ZERO, sectorStart, sectorCount };
   }
 
   /** The jobs of one chunk-sized cell of `data` already read, split into zero and stored pieces. */
   function* dataJobs(ti: number, cellStart: number, data: Uint8Array, kind: RunKind): Generator<Job> {
     const n = data.length / SECTOR;
-    tableCrc[ti] = crc32(data, tableCrc[ti]);
     let a = 0;
     let b = n;
     if (kind !== 'stored') {
       a = firstNonZeroSector(data, 0, n);
       if (a === n) {
+        tableCrc[ti] = crc32Zeros(data.length, tableCrc[ti]);
         yield { table: ti, type: CHUNK_ZERO, sectorStart: cellStart, sectorCount: n };
         return;
       }
@@ -148,13 +166,42 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
       if (n - b < MIN_ZERO_SPLIT_SECTORS) b = n;
       if (a > 0) yield { table: ti, type: CHUNK_ZERO, sectorStart: cellStart, sectorCount: a };
     }
+    tableCrc[ti] = crc32(data, tableCrc[ti]);
     const part = a === 0 && b === n ? data : data.subarray(a * SECTOR, b * SECTOR);
     if (type === CHUNK_RAW) yield { table: ti, type, sectorStart: cellStart + a, sectorCount: b - a, stored: part };
     else yield { table: ti, type, sectorStart: cellStart + a, sectorCount: b - a, data: part };
     if (b < n) yield { table: ti, type: CHUNK_ZERO, sectorStart: cellStart + b, sectorCount: n - b };
   }
 
+  /** The stream's cells in order; the table's (and disk's) size is set when the input ends. */
+  async function* streamJobs(input: SequentialInput): AsyncGenerator<Job> {
+    tableMax[0] = chunkSectors;
+    let s = 0;
+    for (;;) {
+      checkAbort(opts.signal);
+      const want = chunkSectors * SECTOR;
+      let data = await input.next(want);
+      if (data.length === 0) break;
+      if (data.length % SECTOR !== 0) {
+        // The last bytes of the stream, padded with zeros to a whole sector.
+        const padded = new Uint8Array(Math.ceil(data.length / SECTOR) * SECTOR);
+        padded.set(data);
+        data = padded;
+      }
+      yield* dataJobs(0, s, data, 'data');
+      s += data.length / SECTOR;
+      if (data.length < want) break;
+    }
+    tables[0].sectorCount = s;
+    diskSectors = s;
+  }
+
   async function* jobs(): AsyncGenerator<Job> {
+    if (sequential) {
+      yield* streamJobs(disk as SequentialInput);
+      return;
+    }
+    const src = disk as ByteSource;
     for (let ti = 0; ti < tables.length; ti++) {
       const t = tables[ti];
       const runs = t.runs ?? (t.sectorCount ? [{ kind: 'data' as RunKind, sectorStart: 0, sectorCount: t.sectorCount }] : []);
@@ -168,11 +215,13 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
           yield* zeroJob(ti, run.sectorStart, run.sectorCount);
           continue;
         }
-        // Cells on the table's chunk grid, clipped to the run.
+        // Chunks from the run's start (as hdiutil cuts them); a source chunk kept as it is stays whole up to 8 MiB.
+        const step = run.kind === 'stored' && run.sectorCount <= MAX_KEPT_SECTORS ? run.sectorCount : chunkSectors;
+        tableMax[ti] = Math.max(tableMax[ti] ?? 0, Math.min(step, run.sectorCount));
         for (let s = run.sectorStart; s < end; ) {
           checkAbort(opts.signal);
-          const cellEnd = Math.min(end, (Math.floor(s / chunkSectors) + 1) * chunkSectors);
-          const data = await disk.read((t.firstSector + s) * SECTOR, (cellEnd - s) * SECTOR);
+          const cellEnd = Math.min(end, s + step);
+          const data = await src.read((t.firstSector + s) * SECTOR, (cellEnd - s) * SECTOR);
           if (run.kind === 'free' && firstNonZeroSector(data, 0, cellEnd - s) === cellEnd - s) {
             yield { table: ti, type: CHUNK_IGNORE, sectorStart: s, sectorCount: cellEnd - s, merge: true };
           } else {
@@ -197,7 +246,7 @@ export async function* writeUdifImage(disk: ByteSource, plan: ImagePlan, opts: U
       list.push({ type: CHUNK_TERMINATOR, comment: 0, sectorStart: t.sectorCount, sectorCount: 0, compressedOffset: pos, compressedLength: 0 });
       const checksum = crc32Checksum(tableCrc[closed]);
       checksums.push(checksum);
-      blkx.push(blkxResource(t, checksum, list, bufferRequested));
+      blkx.push(blkxResource(t, checksum, list, bufferRequested(closed)));
       chunks[closed] = [];
     }
   }
