@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import { readSync, writeSync } from 'node:fs';
 import type { ByteSource } from '../io/source.js';
 import type { NodeReadableLike } from '../io/stream-types.js';
+import type { TaskPool } from '../pool/pool.js';
 import { FileSource } from '../io/file-source.js';
 import { openSparseBundle } from '../container/sparsebundle.js';
 
@@ -43,4 +44,10 @@ export async function directoryPath(input: unknown): Promise<string | null> {
 /** Opens a sparse bundle directory. */
 export function openBundleDirectory(dir: string): Promise<ByteSource & { close(): Promise<void>; readonly warnings: readonly string[] }> {
   return openSparseBundle(dir);
+}
+
+/** A pool of `threads` worker threads (src/pool/node.ts, loaded on first use); whoever asks closes it. */
+export async function createThreadPool(threads: number): Promise<TaskPool | undefined> {
+  const { createPool } = await import('../pool/node.js');
+  return createPool(threads);
 }

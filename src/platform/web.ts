@@ -5,6 +5,7 @@
 import { DmgkitError } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import type { NodeReadableLike } from '../io/stream-types.js';
+import type { TaskPool } from '../pool/pool.js';
 
 export const platform = 'web';
 
@@ -30,4 +31,9 @@ export async function directoryPath(_input: unknown): Promise<string | null> {
 
 export function openBundleDirectory(dir: string): Promise<ByteSource & { close(): Promise<void>; readonly warnings: readonly string[] }> {
   return Promise.reject(new DmgkitError('UNSUPPORTED', `sparse bundle directories (${dir}) can only be opened in Node`, { path: dir }));
+}
+
+/** No worker threads here (a page can pass its own pool, e.g. WebWorkerPoolExecutor): callers fall back to inline. */
+export async function createThreadPool(_threads: number): Promise<TaskPool | undefined> {
+  return undefined;
 }

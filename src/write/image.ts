@@ -12,6 +12,7 @@ import { DmgkitError } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import type { SourceInput } from '../io/open-source.js';
 import { toWebStream } from '../io/stream.js';
+import { createThreadPool } from '#platform';
 import { CODECS, canEncode } from '../codecs/table.js';
 import { openDisk, type OpenedDisk } from '../open.js';
 import { CHUNK_RAW } from '../udif/chunk-types.js';
@@ -161,9 +162,8 @@ async function openInput(input: SourceInput | OpenedDisk): Promise<{ opened: Ope
 }
 
 async function makePool(threads: number): Promise<TaskPool | undefined> {
-  if (threads <= 1 || typeof process === 'undefined' || !process.versions?.node) return undefined;
-  const { createPool } = await import('../pool/node.js');
-  return createPool(threads);
+  if (threads <= 1) return undefined;
+  return createThreadPool(threads); // worker threads in Node (#platform); none elsewhere
 }
 
 /** The plan for a disk: a UDIF input's own tables (layout 'keep'), else hdiutil's layout from its map. */
