@@ -1,4 +1,5 @@
 import { DmgkitError } from '../errors.js';
+import { BZIP2_CRC_TABLE } from './bzip2-crc.js';
 
 /**
  * bzip2 encoder (UDIF chunk type 0x80000006, "UDBZ"): one complete stream ('BZh' + level digit, blocks, end
@@ -31,15 +32,8 @@ const RUNB = 1;
 /** Bytes of RLE1 output a block may hold at `level` (bzip2's nblockMAX: 100000·level − 19). */
 export const bzip2BlockLimit = (level: number): number => level * 100_000 - 19;
 
-const CRC_T: Int32Array = (() => {
-  const t = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n << 24;
-    for (let k = 0; k < 8; k++) c = c & 0x80000000 ? (c << 1) ^ 0x04c11db7 : c << 1;
-    t[n] = c;
-  }
-  return t;
-})();
+/** The CRC is updated inline with this table (CRC-32/BZIP2). */
+const CRC_T = BZIP2_CRC_TABLE;
 
 /** Per-thread workspace, sized for the largest block seen so far, reused by every call. */
 interface Work {

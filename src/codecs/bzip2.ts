@@ -1,6 +1,7 @@
 import type { DmgkitError } from '../errors.js';
 import { corrupt } from './errors.js';
 import type { Codec } from './types.js';
+import { BZIP2_CRC_TABLE } from './bzip2-crc.js';
 
 /**
  * bzip2 decoder (UDIF chunk type 0x80000006, "UDBZ"), pure TypeScript, decoding straight into the caller's
@@ -38,16 +39,8 @@ const MAX_CODE_LEN = 20;
 const LUT_BITS = 10;
 const LUT_SIZE = 1 << LUT_BITS;
 
-/** CRC-32/BZIP2 (MSB-first, polynomial 0x04C11DB7) table; the CRC is updated inline while writing the output. */
-const CRC_T: Int32Array = (() => {
-  const t = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n << 24;
-    for (let k = 0; k < 8; k++) c = c & 0x80000000 ? (c << 1) ^ 0x04c11db7 : c << 1;
-    t[n] = c;
-  }
-  return t;
-})();
+/** The CRC is updated inline with this table (CRC-32/BZIP2). */
+const CRC_T = BZIP2_CRC_TABLE;
 
 /** Work buffers sized by the format's constants (not by input), allocated on first use and reused. */
 interface Work {
