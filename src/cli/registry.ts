@@ -33,9 +33,9 @@ const VOLUME_OPTIONS: Record<string, OptionKind> = { ...IMAGE_OPTIONS, partition
 
 /** Options of the commands that write an image (convert --format, create). */
 const WRITE_OPTIONS: Record<string, OptionKind> = { format: 'value', level: 'value', 'chunk-sectors': 'value', 'segment-id': 'value', deterministic: 'flag' };
-const WRITE_HELP = `  --format F       UDZO (zlib), UDCO (ADC), ULFO (LZFSE), UDBZ (bzip2), UDRO/UDRW (raw chunks), UDSP (sparse image),
-                   UDSB (sparse bundle folder) or raw (the plain disk)
-  --level N        compression level (UDZO: 1..9, default 6; UDBZ: 1..9 = block size, default 9)
+const WRITE_HELP = `  --format F       UDZO (zlib), UDCO (ADC), ULFO (LZFSE), UDBZ (bzip2), ULMO (LZMA/XZ), UDRO/UDRW (raw chunks),
+                   UDSP (sparse image), UDSB (sparse bundle folder) or raw (the plain disk)
+  --level N        compression level (UDZO: 1..9, default 6; UDBZ: 1..9 = block size, default 9; ULMO: 0..9 = xz preset, default 6)
   --chunk-sectors N  sectors per chunk (default hdiutil's: 2048 = 1 MiB) or per UDSP band
   --threads N      encode on N threads (default: the number of cores); the output is the same for every N
   --deterministic  segment ID derived from the content: the same input gives the same bytes

@@ -120,3 +120,40 @@ export function serializeKoly(k: Koly): Uint8Array {
   putU64be(b, OFF_SECTOR_COUNT, k.sectorCount);
   return b;
 }
+
+/** What differs between the trailers of two flattened, one-segment images (what dmgkit's writers produce). */
+export interface FlattenedKolyFields {
+  /** Bytes of chunk data from offset 0; the XML plist follows them directly. */
+  dataForkLength: number;
+  xmlLength: number;
+  segmentId: Uint8Array;
+  dataChecksum: Koly['dataChecksum'];
+  masterChecksum: Koly['masterChecksum'];
+  imageVariant: number;
+  sectorCount: number;
+}
+
+/** The koly trailer of a flattened, one-segment image: data fork at 0, the XML plist right after it, no rsrc fork. */
+export function flattenedKoly(f: FlattenedKolyFields): Uint8Array {
+  return serializeKoly({
+    version: 4,
+    headerSize: KOLY_SIZE,
+    flags: KOLY_FLAG_FLATTENED,
+    runningDataForkOffset: 0,
+    dataForkOffset: 0,
+    dataForkLength: f.dataForkLength,
+    rsrcForkOffset: 0,
+    rsrcForkLength: 0,
+    segmentNumber: 1,
+    segmentCount: 1,
+    segmentId: f.segmentId,
+    dataChecksum: f.dataChecksum,
+    xmlOffset: f.dataForkLength,
+    xmlLength: f.xmlLength,
+    codeSignatureOffset: 0,
+    codeSignatureLength: 0,
+    masterChecksum: f.masterChecksum,
+    imageVariant: f.imageVariant,
+    sectorCount: f.sectorCount,
+  });
+}

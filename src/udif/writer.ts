@@ -3,7 +3,7 @@ import type { ByteSource } from '../io/source.js';
 import { crc32 } from '../util/crc32.js';
 import { crc32Checksum, type UdifChecksum } from './checksum.js';
 import { CHUNK_IGNORE, CHUNK_RAW, CHUNK_TERMINATOR, CHUNK_ZERO } from './chunk-types.js';
-import { KOLY_FLAG_FLATTENED, KOLY_SIZE, serializeKoly } from './koly.js';
+import { flattenedKoly } from './koly.js';
 import { type MishChunk, serializeMish } from './mish.js';
 import type { Resource, ResourceFork } from './resources.js';
 import { buildXmlPlist } from './xml-plist.js';
@@ -102,23 +102,11 @@ export async function* writeUdif(disk: ByteSource, opts: WriteOptions = {}): Asy
   yield xml;
   let master = 0;
   for (const c of partChecksums) master = crc32(c.data, master);
-  yield serializeKoly({
-    version: 4,
-    headerSize: KOLY_SIZE,
-    flags: KOLY_FLAG_FLATTENED,
-    runningDataForkOffset: 0,
-    dataForkOffset: 0,
+  yield flattenedKoly({
     dataForkLength: pos,
-    rsrcForkOffset: 0,
-    rsrcForkLength: 0,
-    segmentNumber: 1,
-    segmentCount: 1,
+    xmlLength: xml.length,
     segmentId: opts.segmentId ?? crypto.getRandomValues(new Uint8Array(16)),
     dataChecksum: crc32Checksum(dataCrc),
-    xmlOffset: pos,
-    xmlLength: xml.length,
-    codeSignatureOffset: 0,
-    codeSignatureLength: 0,
     masterChecksum: crc32Checksum(master),
     imageVariant: 1,
     sectorCount: disk.size / SECTOR,

@@ -19,7 +19,7 @@ import { CHUNK_RAW } from '../udif/chunk-types.js';
 import { UdifImage } from '../udif/image.js';
 import { SECTOR } from '../udif/layout.js';
 import { type ImagePlan, wholeDiskPlan } from '../udif/write/plan.js';
-import { writeUdifImage } from '../udif/write/udif.js';
+import { type UdifWriteOptions, writeUdifImage } from '../udif/write/udif.js';
 import { writeSparseImage } from '../container/sparseimage-write.js';
 import type { TaskPool } from '../pool/index.js';
 import { planDisk, planFromUdif } from './plan.js';
@@ -138,15 +138,7 @@ async function* writeStream(stream: ByteStream, format: FormatInfo, opts: WriteI
       throw new DmgkitError('INVALID_ARGUMENT', `${format.name} needs the disk's size before its data: write it from a file, not a stream`);
     }
     pool = opts.pool ?? (await makePool(opts.threads ?? 1));
-    yield* writeUdifImage(seq, opts.plan ?? wholeDiskPlan(0, 'unknown partition'), {
-      chunkType: format.chunkType,
-      level: opts.level,
-      chunkSectors: opts.chunkSectors,
-      pool,
-      segmentId: opts.segmentId ?? (opts.deterministic ? 'content' : undefined),
-      onProgress: opts.onProgress,
-      signal: opts.signal,
-    });
+    yield* writeUdifImage(seq, opts.plan ?? wholeDiskPlan(0, 'unknown partition'), udifOptions(format.chunkType, opts, pool));
   } finally {
     if (pool && !opts.pool) await pool.close();
     await seq.close();
@@ -159,6 +151,19 @@ async function openInput(input: SourceInput | OpenedDisk): Promise<{ opened: Ope
     return { opened: { kind: 'udif', disk: input, udif: input, warnings: input.warnings, close: async () => undefined }, owned: false };
   }
   return { opened: await openDisk(input, { raw: 'always' }), owned: true };
+}
+
+/** The UDIF writer's options for a chunk type, from the caller's options and the pool in use. */
+function udifOptions(chunkType: number, opts: WriteImageOptions, pool: TaskPool | undefined): UdifWriteOptions {
+  return {
+    chunkType,
+    level: opts.level,
+    chunkSectors: opts.chunkSectors,
+    pool,
+    segmentId: opts.segmentId ?? (opts.deterministic ? 'content' : undefined),
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+  };
 }
 
 async function makePool(threads: number): Promise<TaskPool | undefined> {
@@ -208,15 +213,7 @@ export async function* writeImage(input: ImageInput, opts: WriteImageOptions): A
     }
     const plan = opts.plan ?? (await planImage(opened, disk, opts.layout));
     pool = opts.pool ?? (await makePool(opts.threads ?? 1));
-    yield* writeUdifImage(disk, plan, {
-      chunkType: format.chunkType!,
-      level: opts.level,
-      chunkSectors: opts.chunkSectors,
-      pool,
-      segmentId: opts.segmentId ?? (opts.deterministic ? 'content' : undefined),
-      onProgress: opts.onProgress,
-      signal: opts.signal,
-    });
+    yield* writeUdifImage(disk, plan, udifOptions(format.chunkType!, opts, pool));
   } finally {
     if (pool && !opts.pool) await pool.close();
     if (owned) await opened.close();

@@ -13,7 +13,7 @@ import { sha256 } from '../../util/sha256.js';
 import { canEncode, codecEntry } from '../../codecs/table.js';
 import { crc32Checksum, type UdifChecksum } from '../checksum.js';
 import { CHUNK_IGNORE, CHUNK_RAW, CHUNK_TERMINATOR, CHUNK_ZERO } from '../chunk-types.js';
-import { KOLY_FLAG_FLATTENED, KOLY_SIZE, serializeKoly } from '../koly.js';
+import { flattenedKoly } from '../koly.js';
 import { type MishChunk, serializeMish } from '../mish.js';
 import type { Resource, ResourceFork } from '../resources.js';
 import { SECTOR } from '../layout.js';
@@ -328,23 +328,11 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
     segmentId[8] = (segmentId[8] & 0x3f) | 0x80;
   }
   yield xml;
-  yield serializeKoly({
-    version: 4,
-    headerSize: KOLY_SIZE,
-    flags: KOLY_FLAG_FLATTENED,
-    runningDataForkOffset: 0,
-    dataForkOffset: 0,
+  yield flattenedKoly({
     dataForkLength: pos,
-    rsrcForkOffset: 0,
-    rsrcForkLength: 0,
-    segmentNumber: 1,
-    segmentCount: 1,
+    xmlLength: xml.length,
     segmentId,
     dataChecksum,
-    xmlOffset: pos,
-    xmlLength: xml.length,
-    codeSignatureOffset: 0,
-    codeSignatureLength: 0,
     masterChecksum,
     imageVariant: plan.variant,
     sectorCount: diskSectors,
