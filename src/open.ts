@@ -3,7 +3,6 @@ import type { Limits } from './limits.js';
 import type { ByteSource } from './io/source.js';
 import { type SourceInput, openSource } from './io/open-source.js';
 import { UdifImage } from './udif/image.js';
-import { ALL_CHUNK_CODECS } from './udif/all-codecs.js';
 import type { DecodeExecutor } from './udif/decode.js';
 import { detectEncryption, encryptedError } from './container/encrypted.js';
 import { isSparseImage, openSparseImage } from './container/sparseimage.js';
@@ -78,7 +77,8 @@ export async function openDisk(input: SourceInput, opts: OpenOptions = {}): Prom
       return { kind: 'sparseimage', disk: sparse, source, warnings: sparse.warnings, close: closeSource };
     }
     try {
-      const udif = await UdifImage.open(source, { codecs: ALL_CHUNK_CODECS, ...opts });
+      // Decoders are imported when a chunk of their type is first decoded (src/udif/chunk-codecs.ts decoderFor).
+      const udif = await UdifImage.open(source, opts);
       return {
         kind: 'udif', disk: udif, udif, source, warnings: udif.warnings,
         close: async () => {

@@ -10,6 +10,7 @@ import { DmgkitError } from '../errors.js';
 import type { OpenedDisk, OpenOptions } from '../open.js';
 import type { OpenedVolume, OpenVolumeOptions } from '../volume.js';
 import type { SafeOutput } from '../io/safe-output.js';
+import type { TaskPool } from '../pool/pool.js';
 import { parseArgs, type ParsedArgs } from './args.js';
 import { type CliIO, write } from './context.js';
 import { COMMON_OPTIONS, type CommandSpec } from './registry.js';
@@ -52,6 +53,25 @@ export class CommandContext {
       if (ex) this.own('decoder threads', () => ex.close());
     }
     return this.executorValue;
+  }
+
+  private decodePoolValue: Promise<TaskPool> | undefined;
+  /**
+   * The pool UDIF decoding runs on for --threads (the calling thread plus threads - 1 workers), closed when the
+   * command ends. Ask for it first thing: its workers start at once and load while the command opens the image, then
+   * join the decoding when they are up; an image too small to need them is done by the calling thread alone.
+   */
+  decodePool(): Promise<TaskPool> {
+    if (!this.decodePoolValue) {
+      this.decodePoolValue = (async () => {
+        const { decodePool } = await import('../udif/to-file.js');
+        const pool = decodePool(this.threads, { prestart: true });
+        this.own('decoder pool', () => pool.close());
+        return pool;
+      })();
+      this.decodePoolValue.catch(() => undefined); // a command that fails before using it never awaits it
+    }
+    return this.decodePoolValue;
   }
 
   /** Opens an image (any container), decoding on --threads threads; closed when the command ends. */

@@ -1,7 +1,6 @@
 import { corrupt } from './errors.js';
 import type { Codec } from './types.js';
-import { Inflate as PakoInflate } from 'pako';
-import { zlibNode } from '#platform';
+import { PakoInflate, zlibNode } from '#platform';
 
 /**
  * zlib (RFC 1950) decoding into a preallocated buffer. In Node (the `#platform` import's `node` condition):
@@ -17,9 +16,10 @@ function check(produced: number, expected: number, codec: string): void {
 }
 
 /** Inflates to a buffer of its own, checked to be exactly `outLength` bytes. */
-function inflatePako(input: Uint8Array, outLength: number, raw: boolean): Uint8Array {
+function inflatePako(input: Uint8Array, outLength: number, raw: boolean, Inflate = PakoInflate): Uint8Array {
   const codec = raw ? 'deflate' : 'zlib';
-  const inf = new PakoInflate({ raw, chunkSize: Math.max(1024, outLength + 1) });
+  if (!Inflate) throw new Error('zlib: no synchronous inflater on this platform'); // (Node uses node:zlib)
+  const inf = new Inflate({ raw, chunkSize: Math.max(1024, outLength + 1) });
   inf.push(input, true);
   if (inf.err) throw corrupt(codec, `pako: ${inf.msg || inf.err}`);
   const res = inf.result as Uint8Array;
@@ -166,9 +166,9 @@ export function inflateAsync(input: Uint8Array, outLength: number): Promise<Uint
   });
 }
 
-/** The pako path, exported for benchmarks and tests. */
-export function inflateWithPako(input: Uint8Array, output: Uint8Array): void {
-  viaPako(input, output, false);
+/** The pako path, exported for benchmarks and tests (Node never loads pako: they pass pako's Inflate). */
+export function inflateWithPako(input: Uint8Array, output: Uint8Array, Inflate = PakoInflate): void {
+  output.set(inflatePako(input, output.length, false, Inflate));
 }
 
 /** The DecompressionStream path, exported for tests. */

@@ -18,6 +18,9 @@ export const platform = 'node';
 /** node:zlib (exact-size inflate, ~1.5× pako, and its own thread pool). */
 export const zlibNode: typeof zlib | null = zlib;
 
+/** No pako in Node (node:zlib does its work; loading it would only cost start-up). */
+export const PakoInflate: typeof import('pako').Inflate | null = null;
+
 /** Positional synchronous reads and writes on file descriptors (the decode pipeline's worker tasks). */
 export const fsSync: { readSync: typeof readSync; writeSync: typeof writeSync } | null = { readSync, writeSync };
 

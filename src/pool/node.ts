@@ -30,6 +30,8 @@ interface Slot {
   worker: Worker;
   jobs: Map<number, Job>;
   dead: boolean;
+  /** The worker has loaded its modules (it said so): until then it is sent at most one job. */
+  ready: boolean;
 }
 
 /** Jobs sent ahead to a worker, so it starts the next one without waiting for the main thread. */
@@ -52,6 +54,12 @@ export class WorkerPool implements TaskPool {
     private readonly opts: PoolOptions = {},
   ) {
     this.url = compiledUrl(import.meta.url, './worker.js');
+    if (opts.prestart) while (this.slots.length < this.workerCount) this.spawn();
+  }
+
+  /** Worker threads this pool runs (with callerRuns the calling thread is the last of `threads`). */
+  private get workerCount(): number {
+    return this.opts.callerRuns ? this.threads - 1 : this.threads;
   }
 
   run<R = unknown>(kind: string, args: unknown, transfer?: ArrayBuffer[]): Promise<R> {
@@ -68,9 +76,15 @@ export class WorkerPool implements TaskPool {
       // Node flags carry over, except those that only make sense for the main script (node -e --input-type=module).
       execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
     });
-    worker.unref();
-    const slot: Slot = { worker, jobs: new Map(), dead: false };
-    worker.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: WireError }) => {
+    // Referenced while it starts (jobs may be waiting for it), then only while it has jobs.
+    const slot: Slot = { worker, jobs: new Map(), dead: false, ready: false };
+    worker.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: WireError; ready?: true }) => {
+      if (m.ready) {
+        slot.ready = true;
+        this.dispatch();
+        if (slot.jobs.size === 0) worker.unref();
+        return;
+      }
       const job = slot.jobs.get(m.id);
       if (!job) return;
       slot.jobs.delete(m.id);
@@ -101,10 +115,14 @@ export class WorkerPool implements TaskPool {
   /** Runs a job on the calling thread (callerRuns), synchronously when its modules are loaded here. */
   private runHere(job: Job): void {
     this.callerBusy = true;
-    const done = () => {
-      this.callerBusy = false;
-      this.dispatch();
-    };
+    // The next job is chosen after the event loop has had a turn: a job on the calling thread runs synchronously,
+    // and back-to-back jobs chained through promises would starve the workers' messages (ready, results), so the
+    // workers would sit idle while the calling thread did everything.
+    const done = () =>
+      setImmediate(() => {
+        this.callerBusy = false;
+        this.dispatch();
+      });
     const go = () =>
       runTaskHere(job.kind, job.args).then(
         (r) => (done(), job.resolve(r.value)),
@@ -116,12 +134,24 @@ export class WorkerPool implements TaskPool {
   }
 
   private dispatch(): void {
-    const workers = this.opts.callerRuns ? this.threads - 1 : this.threads;
+    const workers = this.workerCount;
+    // A worker takes jobs once it is up (it says so when its modules are loaded): until then the calling thread
+    // (callerRuns) does the work, or the jobs wait in the queue, rather than waiting behind a thread's start-up.
+    const room = (s: Slot) => (s.ready ? PER_WORKER - s.jobs.size : 0);
     while (this.queue.length > 0 && !this.closed) {
       let best: Slot | undefined;
-      for (const s of this.slots) if (!best || s.jobs.size < best.jobs.size) best = s;
-      if ((!best || best.jobs.size > 0) && this.slots.length < workers) best = this.spawn();
-      if (!best || best.jobs.size >= PER_WORKER) {
+      let starting = 0;
+      let idle = false;
+      for (const s of this.slots) {
+        if (!s.ready) starting++;
+        else if (s.jobs.size === 0) idle = true;
+        if (room(s) > 0 && (!best || room(s) > room(best))) best = s;
+      }
+      if (!idle && this.slots.length < workers && this.queue.length > starting) {
+        this.spawn();
+        continue;
+      }
+      if (!best) {
         if (!this.opts.callerRuns || this.callerBusy) return;
         this.runHere(this.queue.shift()!);
         continue;

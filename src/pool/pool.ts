@@ -27,6 +27,12 @@ export interface PoolOptions {
    * (tens of ms of CPU, measured) and puts the caller's core to work; for callers that only coordinate (CLI).
    */
   callerRuns?: boolean;
+  /**
+   * Start the workers now rather than on the first job: they load while the caller does its own start-up (opening
+   * an image), and join the work when they are up (a job never waits for a worker still starting; with callerRuns
+   * the calling thread goes on alone, so a small job costs nothing but the workers' start-up on idle cores).
+   */
+  prestart?: boolean;
 }
 
 /** Runs every task on the calling thread, one at a time as they are submitted (no workers; works in browsers). */

@@ -15,6 +15,12 @@ let failedLoad: unknown = null;
 ready.catch((e) => {
   failedLoad = e;
 });
+// Tell the pool when this thread can take jobs without delay: until then it sends its jobs elsewhere (the calling
+// thread with callerRuns), so a worker's start-up never holds up the jobs queued behind it.
+void ready.then(
+  () => port.postMessage({ ready: true }),
+  () => port.postMessage({ ready: true }),
+);
 
 port.on('message', async (job: Job) => {
   try {

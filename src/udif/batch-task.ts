@@ -6,13 +6,15 @@
  * Node's fs is used only for descriptors (browsers hand bytes over and use slots), so this module is browser-safe.
  */
 import { DmgkitError, at } from '../errors.js';
-import { crc32 } from '../util/crc32.js';
+import { crc32 as crc32js } from '../util/crc32.js';
 import { registerTask, toWireError, type WireError } from '../pool/registry.js';
 import { CHUNK_RAW } from './chunk-types.js';
 import { loadDecoders, requireCodec } from './chunk-codecs.js';
-import { fsSync } from '#platform';
+import { fsSync, zlibNode } from '#platform';
 
 const fs = fsSync;
+/** CRC-32 of decoded bytes: node:zlib's (native) where the host has it, else the table-driven one. */
+const crc32: (data: Uint8Array) => number = zlibNode && typeof zlibNode.crc32 === 'function' ? zlibNode.crc32 : (d) => crc32js(d);
 
 /** Numbers per chunk in BatchArgs.chunks. */
 export const BATCH_FIELDS = 7;

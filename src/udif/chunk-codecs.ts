@@ -36,6 +36,16 @@ export function requireCodec(type: number, where: string): Codec {
 }
 
 /**
+ * The decoder of a chunk type, imported on first use (the table's lazy `loadDecoder`), or UNSUPPORTED_CODEC: so
+ * that opening an image loads only the codecs its chunks use.
+ */
+export async function decoderFor(type: number, where: string): Promise<Codec> {
+  const e = codecEntry(type);
+  if (e && !e.decoder && e.loadDecoder) await loadDecoder(e);
+  return requireCodec(type, where);
+}
+
+/**
  * Imports the decoders of these chunk types that are not registered yet (through each table entry's lazy
  * `loadDecoder`): for threads (pool workers) that decode without having opened the image themselves.
  */

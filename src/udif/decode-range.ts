@@ -52,7 +52,10 @@ export interface DecodeRangeOptions {
   onPiece?: (piece: RangePiece) => void;
   /** Decoded bytes per job (chunks are not split; default 2 MiB). */
   batchBytes?: number;
-  /** Jobs in flight (default 2 per pool thread, at least 2). */
+  /**
+   * Jobs in flight (default 4 per pool thread, at least 2): a worker holds two (one running, one queued), and the
+   * calling thread (callerRuns) must still find jobs to run while the head of the order is on a worker.
+   */
   maxInFlight?: number;
   signal?: AbortSignal;
 }
@@ -116,11 +119,11 @@ function isShared(u8: Uint8Array): boolean {
 export async function decodeRange(img: UdifImage, start: number, end: number, opts: DecodeRangeOptions): Promise<void> {
   checkRange(img, start, end - start);
   const pool = opts.pool ?? new InlinePool();
-  const threaded = pool.threads > 1;
   const sink = opts.sink;
   const base = sink.kind === 'fd' ? (sink.base ?? 0) - start : 0;
   const batchBytes = opts.batchBytes ?? 2 << 20;
-  const maxInFlight = opts.maxInFlight ?? Math.max(2, 2 * pool.threads);
+  const threaded = pool.threads > 1;
+  const maxInFlight = opts.maxInFlight ?? Math.max(2, 4 * pool.threads);
 
   // How the threads get the stored bytes: the image's descriptor, shared memory, or bytes read here.
   const src = img.source;

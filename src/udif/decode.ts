@@ -1,7 +1,7 @@
 import { DmgkitError, at } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import { CHUNK_RAW, chunkTypeName, isZeroFill } from './chunk-types.js';
-import { requireCodec } from './chunk-codecs.js';
+import { decoderFor, requireCodec } from './chunk-codecs.js';
 import type { ChunkRef, UdifPartition } from './layout.js';
 
 /** Where to run a chunk decoder: on this thread, or handed to a pool (worker threads / libuv). */
@@ -44,6 +44,7 @@ export function decodeSync(type: number, input: Uint8Array, outLength: number): 
 
 export const syncExecutor: DecodeExecutor = {
   async decode(type, input, outLength) {
+    await decoderFor(type, 'decoder'); // imported on first use
     return decodeSync(type, input, outLength);
   },
 };
@@ -51,7 +52,7 @@ export const syncExecutor: DecodeExecutor = {
 /** Uses a codec's own off-thread variant (node:zlib on the libuv pool) where it has one. */
 export const asyncExecutor: DecodeExecutor = {
   async decode(type, input, outLength) {
-    const codec = requireCodec(type, 'decoder');
+    const codec = await decoderFor(type, 'decoder');
     if (codec.decodeAsync) return codec.decodeAsync(input, outLength);
     const out = new Uint8Array(outLength);
     codec.decode(input, out);

@@ -76,10 +76,10 @@ export const BATCH_TASK_MODULE = compiledUrl(import.meta.url, './batch-task.js')
 
 /**
  * A pool for decoding an image range on `threads` threads (from threadsFor): the calling thread and threads - 1
- * workers that know 'udif.batch' (inline for 1).
+ * workers that know 'udif.batch' (inline for 1). With `prestart` the workers start now (see PoolOptions).
  */
-export function decodePool(threads: number): TaskPool {
-  return createPool(threads, { modules: [BATCH_TASK_MODULE], callerRuns: true });
+export function decodePool(threads: number, opts: { prestart?: boolean } = {}): TaskPool {
+  return createPool(threads, { modules: [BATCH_TASK_MODULE], callerRuns: true, prestart: opts.prestart });
 }
 
 async function withPool<T>(img: UdifImage, o: ToFileOptions, start: number, end: number, fn: (pool: TaskPool) => Promise<T>): Promise<T> {

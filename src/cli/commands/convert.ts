@@ -2,7 +2,7 @@ import { DmgkitError } from '../../errors.js';
 import { errnoWords } from '../../io/errno.js';
 import type { SafeOutput } from '../../io/safe-output.js';
 import type { PieceOptions } from '../../udif/image.js';
-import { decodePool, decodeToFile, decodeToStream, fdWriter, threadsFor } from '../../udif/to-file.js';
+import { decodeToFile, decodeToStream, fdWriter } from '../../udif/to-file.js';
 import { intFlag, type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
 import { diskPieces, PLAIN_PIECE } from '../../image/pieces.js';
@@ -48,6 +48,7 @@ export async function convertCommand(args: ParsedArgs, io: CliIO, ctx: CommandCo
     throw new DmgkitError('INVALID_ARGUMENT', 'convert needs -o OUT (or -o - for standard output)');
   }
   const keepGoing = args.flags.has('keep-going');
+  const poolReady = ctx.decodePool(); // workers start loading now, while the image is opened
   const opened = await ctx.openDisk(image);
   const [start, end, what, short] = await selectRange(opened, intFlag(args, 'partition'), intFlag(args, 'blkx'));
   if (!keepGoing && ctx.warnings().length) throw damaged(image, ctx.warnings());
@@ -59,8 +60,7 @@ export async function convertCommand(args: ParsedArgs, io: CliIO, ctx: CommandCo
   const name = out ? out.path : 'standard output';
   try {
     if (opened.udif) {
-      const pool = decodePool(threadsFor(opened.udif, ctx.threads, start, end));
-      ctx.own('decoder pool', () => pool.close());
+      const pool = await poolReady;
       const udifOpts = { start, end, pool, keepGoing, onLost, onProgress: (n: number) => progress.update(n) };
       const outFd = (io.out as { fd?: unknown }).fd;
       if (out) await decodeToFile(opened.udif, out.handle, udifOpts);

@@ -1,5 +1,4 @@
 import { verifyImage } from '../../udif/verify.js';
-import { decodePool, threadsFor } from '../../udif/to-file.js';
 import { type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
 import type { CommandContext } from '../runner.js';
@@ -12,6 +11,7 @@ import { diskPieces } from '../../image/pieces.js';
 export async function verifyCommand(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promise<number> {
   const [image] = args.positional;
   const json = args.flags.has('json');
+  const poolReady = ctx.decodePool(); // workers start loading now, while the image is opened
   const opened = await ctx.openDisk(image);
   if (!opened.udif) {
     let bytes = 0;
@@ -24,9 +24,7 @@ export async function verifyCommand(args: ParsedArgs, io: CliIO, ctx: CommandCon
     }
     return 0;
   }
-  const pool = decodePool(threadsFor(opened.udif, ctx.threads));
-  ctx.own('decoder pool', () => pool.close());
-  const report = await verifyImage(opened.udif, { pool });
+  const report = await verifyImage(opened.udif, { pool: await poolReady });
   if (json) {
     const warnings = ctx.warnings();
     await write(io.out, JSON.stringify({ ...report, container: opened.kind, size: opened.disk.size, warnings }, null, 2) + '\n');
