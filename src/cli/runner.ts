@@ -153,10 +153,11 @@ export async function runCommand(spec: CommandSpec, argv: string[], io: CliIO): 
   if (args.positional.length < min) {
     throw new DmgkitError('INVALID_ARGUMENT', `missing argument for ${spec.name} (${spec.usage.split('\n')[0]})`);
   }
-  const command = await spec.load();
   const ctx = new CommandContext(spec, args, io);
   let failed = true;
   try {
+    if (spec.decodesAll?.(args)) void ctx.decodePool(); // its workers load while the command loads and opens the image
+    const command = await spec.load();
     const code = await command(args, io, ctx);
     failed = false;
     return code;
