@@ -21,6 +21,7 @@ import { buildHfsVolume, carveHfs, hfsShape } from './lib/hfs.mjs';
 import { renderMarkdown, renderText, evaluateTargets } from './lib/report.mjs';
 import { buildLargeUdzo, dmgkitCli, largeDiskHash, peakRssKiB, streamHash } from './lib/large.mjs';
 import { renderE2E, runE2E } from './lib/e2e.mjs';
+import { renderStartup, runStartup } from './lib/startup.mjs';
 
 const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
@@ -242,6 +243,8 @@ async function dmgkitExtract(forks = true) {
 // 1/2 (and the scaling columns), peak RSS. Its own interleaved repetitions.
 let e2e = null;
 if (withE2E) {
+  const startup = runStartup({ cli: dmgkitCli, repoRoot, reps: quick ? 10 : 30, log });
+  process.stdout.write(renderStartup(startup));
   e2e = await runE2E({
     d,
     entries: codecs.map((c) => ({ codec: c.codec, set: c.set })),
@@ -252,6 +255,7 @@ if (withE2E) {
     tools: { '7zz': !!machine.tools['7zz'], dmg2img: !!machine.tools.dmg2img, 'qemu-img': !!toolVersion('qemu-img', ['--version']) },
     log,
   });
+  e2e.startup = startup;
   process.stdout.write(renderE2E(e2e));
   if (e2eOnly) {
     writeFileSync(join(cacheDir, 'results-e2e.json'), JSON.stringify({ date: new Date().toISOString(), machine: { ...machine, loadavgEnd: loadavg() }, e2e }, null, 2) + '\n');
@@ -352,7 +356,7 @@ results.targets = evaluateTargets(results);
 results.totalSeconds = Math.round((Date.now() - started) / 1000);
 const outJson = quick ? join(cacheDir, 'results-quick.json') : join(repoRoot, 'bench', 'results.json');
 writeFileSync(outJson, JSON.stringify(results, null, 2) + '\n');
-const e2eMd = e2e ? `\n${renderE2E(e2e, { markdown: true })}` : '';
+const e2eMd = e2e ? `\n${renderStartup(e2e.startup, { markdown: true })}\n${renderE2E(e2e, { markdown: true })}` : '';
 writeFileSync(outJson.replace(/\.json$/, '.md'), renderMarkdown(results) + e2eMd);
 process.stdout.write(renderText(results) + (e2e ? `\n${renderE2E(e2e)}` : ''));
 process.stdout.write(renderEncode(encode));

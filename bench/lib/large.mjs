@@ -62,4 +62,5 @@ export function peakRssKiB(cmd, args) {
   return Number.isFinite(kib) ? kib : null;
 }
 
-export const dmgkitCli = join(repoRoot, 'dist', 'cli', 'main.js');
+/** The CLI users run: package.json's `bin` (the bundled dist/bin/dmgkit.js; `npm run build` makes it). */
+export const dmgkitCli = join(repoRoot, JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).bin.dmgkit);
