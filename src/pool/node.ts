@@ -185,7 +185,15 @@ export class WorkerPool implements TaskPool {
       for (const job of s.jobs.values()) job.reject(err());
       s.jobs.clear();
     }
-    await Promise.all(slots.map((s) => s.worker.terminate().catch(() => undefined)));
+    // A worker still starting up has nothing of ours (no job, no descriptor in use) but can take tens of ms to
+    // reach a point where it stops: it is told to stop and no longer keeps the process alive, without waiting.
+    const stopping: Promise<unknown>[] = [];
+    for (const s of slots) {
+      const t = s.worker.terminate().catch(() => undefined);
+      if (s.ready) stopping.push(t);
+      else s.worker.unref();
+    }
+    await Promise.all(stopping);
   }
 }
 

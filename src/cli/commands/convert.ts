@@ -48,7 +48,6 @@ export async function convertCommand(args: ParsedArgs, io: CliIO, ctx: CommandCo
     throw new DmgkitError('INVALID_ARGUMENT', 'convert needs -o OUT (or -o - for standard output)');
   }
   const keepGoing = args.flags.has('keep-going');
-  const poolReady = ctx.decodePool(); // workers start loading now, while the image is opened
   const opened = await ctx.openDisk(image);
   const [start, end, what, short] = await selectRange(opened, intFlag(args, 'partition'), intFlag(args, 'blkx'));
   if (!keepGoing && ctx.warnings().length) throw damaged(image, ctx.warnings());
@@ -60,7 +59,7 @@ export async function convertCommand(args: ParsedArgs, io: CliIO, ctx: CommandCo
   const name = out ? out.path : 'standard output';
   try {
     if (opened.udif) {
-      const pool = await poolReady;
+      const pool = await ctx.decodePool(opened.udif, start, end);
       const udifOpts = { start, end, pool, keepGoing, onLost, onProgress: (n: number) => progress.update(n) };
       const outFd = (io.out as { fd?: unknown }).fd;
       if (out) await decodeToFile(opened.udif, out.handle, udifOpts);

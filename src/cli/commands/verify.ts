@@ -11,7 +11,6 @@ import { diskPieces } from '../../image/pieces.js';
 export async function verifyCommand(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promise<number> {
   const [image] = args.positional;
   const json = args.flags.has('json');
-  const poolReady = ctx.decodePool(); // workers start loading now, while the image is opened
   const opened = await ctx.openDisk(image);
   if (!opened.udif) {
     let bytes = 0;
@@ -24,7 +23,7 @@ export async function verifyCommand(args: ParsedArgs, io: CliIO, ctx: CommandCon
     }
     return 0;
   }
-  const report = await verifyImage(opened.udif, { pool: await poolReady });
+  const report = await verifyImage(opened.udif, { pool: await ctx.decodePool(opened.udif) });
   if (json) {
     const warnings = ctx.warnings();
     await write(io.out, JSON.stringify({ ...report, container: opened.kind, size: opened.disk.size, warnings }, null, 2) + '\n');
