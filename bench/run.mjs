@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --threads N] [-- --no-hfs] [-- --no-e2e | --e2e-only] [-- --e2e-sizes 64,1024] [-- --update-docs]
+// npm run bench [-- --quick] [-- --reps N] [-- --threads N] [-- --no-hfs] [-- --no-e2e | --e2e-only] [-- --e2e-sizes 64,1024] [-- --update-docs]
 //
 // Decode throughput of dmgkit's chunk codecs (single-threaded and on N threads) and end to end (UDIF → raw disk),
 // against the native tools and npm baselines measured in the same run on the same data, plus HFS+ listing and
@@ -29,7 +29,8 @@ const quick = argv.includes('--quick');
 const threadsArg = argv.indexOf('--threads');
 const THREADS = threadsArg >= 0 ? Number(argv[threadsArg + 1]) : Math.max(2, availableParallelism());
 const SIZE = (quick ? 8 : 32) * MiB;
-const REPS = quick ? 1 : 3;
+const repsArg = argv.indexOf('--reps'); // e.g. --reps 1 for a long run of the 1 GiB rows
+const REPS = repsArg >= 0 ? Math.max(1, Number(argv[repsArg + 1])) : quick ? 1 : 3;
 const withHfs = !argv.includes('--no-hfs') && !argv.includes('--e2e-only');
 const e2eOnly = argv.includes('--e2e-only');
 const withE2E = !argv.includes('--no-e2e');
