@@ -30,6 +30,8 @@ export interface ShadowFileOptions {
   identity: Uint8Array;
   /** Sectors per band for a new shadow (default 512: 256 KiB). */
   bandSectors?: number;
+  /** An older form of the base's identity, also accepted when opening (the header records `identity` when next written). */
+  legacyIdentity?: () => Promise<Uint8Array>;
 }
 
 /**
@@ -117,7 +119,7 @@ export class ShadowFile {
       if (h.totalSectors !== totalSectors) {
         throw new DmgkitError('INVALID_ARGUMENT', `${path} is a shadow of a ${h.totalSectors * SPARSE_SECTOR}-byte disk; this image serves ${totalSectors * SPARSE_SECTOR} bytes: it was made for another image`, { path });
       }
-      if (!equalBytes(h.identity, opts.identity.subarray(0, IDENTITY_BYTES))) {
+      if (!equalBytes(h.identity, opts.identity.subarray(0, IDENTITY_BYTES)) && !(opts.legacyIdentity && equalBytes(h.identity, (await opts.legacyIdentity()).subarray(0, IDENTITY_BYTES)))) {
         throw new DmgkitError('INVALID_ARGUMENT', `${path} was made for another base image (its recorded identity ${hexOf(h.identity)} is not this image's ${hexOf(opts.identity.subarray(0, IDENTITY_BYTES))})`, { path });
       }
       const bandBytes = h.sectorsPerBand * SPARSE_SECTOR;
