@@ -164,8 +164,11 @@ export class ShadowDevice implements BlockDevice {
     if (opts.fua) await sh.sync();
   }
 
-  /** Writes inside one band: in place when stored, else copies the base's band into the shadow first. */
-  private async writeBand(sh: ShadowFile, band: number, inBand: number, part: Uint8Array): Promise<void> {
+  /**
+   * Writes inside one band: in place when stored, else copies the base's band into the shadow first. `zeroBand`:
+   * `part` is zeros covering the whole band, stored (when not yet) as a band of zeros without writing its data.
+   */
+  private async writeBand(sh: ShadowFile, band: number, inBand: number, part: Uint8Array, zeroBand = false): Promise<void> {
     for (;;) {
       const loc = sh.location(band);
       if (loc !== undefined) return sh.writeAt(loc + inBand, part);
@@ -174,6 +177,10 @@ export class ShadowDevice implements BlockDevice {
       await busy.catch(() => undefined);
     }
     const alloc = (async () => {
+      if (zeroBand) {
+        await sh.allocateZero(band);
+        return;
+      }
       const bb = sh.bandBytes;
       const content = new Uint8Array(bb);
       const bandStart = band * bb;
@@ -208,19 +215,27 @@ export class ShadowDevice implements BlockDevice {
   }
 
   private async zeroBand(sh: ShadowFile, band: number, from: number, to: number, zeros: Uint8Array): Promise<void> {
+    const bandStart = band * sh.bandBytes;
+    const whole = from === bandStart && to === Math.min(this.size, bandStart + sh.bandBytes);
     // A band that is not stored and reads as zeros in the base needs nothing.
     if (sh.location(band) === undefined && !this.pending.has(band)) {
       const ext = this.base.extents(from, to - from);
       if (ext.length === 1 && ext[0].zero && ext[0].length === to - from) return;
     }
-    return this.writeBand(sh, band, from - band * sh.bandBytes, zeros.subarray(0, to - from));
+    return this.writeBand(sh, band, from - bandStart, zeros.subarray(0, to - from), whole);
   }
 
-  /** A hint only: the shadow keeps its bands (NBD allows a server to ignore TRIM). */
+  /**
+   * TRIM: the range reads as zeros afterwards, recorded in the shadow like WRITE_ZEROES (crash-safe the same way,
+   * durable after the next flush): whole bands not stored yet become bands of zeros that take no data writes (a
+   * hole at the end of the shadow), stored bands and partial bands are zeroed in place, and bands that read as
+   * zeros in the image need nothing.
+   */
   async trim(offset: number, length: number, opts: WriteOptions = {}): Promise<void> {
-    const sh = this.writable();
+    this.writable();
     checkDeviceRange(this.size, offset, length, 'trim');
-    if (opts.fua) await sh.sync();
+    if (length > 0) await this.writeZeroes(offset, length, opts);
+    else if (opts.fua) await this.shadow!.sync();
   }
 
   async flush(): Promise<void> {
