@@ -5,6 +5,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fixture, haveFixtures, sevenZip, synthetic } from '../helpers/fixtures.js';
 import { sevenZipPartitions } from '../helpers/seven-zip.js';
+import { deflateSync } from 'node:zlib';
+import { BufferSource } from '../../src/io/buffer-source.js';
+import { writeUdif } from '../../src/udif/writer.js';
+import { openBlockDevice } from '../../src/blockdev/device.js';
 import { bin, cli, fileSha, haveTools, killServers, qemuImgRead, sha, startServer, tool } from './helpers.js';
 
 const ok = haveFixtures() && haveTools('qemu-img', 'qemu-io', 'nbdinfo');
@@ -30,6 +34,25 @@ const CODECS: [string, string][] = [
   ['ADC (UDCO)', 'udco_gpt_hfsplus__keramics_hfsplus_adc.dmg'],
   ['raw (UDRO)', 'udro_mbr_fat16__node-udif_compression-raw.dmg'],
 ];
+
+/** A UDZO image of 6 MiB in 64 KiB zlib chunks: noise, text-like runs and zero runs (made once per run). */
+let manyChunksImage: { image: string; disk: Uint8Array } | null = null;
+async function manyChunks(): Promise<{ image: string; disk: Uint8Array }> {
+  if (manyChunksImage) return manyChunksImage;
+  const disk = new Uint8Array(6 << 20);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < disk.length; i++) {
+    const zone = (i >> 18) % 3;
+    if (zone === 0) disk[i] = (x = (x * 1664525 + 1013904223) >>> 0) >>> 24;
+    else if (zone === 1) disk[i] = 97 + ((i * 31) >> 7) % 26;
+  }
+  const zlib = { type: 0x80000005, encode: (d: Uint8Array) => new Uint8Array(deflateSync(d)) };
+  const parts: Uint8Array[] = [];
+  for await (const p of writeUdif(new BufferSource(disk), { encoder: zlib, chunkSectors: 128 })) parts.push(p);
+  const image = join(dir, 'many-chunks.dmg');
+  writeFileSync(image, Buffer.concat(parts));
+  return (manyChunksImage = { image, disk });
+}
 
 describe.runIf(ok)('dmgkit serve: read-only exports read by qemu-img and nbdinfo', () => {
   for (const [codec, name] of CODECS) {
@@ -68,6 +91,39 @@ describe.runIf(ok)('dmgkit serve: read-only exports read by qemu-img and nbdinfo
     const files = readdirSync(x);
     expect(files).toHaveLength(1);
     expect(sha(part)).toBe(fileSha(join(x, files[0])));
+  });
+
+  it.runIf(haveTools('nbdcopy'))('a chunk cache far smaller than what is in flight: nbdcopy on 4 connections gets the disk 7-Zip decodes', async () => {
+    // served with a 1 MiB cache while nbdcopy keeps 4 connections x 64 requests in flight, so chunks are evicted
+    // and their buffers reused while others are sent
+    const { image, disk } = await manyChunks();
+    const theirs = sevenZipDisk(image);
+    expect(sha(theirs)).toBe(sha(disk));
+    const s = await startServer([image, '--threads', '2', '--cache-mib', '1']);
+    for (let pass = 0; pass < 2; pass++) {
+      const r = spawnSync('bash', ['-c', `nbdcopy ${s.url} - | sha256sum`], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.split(' ')[0]).toBe(sha(theirs));
+    }
+    expect(await s.stop()).toBe(0);
+  });
+
+  it('openBlockDevice: bytes a reader holds (readParts, not released) stay intact while the cache evicts and reuses buffers', async () => {
+    const { image, disk } = await manyChunks();
+    const dev = await openBlockDevice(image, { threads: 2, limits: { cacheBytes: 256 << 10 } });
+    try {
+      const held = await dev.readParts(4096, 60000); // inside chunk 0 (noise)
+      const first = Buffer.concat(held.parts);
+      expect(sha(first)).toBe(sha(disk.subarray(4096, 64096)));
+      // 40 other chunks through a cache of 4: chunk 0 is the oldest, but pinned
+      for (let i = 1; i <= 40; i++) expect(sha(await dev.read(i << 16, 1 << 16))).toBe(sha(disk.subarray(i << 16, (i + 1) << 16)));
+      expect(sha(Buffer.concat(held.parts))).toBe(sha(first));
+      held.release();
+      // whole-disk read crossing chunk boundaries at odd offsets
+      expect(sha(await dev.read(12345, disk.length - 20000))).toBe(sha(disk.subarray(12345, disk.length - 20000 + 12345)));
+    } finally {
+      await dev.close();
+    }
   });
 
   it('listens on a Unix socket with --socket', async () => {
