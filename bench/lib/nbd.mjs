@@ -292,7 +292,7 @@ export async function benchNbd({ d, units = 512, reps = 3, threads = 2, codecIma
   }
 
   // other codecs: qemu-nbd's answer checked, our throughput against 7-Zip on the same image
-  if (codecImages.length) log('  other codecs (32 MiB images): dmgkit serve (warm, 8 MiB cache) → nbdcopy null: vs 7zz x -so, MB/s of wall (and of CPU: server / 7zz); qemu-nbd -f dmg correct?\n');
+  if (codecImages.length) log(`  other codecs (${Math.round(codecImages[0].size / MiB)} MiB images): dmgkit serve (warm, 8 MiB cache) → nbdcopy null: vs 7zz x -so, MB/s of wall (and of CPU: server / 7zz); qemu-nbd -f dmg correct?\n`);
   for (const { name, dmg, hash, size } of codecImages) {
     const ours = [];
     const seven = [];
