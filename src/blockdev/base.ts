@@ -2,7 +2,9 @@ import { DmgkitError, at } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import type { UdifImage } from '../udif/image.js';
 import { isZeroFill } from '../udif/chunk-types.js';
-import { type DecodeExecutor, chunkError, damagedChunk, syncExecutor } from '../udif/decode.js';
+import { chunkError, damagedChunk } from '../udif/decode.js';
+import type { TaskPool } from '../pool/pool.js';
+import { type CachedChunk, ChunkCache } from './chunk-cache.js';
 import type { Extent } from './types.js';
 
 /** The read-only disk under a block device: a byte range of a decoded image, with allocation extents. */
@@ -10,12 +12,14 @@ export interface BaseDisk {
   readonly size: number;
   readonly name: string;
   read(offset: number, length: number): Promise<Uint8Array>;
-  /** May return a view into a cache (not to be modified). */
-  readShared?(offset: number, length: number): Promise<Uint8Array>;
+  /** The bytes as views (into a cache, not to be modified) to release once sent. */
+  readParts?(offset: number, length: number): Promise<ReadParts>;
+  /** Starts decoding ahead of the first client (optional). */
+  warm?(): void;
   extents(offset: number, length: number): Extent[];
 }
 
-/** Shared zeros for readShared of zero-fill runs (never modified). */
+/** Shared zeros for zero-fill runs of readParts (never modified). */
 const SHARED_ZEROS = new Uint8Array(1 << 20);
 
 export function checkDeviceRange(size: number, offset: number, length: number, what = 'request'): void {
@@ -47,86 +51,129 @@ export class PlainBase implements BaseDisk {
 /** Sequential streams remembered for read-ahead (several clients, or nbdcopy's several connections). */
 const STREAMS = 16;
 
+/** Bytes of a read, as views (into the chunk cache, shared zeros or fresh buffers) to send in order, then release. */
+export interface ReadParts {
+  parts: Uint8Array[];
+  /** Call once the parts were sent (or dropped): the cache may then reuse their memory. */
+  release(): void;
+}
+
+const NO_RELEASE = () => undefined;
+
+/** Chunks one extents() call looks at. */
+const EXTENT_CHUNKS = 65536;
+
+/** Pushes `n` zero bytes as views of the shared zeros. */
+function pushZeros(parts: (Uint8Array | Promise<Uint8Array>)[], n: number): void {
+  for (let o = 0; o < n; o += SHARED_ZEROS.length) parts.push(SHARED_ZEROS.subarray(0, Math.min(SHARED_ZEROS.length, n - o)));
+}
+
 /**
- * A range of a UDIF image read chunk by chunk: the chunks a request spans are decoded in parallel on the executor
- * (through the image's LRU cache, which shares one decode between concurrent requests), zero-fill chunks are
- * holes, and a request that continues where an earlier one ended decodes the next chunks ahead.
+ * A range of a UDIF image read chunk by chunk through a ChunkCache (chunk-cache.ts): compressed chunks are decoded
+ * once on the pool's threads however many requests want them, zero-fill chunks are holes, and a request that
+ * continues where an earlier one ended (on any connection) decodes the next chunks ahead.
  */
 export class UdifBase implements BaseDisk {
   readonly name: string;
   private readonly ends = new Float64Array(STREAMS).fill(-1);
   private endSlot = 0;
+  private readonly cache: ChunkCache;
 
   constructor(
     private readonly udif: UdifImage,
     private readonly start: number,
     readonly size: number,
-    private readonly executor: DecodeExecutor = syncExecutor,
+    /** Threads that decode; must know the 'udif.batch' task (udif/to-file.ts BATCH_TASK_MODULE). */
+    private readonly pool: TaskPool,
     /** Chunks decoded ahead of a sequential reader. */
     private readonly readAhead = 4,
+    cacheBytes = udif.limits.cacheBytes,
   ) {
     this.name = udif.name;
+    this.cache = new ChunkCache(udif, pool, cacheBytes);
   }
 
   /** Index of the first chunk ending after absolute offset `abs`. */
   private find(abs: number): number {
-    const c = this.udif.chunks;
-    let lo = 0;
-    let hi = c.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (c[mid].outOffset + c[mid].outLength <= abs) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.udif.chunkIndexAt(abs);
   }
 
-  private async piece(i: number, from: number, to: number): Promise<Uint8Array> {
-    const c = this.udif.chunks[i];
-    if (c.type === 1 /* raw */) {
-      if (c.damage) throw damagedChunk(c);
-      try {
-        return await this.udif.source.read(c.inOffset + (from - c.outOffset), to - from);
-      } catch (e) {
-        throw chunkError(e, c, this.udif.partitions);
-      }
-    }
-    const data = await this.udif.chunkData(i, this.executor);
-    return data.subarray(from - c.outOffset, to - c.outOffset);
-  }
-
-  /** A request inside one chunk is answered with a view of the decoded chunk (or shared zeros), without a copy. */
-  async readShared(offset: number, length: number): Promise<Uint8Array> {
-    checkDeviceRange(this.size, offset, length, 'read');
-    const abs = this.start + offset;
-    const end = abs + length;
-    const i = this.find(abs);
-    const c = this.udif.chunks[i];
-    if (!c || c.outOffset > abs || c.outOffset + c.outLength < end) return this.read(offset, length);
-    this.sequential(abs, end, i + 1);
-    if (isZeroFill(c.type)) return length <= SHARED_ZEROS.length ? SHARED_ZEROS.subarray(0, length) : new Uint8Array(length);
-    return this.piece(i, abs, end);
-  }
-
-  async read(offset: number, length: number): Promise<Uint8Array> {
+  /**
+   * The bytes of [offset, offset + length) as views, without copying: decoded chunks stay pinned in the cache until
+   * `release()` (the NBD server releases once the socket has sent them).
+   */
+  async readParts(offset: number, length: number): Promise<ReadParts> {
     checkDeviceRange(this.size, offset, length, 'read');
     const abs = this.start + offset;
     const end = abs + length;
     const chunks = this.udif.chunks;
-    const out = new Uint8Array(length);
-    const jobs: Promise<void>[] = [];
+    const parts: (Uint8Array | Promise<Uint8Array>)[] = [];
+    const pinned: CachedChunk[] = [];
+    let pos = abs;
     let i = this.find(abs);
-    for (; i < chunks.length && chunks[i].outOffset < end; i++) {
-      const c = chunks[i];
-      if (isZeroFill(c.type)) continue;
-      const from = Math.max(abs, c.outOffset);
-      const to = Math.min(end, c.outOffset + c.outLength);
-      jobs.push(this.piece(i, from, to).then((b) => out.set(b, from - abs)));
+    try {
+      for (; i < chunks.length && chunks[i].outOffset < end; i++) {
+        const c = chunks[i];
+        if (c.outOffset > pos) pushZeros(parts, Math.min(c.outOffset, end) - pos); // gap between tables
+        const from = Math.max(pos, c.outOffset);
+        const to = Math.min(end, c.outOffset + c.outLength);
+        pos = to;
+        if (to <= from) continue;
+        if (isZeroFill(c.type)) pushZeros(parts, to - from);
+        else if (c.damage) throw damagedChunk(c);
+        else if (c.type === 1 /* raw: straight from the file */) {
+          parts.push(this.udif.source.read(c.inOffset + (from - c.outOffset), to - from).catch((e) => { throw chunkError(e, c, this.udif.partitions); }));
+        } else {
+          const e = this.cache.pin(i);
+          pinned.push(e);
+          parts.push(e.ready.then((b) => b.subarray(from - c.outOffset, to - c.outOffset)));
+        }
+      }
+      if (pos < end) pushZeros(parts, end - pos);
+      this.sequential(abs, end, i);
+      const out = parts.length === 1 ? [await parts[0]] : await Promise.all(parts);
+      if (pinned.length === 0) return { parts: out, release: NO_RELEASE };
+      let released = false;
+      return {
+        parts: out,
+        release: () => {
+          if (released) return;
+          released = true;
+          for (const e of pinned) this.cache.unpin(e);
+        },
+      };
+    } catch (e) {
+      for (const p of parts) if (p instanceof Promise) p.catch(() => undefined);
+      for (const c of pinned) this.cache.unpin(c);
+      throw e;
     }
-    this.sequential(abs, end, i);
-    if (jobs.length === 1) await jobs[0];
-    else if (jobs.length > 1) await Promise.all(jobs);
-    return out;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const r = await this.readParts(offset, length);
+    try {
+      const out = new Uint8Array(length);
+      let o = 0;
+      for (const p of r.parts) {
+        if (p.buffer !== SHARED_ZEROS.buffer) out.set(p, o);
+        o += p.length;
+      }
+      return out;
+    } finally {
+      r.release();
+    }
+  }
+
+  /** Starts the decoder threads on the first data chunks (one per thread), so the first client does not wait for them. */
+  warm(): void {
+    const chunks = this.udif.chunks;
+    let n = 0;
+    for (let i = this.find(this.start); i < chunks.length && chunks[i].outOffset < this.start + this.size && n < this.pool.threads; i++) {
+      const c = chunks[i];
+      if (isZeroFill(c.type) || c.type === 1 || c.damage) continue;
+      this.cache.prefetch(i);
+      n++;
+    }
   }
 
   /** Read-ahead: a read that starts where a recent one ended decodes the next chunks into the cache. */
@@ -154,8 +201,12 @@ export class UdifBase implements BaseDisk {
       if (c.outOffset >= limit) break;
       if (c.outOffset + c.outLength <= end || isZeroFill(c.type) || c.type === 1 || c.damage) continue;
       n++;
-      this.udif.chunkData(j, this.executor).catch(() => undefined);
+      this.cache.prefetch(j);
     }
+  }
+
+  close(): void {
+    this.cache.clear();
   }
 
   extents(offset: number, length: number): Extent[] {
@@ -171,7 +222,10 @@ export class UdifBase implements BaseDisk {
       else out.push({ offset: from - this.start, length: to - from, zero, hole: zero });
     };
     let pos = abs;
-    for (let i = this.find(abs); i < chunks.length && chunks[i].outOffset < end && out.length < 4096; i++) {
+    // At most EXTENT_CHUNKS chunks per call (a shorter answer is allowed): a huge range costs bounded time.
+    let i = this.find(abs);
+    const stop = i + EXTENT_CHUNKS;
+    for (; i < chunks.length && i < stop && chunks[i].outOffset < end && out.length < 4096; i++) {
       const c = chunks[i];
       if (c.outOffset > pos) push(pos, Math.min(c.outOffset, end), true); // gap between tables
       const from = Math.max(pos, c.outOffset);
@@ -179,7 +233,7 @@ export class UdifBase implements BaseDisk {
       push(from, to, isZeroFill(c.type));
       pos = to;
     }
-    if (pos < end && out.length < 4096) push(pos, end, true);
+    if (pos < end && out.length < 4096 && (i >= chunks.length || chunks[i].outOffset >= end)) push(pos, end, true);
     return out;
   }
 }

@@ -4,9 +4,11 @@ import type { Limits } from '../limits.js';
 import type { ByteSource } from '../io/source.js';
 import type { SourceInput } from '../io/open-source.js';
 import { openDisk, type OpenedDisk } from '../open.js';
-import type { DecodeExecutor } from '../udif/decode.js';
-import { type BaseDisk, PlainBase, UdifBase, checkDeviceRange } from './base.js';
+import type { TaskPool } from '../pool/pool.js';
+import { type BaseDisk, PlainBase, type ReadParts, UdifBase, checkDeviceRange } from './base.js';
 import { IDENTITY_BYTES } from './shadow-format.js';
+import type { UdifImage } from '../udif/image.js';
+import { KOLY_SIZE } from '../udif/koly.js';
 import { type ShadowFile, openShadowFile } from './shadow.js';
 import type { BlockDevice, Extent, WriteOptions } from './types.js';
 
@@ -19,8 +21,11 @@ export interface OpenBlockDeviceOptions {
   partition?: number;
   /** Decoder threads for compressed chunks (default 1: on the calling thread). */
   threads?: number;
-  /** An executor for decoding (else one is made for `threads` > 1 and closed with the device). */
-  executor?: DecodeExecutor;
+  /**
+   * A pool to decode on, whose workers load the 'udif.batch' task (`decodePool` of udif/to-file.ts without
+   * callerRuns); else one of `threads` workers is made and closed with the device.
+   */
+  pool?: TaskPool;
   /** Sectors per band of a new shadow (default 512 = 256 KiB). */
   bandSectors?: number;
   limits?: Partial<Limits>;
@@ -31,16 +36,26 @@ export const IDENTITY_SPAN = 1 << 20;
 
 /**
  * The base image's identity recorded in a shadow: SHA-256 (first 16 bytes) over a label, the image file's size,
- * its first and last MiB (for UDIF: the koly trailer and usually the whole plist), and the served range.
+ * the served range, its first and last MiB, and for UDIF the koly trailer and the whole chunk table (the XML plist
+ * or resource fork it names: every chunk's type, place and checksum, which identifies the content cheaply even
+ * when the table is larger than a MiB). `legacy`: the identity dmgkit recorded before the table was hashed (v1:
+ * no table), still accepted when opening an older shadow.
  */
-export async function baseIdentity(file: ByteSource, start: number, size: number): Promise<Uint8Array> {
+export async function baseIdentity(file: ByteSource, start: number, size: number, udif?: UdifImage, legacy = false): Promise<Uint8Array> {
   const h = createHash('sha256');
-  h.update('dmgkit shadow base v1\0');
+  h.update(udif && !legacy ? 'dmgkit shadow base v2\0' : 'dmgkit shadow base v1\0');
   h.update(`${file.size}:${start}:${size}\0`);
   const head = Math.min(IDENTITY_SPAN, file.size);
   h.update(await file.read(0, head));
   const tailStart = Math.max(head, file.size - IDENTITY_SPAN);
   if (tailStart < file.size) h.update(await file.read(tailStart, file.size - tailStart));
+  if (udif && !legacy && udif.source === file) {
+    h.update(await file.read(udif.kolyOffset, KOLY_SIZE));
+    const k = udif.koly;
+    // the table was read and bounded when the image was opened (limits.maxPlistBytes)
+    const [off, len] = k.xmlLength > 0 ? [k.xmlOffset, k.xmlLength] : [k.rsrcForkOffset, k.rsrcForkLength];
+    if (len > 0 && off + len <= file.size) h.update(await file.read(off, len));
+  }
   return new Uint8Array(h.digest().subarray(0, IDENTITY_BYTES));
 }
 
@@ -79,11 +94,17 @@ export class ShadowDevice implements BlockDevice {
     return this.shadow?.storedBands ?? 0;
   }
 
-  async readShared(offset: number, length: number): Promise<Uint8Array> {
+  /** The bytes as views to send, then release (no copy where the image's chunk cache holds them). */
+  async readParts(offset: number, length: number): Promise<ReadParts> {
     this.checkOpen();
     const sh = this.shadow;
-    if (this.base.readShared && (!sh || sh.storedBands === 0 || this.baseOnly(sh, offset, length))) return this.base.readShared(offset, length);
-    return this.read(offset, length);
+    if (this.base.readParts && (!sh || sh.storedBands === 0 || this.baseOnly(sh, offset, length))) return this.base.readParts(offset, length);
+    return { parts: [await this.read(offset, length)], release: () => undefined };
+  }
+
+  /** Starts the decoder threads ahead of the first client (a server calls it once it listens). */
+  warm(): void {
+    this.base.warm?.();
   }
 
   /** True when no band of the range is stored in the shadow. */
@@ -143,8 +164,11 @@ export class ShadowDevice implements BlockDevice {
     if (opts.fua) await sh.sync();
   }
 
-  /** Writes inside one band: in place when stored, else copies the base's band into the shadow first. */
-  private async writeBand(sh: ShadowFile, band: number, inBand: number, part: Uint8Array): Promise<void> {
+  /**
+   * Writes inside one band: in place when stored, else copies the base's band into the shadow first. `zeroBand`:
+   * `part` is zeros covering the whole band, stored (when not yet) as a band of zeros without writing its data.
+   */
+  private async writeBand(sh: ShadowFile, band: number, inBand: number, part: Uint8Array, zeroBand = false): Promise<void> {
     for (;;) {
       const loc = sh.location(band);
       if (loc !== undefined) return sh.writeAt(loc + inBand, part);
@@ -153,6 +177,10 @@ export class ShadowDevice implements BlockDevice {
       await busy.catch(() => undefined);
     }
     const alloc = (async () => {
+      if (zeroBand) {
+        await sh.allocateZero(band);
+        return;
+      }
       const bb = sh.bandBytes;
       const content = new Uint8Array(bb);
       const bandStart = band * bb;
@@ -187,19 +215,27 @@ export class ShadowDevice implements BlockDevice {
   }
 
   private async zeroBand(sh: ShadowFile, band: number, from: number, to: number, zeros: Uint8Array): Promise<void> {
+    const bandStart = band * sh.bandBytes;
+    const whole = from === bandStart && to === Math.min(this.size, bandStart + sh.bandBytes);
     // A band that is not stored and reads as zeros in the base needs nothing.
     if (sh.location(band) === undefined && !this.pending.has(band)) {
       const ext = this.base.extents(from, to - from);
       if (ext.length === 1 && ext[0].zero && ext[0].length === to - from) return;
     }
-    return this.writeBand(sh, band, from - band * sh.bandBytes, zeros.subarray(0, to - from));
+    return this.writeBand(sh, band, from - bandStart, zeros.subarray(0, to - from), whole);
   }
 
-  /** A hint only: the shadow keeps its bands (NBD allows a server to ignore TRIM). */
+  /**
+   * TRIM: the range reads as zeros afterwards, recorded in the shadow like WRITE_ZEROES (crash-safe the same way,
+   * durable after the next flush): whole bands not stored yet become bands of zeros that take no data writes (a
+   * hole at the end of the shadow), stored bands and partial bands are zeroed in place, and bands that read as
+   * zeros in the image need nothing.
+   */
   async trim(offset: number, length: number, opts: WriteOptions = {}): Promise<void> {
-    const sh = this.writable();
+    this.writable();
     checkDeviceRange(this.size, offset, length, 'trim');
-    if (opts.fua) await sh.sync();
+    if (length > 0) await this.writeZeroes(offset, length, opts);
+    else if (opts.fua) await this.shadow!.sync();
   }
 
   async flush(): Promise<void> {
@@ -258,28 +294,34 @@ export class ShadowDevice implements BlockDevice {
  * (docs/formats/shadow.md) and the image is never written.
  */
 export async function openBlockDevice(image: SourceInput, opts: OpenBlockDeviceOptions = {}): Promise<ShadowDevice> {
-  let executor = opts.executor;
-  let ownExecutor = false;
-  if (!executor && (opts.threads ?? 1) > 1) {
-    const { WorkerPoolExecutor } = await import('../udif/worker-pool.js');
-    executor = new WorkerPoolExecutor(opts.threads!);
-    ownExecutor = true;
-  }
+  let pool = opts.pool;
+  let ownPool = false;
   let opened: OpenedDisk | undefined;
   let shadow: ShadowFile | null = null;
+  let base: BaseDisk | undefined;
   const release = async () => {
+    (base as UdifBase | undefined)?.close?.();
     await opened?.close();
-    if (ownExecutor) await executor!.close?.();
+    if (ownPool) await pool!.close();
   };
   try {
     opened = await openDisk(image, { limits: opts.limits });
     const { start, size, what } = await selectExport(opened, opts.partition);
-    const base: BaseDisk = opened.udif
-      ? new UdifBase(opened.udif, start, size, executor, Math.max(4, 2 * (opts.threads ?? 1)))
+    const threads = Math.max(1, opts.threads ?? 1);
+    if (opened.udif && !pool) {
+      // No caller-runs thread: the server's thread stays free for the sockets while the workers decode.
+      const [{ createPool }, { BATCH_TASK_MODULE }] = await Promise.all([import('../pool/node.js'), import('../udif/to-file.js')]);
+      pool = createPool(threads, { modules: [BATCH_TASK_MODULE] });
+      ownPool = true;
+    }
+    base = opened.udif
+      ? new UdifBase(opened.udif, start, size, pool!, Math.max(4, 2 * (pool!.threads ?? threads)))
       : new PlainBase(opened.disk, start, size);
     if (opts.shadow) {
-      const identity = await baseIdentity(opened.source ?? opened.disk, start, size);
-      shadow = await openShadowFile(opts.shadow, { size, identity, bandSectors: opts.bandSectors, create: !opts.readOnly });
+      const file = opened.source ?? opened.disk;
+      const identity = await baseIdentity(file, start, size, opened.udif);
+      const legacy = opened.udif ? () => baseIdentity(file, start, size, opened!.udif, true) : undefined;
+      shadow = await openShadowFile(opts.shadow, { size, identity, legacyIdentity: legacy, bandSectors: opts.bandSectors, create: !opts.readOnly });
     }
     return new ShadowDevice(base, shadow, opts.readOnly ?? !shadow, release, what);
   } catch (e) {

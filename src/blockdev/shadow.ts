@@ -30,6 +30,8 @@ export interface ShadowFileOptions {
   identity: Uint8Array;
   /** Sectors per band for a new shadow (default 512: 256 KiB). */
   bandSectors?: number;
+  /** An older form of the base's identity, also accepted when opening (the header records `identity` when next written). */
+  legacyIdentity?: () => Promise<Uint8Array>;
 }
 
 /**
@@ -55,6 +57,8 @@ export class ShadowFile {
     readonly size: number,
     sectorsPerBand: number,
     nodes: Node[],
+    /** The file's length when opened (or created). */
+    private readonly openedSize: number,
   ) {
     this.bandBytes = sectorsPerBand * SPARSE_SECTOR;
     this.nodes = nodes;
@@ -93,7 +97,7 @@ export class ShadowFile {
       await fh.write(bytes, 0, bytes.length, 0);
       await fh.sync();
       await syncDirectory(dirname(path));
-      return new ShadowFile(fh, path, totalSectors * SPARSE_SECTOR, sectorsPerBand, [header]);
+      return new ShadowFile(fh, path, totalSectors * SPARSE_SECTOR, sectorsPerBand, [header], bytes.length);
     } catch (e) {
       await fh.close().catch(() => undefined);
       throw e instanceof DmgkitError ? e : ioError('cannot write the shadow file', path, e);
@@ -117,7 +121,7 @@ export class ShadowFile {
       if (h.totalSectors !== totalSectors) {
         throw new DmgkitError('INVALID_ARGUMENT', `${path} is a shadow of a ${h.totalSectors * SPARSE_SECTOR}-byte disk; this image serves ${totalSectors * SPARSE_SECTOR} bytes: it was made for another image`, { path });
       }
-      if (!equalBytes(h.identity, opts.identity.subarray(0, IDENTITY_BYTES))) {
+      if (!equalBytes(h.identity, opts.identity.subarray(0, IDENTITY_BYTES)) && !(opts.legacyIdentity && equalBytes(h.identity, (await opts.legacyIdentity()).subarray(0, IDENTITY_BYTES)))) {
         throw new DmgkitError('INVALID_ARGUMENT', `${path} was made for another base image (its recorded identity ${hexOf(h.identity)} is not this image's ${hexOf(opts.identity.subarray(0, IDENTITY_BYTES))})`, { path });
       }
       const bandBytes = h.sectorsPerBand * SPARSE_SECTOR;
@@ -157,10 +161,10 @@ export class ShadowFile {
         nodes.push(node);
         next = idx.nextNode;
       }
-      return new ShadowFile(fh, path, totalSectors * SPARSE_SECTOR, h.sectorsPerBand, nodes);
+      return new ShadowFile(fh, path, totalSectors * SPARSE_SECTOR, h.sectorsPerBand, nodes, fileSize);
     } catch (e) {
       await fh.close().catch(() => undefined);
-      throw e instanceof DmgkitError ? e : ioError('cannot read the shadow file', path, e);
+      throw e instanceof DmgkitError ? withAdvice(e, path) : ioError('cannot read the shadow file', path, e);
     }
   }
 
@@ -185,13 +189,9 @@ export class ShadowFile {
     }
   }
 
-  /**
-   * Stores a new band (full `bandBytes` of content) and commits it in memory; durable after the next sync().
-   * The caller makes sure one band is allocated once (see ShadowDevice).
-   */
-  async allocate(band: number, content: Uint8Array): Promise<number> {
+  /** The next free slot (a new index node when the last is full) and its data's file offset. */
+  private claimSlot(): { node: Node; slot: number; fileOffset: number } {
     this.checkOpen();
-    if (content.length !== this.bandBytes) throw new DmgkitError('INVALID_ARGUMENT', `band content must be ${this.bandBytes} bytes`);
     let node = this.nodes[this.nodes.length - 1];
     if (node.used >= node.slots.length) {
       const offset = node.offset + SPARSE_NODE_SIZE + node.slots.length * this.bandBytes;
@@ -202,12 +202,40 @@ export class ShadowFile {
       node = fresh;
     }
     const slot = node.used++;
-    const fileOffset = node.offset + SPARSE_NODE_SIZE + slot * this.bandBytes;
-    await this.writeAt(fileOffset, content);
+    return { node, slot, fileOffset: node.offset + SPARSE_NODE_SIZE + slot * this.bandBytes };
+  }
+
+  /** Commits a slot whose data write completed (durable after the next sync()). */
+  private commit(node: Node, slot: number, band: number, fileOffset: number): number {
     node.slots[slot] = band + 1;
     node.dirty = true;
     this.bands.set(band, fileOffset);
     return fileOffset;
+  }
+
+  /**
+   * Stores a new band (full `bandBytes` of content) and commits it in memory; durable after the next sync().
+   * The caller makes sure one band is allocated once (see ShadowDevice).
+   */
+  async allocate(band: number, content: Uint8Array): Promise<number> {
+    if (content.length !== this.bandBytes) throw new DmgkitError('INVALID_ARGUMENT', `band content must be ${this.bandBytes} bytes`);
+    const { node, slot, fileOffset } = this.claimSlot();
+    await this.writeAt(fileOffset, content);
+    return this.commit(node, slot, band, fileOffset);
+  }
+
+  /**
+   * Stores a new band of zeros (TRIM, WRITE_ZEROES). A slot past what the file held when opened was never written
+   * (slots are handed out in file order), so writing the band's last byte suffices: the rest stays a hole that
+   * reads as zeros (and the file's length, made durable by sync's fdatasync, covers the band). A slot inside the
+   * opened file may hold bytes of a write that a crash left uncommitted: it is written with zeros.
+   */
+  async allocateZero(band: number): Promise<number> {
+    const { node, slot, fileOffset } = this.claimSlot();
+    const bb = this.bandBytes;
+    if (fileOffset < this.openedSize) await this.writeAt(fileOffset, new Uint8Array(bb));
+    else await this.writeAt(fileOffset + bb - 1, new Uint8Array(1));
+    return this.commit(node, slot, band, fileOffset);
   }
 
   /** Makes every completed write and allocation durable (see the class comment for the order). */
@@ -276,6 +304,20 @@ export async function openShadowFile(path: string, opts: ShadowFileOptions & { c
     ? (() => { throw new DmgkitError('NOT_FOUND', `shadow file ${path} does not exist`, { path }); })()
     : await ShadowFile.create(path, opts);
   return f.setHeaderFields(opts.identity);
+}
+
+/** Codes of a shadow refused as damaged (cut short, bad CRC, inconsistent nodes). */
+const DAMAGE_CODES = new Set(['TRUNCATED', 'CORRUPT_HEADER', 'CHECKSUM_MISMATCH']);
+
+/** Adds what to do to a refusal: dmgkit never repairs a shadow (a guess could serve a wrong disk). */
+function withAdvice(e: DmgkitError, path: string): DmgkitError {
+  let advice: string | null = null;
+  if (DAMAGE_CODES.has(e.code)) {
+    advice = `the shadow is damaged and dmgkit does not repair shadows. The image itself is unchanged: move ${path} aside (keep it: as a sparse image it still holds the bands it stored) and serve with a new --shadow file, or restore it from a copy`;
+  } else if (e.code === 'INVALID_ARGUMENT' && /another (base )?image/.test(e.message)) {
+    advice = `serve the image this shadow was made for, or give a new --shadow file for this one`;
+  }
+  return advice ? new DmgkitError(e.code, `${e.message}. ${advice}`, e.details, { cause: e }) : e;
 }
 
 function lastUsed(slots: Uint32Array): number {

@@ -24,10 +24,10 @@ export interface BlockDevice {
   /** Exactly `length` bytes (a fresh buffer the caller owns). */
   read(offset: number, length: number): Promise<Uint8Array>;
   /**
-   * Like `read`, but the bytes may be a view into a cache shared with other readers: the caller must not modify
-   * them. Optional (the NBD server uses it to send a decoded chunk without copying it).
+   * Like `read`, but as views (possibly into a cache shared with other readers, not to be modified) to use in
+   * order, then `release()` once (after they were sent). Optional: the NBD server sends them without a copy.
    */
-  readShared?(offset: number, length: number): Promise<Uint8Array>;
+  readParts?(offset: number, length: number): Promise<{ parts: Uint8Array[]; release(): void }>;
   /** Writes `data` at `offset`; resolves when later reads see it (and, with `fua`, when it is durable). */
   write(offset: number, data: Uint8Array, opts?: WriteOptions): Promise<void>;
   /** Writes `length` zero bytes. Optional: without it the server writes zero buffers. */

@@ -117,8 +117,15 @@ class Connection {
   }
 
   private send(...parts: Buffer[]): void {
-    if (this.socket.destroyed || !this.socket.writable) return;
-    for (const p of parts) this.socket.write(p);
+    const s = this.socket;
+    if (s.destroyed || !s.writable) return;
+    if (parts.length === 1) {
+      s.write(parts[0]);
+      return;
+    }
+    s.cork(); // one writev for the message
+    for (const p of parts) s.write(p);
+    s.uncork();
   }
 
   private async run(): Promise<void> {
@@ -409,8 +416,11 @@ class Connection {
         case P.CMD_READ: {
           if (length > this.limits.maxRequestBytes) throw new RequestError(P.EINVAL, `read of ${length} bytes exceeds the server's limit of ${this.limits.maxRequestBytes}`);
           this.checkRange(offset, length, P.EINVAL);
-          const data = length === 0 ? new Uint8Array(0) : this.device.readShared ? await this.device.readShared(offset, length) : await this.device.read(offset, length);
-          this.replyRead(handle, offset, data);
+          if (length === 0) this.replyRead(handle, offset, [], 0);
+          else if (this.device.readParts) {
+            const r = await this.device.readParts(offset, length);
+            this.replyRead(handle, offset, r.parts, length, r.release);
+          } else this.replyRead(handle, offset, [await this.device.read(offset, length)], length);
           return;
         }
         case P.CMD_WRITE:
@@ -462,16 +472,39 @@ class Connection {
     this.send(Buffer.concat([be.u32(P.SIMPLE_REPLY_MAGIC), be.u32(0), handle]));
   }
 
-  private replyRead(handle: Buffer, offset: number, data: Uint8Array): void {
+  /**
+   * A read's reply: the header and the data in one writev (corked), sent straight from the parts (views into the
+   * chunk cache); `release` runs once the socket is done with them (sent, or the connection failed).
+   */
+  private replyRead(handle: Buffer, offset: number, parts: Uint8Array[], length: number, release?: () => void): void {
+    const s = this.socket;
+    if (s.destroyed || !s.writable) {
+      release?.();
+      return;
+    }
+    let header: Buffer;
     if (!this.structured) {
-      this.send(Buffer.concat([be.u32(P.SIMPLE_REPLY_MAGIC), be.u32(0), handle]), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-      return;
+      header = Buffer.allocUnsafe(16);
+      header.writeUInt32BE(P.SIMPLE_REPLY_MAGIC, 0);
+      header.writeUInt32BE(0, 4);
+      handle.copy(header, 8);
+    } else if (length === 0) {
+      header = this.chunkHeader(P.REPLY_FLAG_DONE, P.REPLY_TYPE_NONE, handle, 0);
+    } else {
+      header = Buffer.allocUnsafe(28);
+      this.chunkHeader(P.REPLY_FLAG_DONE, P.REPLY_TYPE_OFFSET_DATA, handle, 8 + length).copy(header, 0);
+      header.writeBigUInt64BE(BigInt(offset), 20);
     }
-    if (data.length === 0) {
-      this.send(this.chunkHeader(P.REPLY_FLAG_DONE, P.REPLY_TYPE_NONE, handle, 0));
-      return;
+    s.cork();
+    s.write(header);
+    for (let k = 0; k < parts.length; k++) {
+      const p = parts[k];
+      const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+      if (k === parts.length - 1 && release) s.write(b, () => release());
+      else s.write(b);
     }
-    this.send(Buffer.concat([this.chunkHeader(P.REPLY_FLAG_DONE, P.REPLY_TYPE_OFFSET_DATA, handle, 8 + data.length), be.u64(offset)]), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    if (parts.length === 0) release?.();
+    s.uncork();
   }
 
   private chunkHeader(flags: number, type: number, handle: Buffer, length: number): Buffer {
