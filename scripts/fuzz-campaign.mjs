@@ -14,6 +14,7 @@
  *   FUZZ_RETRY=1         run again the cases whose record has a problem (after a fix); the new record replaces it
  *   FUZZ_PROCESS_EVERY   every Nth case also runs the real dmgkit as child processes (default 50; 0: never)
  *   FUZZ_OP_TIMEOUT_S    one command's time bound (default 180: the machine may be loaded)
+ *   FUZZ_SUMMARY_ONLY=1  only rewrite the summary from the results so far (e.g. while a campaign runs)
  */
 import { fork } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +38,27 @@ const cfgBase = {
 };
 const HANG_MS = Number(env.FUZZ_HANG_S ?? cfgBase.opTimeoutMs / 1000 + 300) * 1000;
 if (!existsSync(cfgBase.cli)) throw new Error(`${cfgBase.cli} is missing: npm run build first`);
+mkdirSync(dirname(OUT), { recursive: true });
+if (env.FUZZ_FRESH) rmSync(OUT, { force: true });
+const records = new Map();
+if (existsSync(OUT)) {
+  for (const line of readFileSync(OUT, 'utf8').split('\n')) {
+    if (!line) continue;
+    try {
+      const r = JSON.parse(line);
+      if (r.campaign === cfgBase.campaign) records.set(r.n, r);
+    } catch {
+      // a line cut by a kill: that case runs again
+    }
+  }
+}
+const todo = [];
+for (let n = 0; n < CASES; n++) if (!records.has(n) || (env.FUZZ_RETRY && records.get(n).problems.length)) todo.push(n);
+if (env.FUZZ_SUMMARY_ONLY) {
+  // only rewrite the summary from the results (a running campaign's workers are left alone)
+  summarizeNow();
+  process.exit(0);
+}
 // a copy of the built command, so a rebuild during a long campaign does not change (or break) it half-way
 rmSync(join(root, '.fuzz', 'cli'), { recursive: true, force: true });
 cpSync(dirname(cfgBase.cli), join(root, '.fuzz', 'cli'), { recursive: true });
@@ -77,22 +99,6 @@ await build({
 // started through a loader: the bundle holds src/cli/main.ts, which runs the CLI when it is process.argv[1]
 const loader = join(buildDir, 'start.mjs');
 writeFileSync(loader, "await import('./campaign-worker.js');\n");
-mkdirSync(dirname(OUT), { recursive: true });
-if (env.FUZZ_FRESH) rmSync(OUT, { force: true });
-const records = new Map();
-if (existsSync(OUT)) {
-  for (const line of readFileSync(OUT, 'utf8').split('\n')) {
-    if (!line) continue;
-    try {
-      const r = JSON.parse(line);
-      if (r.campaign === cfgBase.campaign) records.set(r.n, r);
-    } catch {
-      // a line cut by a kill: that case runs again
-    }
-  }
-}
-const todo = [];
-for (let n = 0; n < CASES; n++) if (!records.has(n) || (env.FUZZ_RETRY && records.get(n).problems.length)) todo.push(n);
 console.log(`fuzz campaign ${cfgBase.campaign}: ${records.size} of ${CASES} cases done, ${todo.length} to run on ${JOBS} worker(s); results ${OUT}`);
 
 function save(rec) {
@@ -156,6 +162,10 @@ function quantile(xs, q) {
   if (!xs.length) return 0;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+function summarizeNow() {
+  summarize();
 }
 
 function summarize() {
