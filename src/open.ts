@@ -1,6 +1,7 @@
 import { DmgkitError } from './errors.js';
 import type { Limits } from './limits.js';
 import type { ByteSource } from './io/source.js';
+import type { HttpSourceOptions } from './io/http-source.js';
 import { type SourceInput, openSource } from './io/open-source.js';
 import { UdifImage } from './udif/image.js';
 import type { DecodeExecutor } from './udif/decode.js';
@@ -24,6 +25,8 @@ export interface OpenOptions {
   raw?: 'detect' | 'always' | 'never';
   /** UDIF: refuse chunks that share stored bytes (see UdifOpenOptions.rejectOverlappingChunks). */
   rejectOverlappingChunks?: boolean;
+  /** An http(s) URL input: its options (timeoutMs, allowCrossOriginRedirects, headers). */
+  http?: HttpSourceOptions;
 }
 
 /** Any container opened into one block-device view: the whole decoded disk as a ByteSource. */
@@ -63,7 +66,7 @@ export async function openDisk(input: SourceInput, opts: OpenOptions = {}): Prom
     const bundle = await openBundleDirectory(dir);
     return { kind: 'sparsebundle', disk: bundle, warnings: bundle.warnings, close: () => bundle.close() };
   }
-  const source = await openSource(input);
+  const source = await openSource(input, { http: opts.http });
   const owns = source !== input;
   const closeSource = async () => {
     if (owns) await source.close?.();

@@ -3,7 +3,7 @@ import { DmgkitError, at } from '../errors.js';
 import type { Limits } from '../limits.js';
 import type { ByteSource } from '../io/source.js';
 import type { SourceInput } from '../io/open-source.js';
-import { openDisk, type OpenedDisk } from '../open.js';
+import { openDisk, type OpenedDisk, type OpenOptions } from '../open.js';
 import type { TaskPool } from '../pool/pool.js';
 import { type BaseDisk, PlainBase, type ReadParts, UdifBase, checkDeviceRange } from './base.js';
 import { IDENTITY_BYTES } from './shadow-format.js';
@@ -29,6 +29,8 @@ export interface OpenBlockDeviceOptions {
   /** Sectors per band of a new shadow (default 512 = 256 KiB). */
   bandSectors?: number;
   limits?: Partial<Limits>;
+  /** How the image is opened (an http(s) URL's timeout and redirects, overlapping chunks refused). */
+  open?: Pick<OpenOptions, 'http' | 'rejectOverlappingChunks'>;
 }
 
 /** Size of the base-image prefix and suffix hashed into the shadow's identity. */
@@ -305,7 +307,7 @@ export async function openBlockDevice(image: SourceInput, opts: OpenBlockDeviceO
     if (ownPool) await pool!.close();
   };
   try {
-    opened = await openDisk(image, { limits: opts.limits });
+    opened = await openDisk(image, { ...opts.open, limits: opts.limits });
     const { start, size, what } = await selectExport(opened, opts.partition);
     const threads = Math.max(1, opts.threads ?? 1);
     if (opened.udif && !pool) {

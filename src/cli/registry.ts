@@ -33,8 +33,17 @@ export interface CommandSpec {
 /** Options every command accepts. */
 export const COMMON_OPTIONS: Record<string, OptionKind> = { debug: 'flag', help: 'flag', h: 'flag' };
 
+/**
+ * How an image is opened (CommandContext.sourceOptions): an http(s) URL's timeout and redirects, UDIF chunks that
+ * share stored bytes refused.
+ */
+const SOURCE_OPTIONS: Record<string, OptionKind> = { timeout: 'value', 'allow-cross-origin-redirects': 'flag', 'reject-overlapping-chunks': 'flag' };
+const SOURCE_HELP = `  --timeout S      an http(s) IMAGE: seconds to wait for a response or between two pieces of one (default 30)
+  --allow-cross-origin-redirects  an http(s) IMAGE: follow redirects to another scheme, host or port (default: refused)
+  --reject-overlapping-chunks     refuse a UDIF image whose chunks share stored bytes (default: a warning)`;
+
 /** Options of every command that opens an image. */
-const IMAGE_OPTIONS: Record<string, OptionKind> = { threads: 'value' };
+const IMAGE_OPTIONS: Record<string, OptionKind> = { threads: 'value', ...SOURCE_OPTIONS };
 const VOLUME_OPTIONS: Record<string, OptionKind> = { ...IMAGE_OPTIONS, partition: 'value' };
 
 /** Options of the commands that write an image (convert --format, create). */
@@ -59,7 +68,8 @@ export const COMMANDS: CommandSpec[] = [
 Describes IMAGE (a UDIF .dmg, sparse image, sparse bundle folder or raw disk/ISO): the container, UDIF block
 tables and checksums, the partition map and the file system in each entry.
 
-  --json           the same as one JSON object (warnings included)`,
+  --json           the same as one JSON object (warnings included)
+${SOURCE_HELP}`,
     options: { ...IMAGE_OPTIONS, json: 'flag' },
     args: [1, 1],
     load: async () => (await import('./commands/info.js')).infoCommand,
@@ -73,7 +83,8 @@ Checks the UDIF data-fork checksum, every block table's checksum and the master 
 checksum present matches, 1 on a mismatch or an unreadable chunk. Other containers carry no checksums.
 
   --json           the report as JSON (warnings included)
-${THREADS_HELP}`,
+${THREADS_HELP}
+${SOURCE_HELP}`,
     options: { ...IMAGE_OPTIONS, json: 'flag' },
     args: [1, 1],
     load: async () => (await import('./commands/verify.js')).verifyCommand,
@@ -95,6 +106,7 @@ existing OUT is replaced only with --force. Ctrl-C removes the partial file.
   --blkx N         only UDIF block table N
   --keep-going     write what is readable (lost ranges as zeros, named; exit 1) instead of failing
 ${THREADS_HELP}
+${SOURCE_HELP}
 
 With --shadow FILE (a shadow written by dmgkit serve), the disk (or the --partition that was served) with the
 shadow's writes applied; with --format too, as a new image.
@@ -122,7 +134,7 @@ volume alone) and writes it as an image of format F (default UDZO).
   --scheme S       partition map: gpt (default), apm, mbr or none
   --volname NAME   the partition's name (default "disk image"; the file system's own label is not changed)
 ${WRITE_HELP}`,
-    options: { ...IMAGE_OPTIONS, from: 'value', scheme: 'value', volname: 'value', o: 'value', output: 'value', force: 'flag', ...WRITE_OPTIONS },
+    options: { threads: 'value', from: 'value', scheme: 'value', volname: 'value', o: 'value', output: 'value', force: 'flag', ...WRITE_OPTIONS },
     args: [0, 0],
     load: async () => (await import('./commands/write.js')).createCommand,
   },
@@ -136,7 +148,8 @@ Lists a folder of the image's HFS+/HFSX volume (default: its root).
   -l               long listing: mode, links, owner, size, date
   -R               recursively
   --json           entries as JSON
-${PARTITION_HELP}`,
+${PARTITION_HELP}
+${SOURCE_HELP}`,
     options: { ...VOLUME_OPTIONS, l: 'flag', R: 'flag', json: 'flag' },
     args: [1, 2],
     load: async () => (await import('./commands/files.js')).commands.ls,
@@ -148,7 +161,8 @@ ${PARTITION_HELP}`,
 
 Prints the folder tree of the HFS+/HFSX volume below PATH (default: the root).
 
-${PARTITION_HELP}`,
+${PARTITION_HELP}
+${SOURCE_HELP}`,
     options: { ...VOLUME_OPTIONS },
     args: [1, 2],
     load: async () => (await import('./commands/files.js')).commands.tree,
@@ -161,7 +175,8 @@ ${PARTITION_HELP}`,
 Shows the metadata of one file or folder of the HFS+/HFSX volume, extended attributes included.
 
   --json           as JSON
-${PARTITION_HELP}`,
+${PARTITION_HELP}
+${SOURCE_HELP}`,
     options: { ...VOLUME_OPTIONS, json: 'flag' },
     args: [2, 2],
     load: async () => (await import('./commands/files.js')).commands.stat,
@@ -174,7 +189,8 @@ ${PARTITION_HELP}`,
 Writes a file's data fork (or resource fork) to standard output, decompressing HFS+ compression.
 
   --rsrc           the resource fork
-${PARTITION_HELP}`,
+${PARTITION_HELP}
+${SOURCE_HELP}`,
     options: { ...VOLUME_OPTIONS, rsrc: 'flag' },
     args: [2, 2],
     load: async () => (await import('./commands/files.js')).commands.cat,
@@ -182,15 +198,18 @@ ${PARTITION_HELP}`,
   {
     name: 'extract',
     summary: "extract IMAGE DEST [PATH]           extract the volume's files under DEST",
-    usage: `usage: dmgkit extract IMAGE DEST [PATH] [--no-forks] [--keep-setuid] [--partition N]
+    usage: `usage: dmgkit extract IMAGE DEST [PATH] [--no-forks] [--keep-setuid] [--json] [--partition N]
 
 Writes the files, folders, links and metadata of the volume (or of PATH in it) under DEST. Names that would leave
-DEST are refused; a damaged file is skipped and named (exit 1).
+DEST are refused; a damaged file is skipped and named (exit 1). Notes (e.g. a '._' name shortened and recorded in
+a manifest) are printed on stderr and do not change the exit code.
 
   --no-forks       no AppleDouble (._name) files for resource forks and Finder info
   --keep-setuid    keep set-user-ID and set-group-ID bits
-${PARTITION_HELP}`,
-    options: { ...VOLUME_OPTIONS, 'no-forks': 'flag', 'keep-setuid': 'flag' },
+  --json           the report as JSON on standard output (counts, skipped, notes, warnings)
+${PARTITION_HELP}
+${SOURCE_HELP}`,
+    options: { ...VOLUME_OPTIONS, 'no-forks': 'flag', 'keep-setuid': 'flag', json: 'flag' },
     args: [2, 3],
     load: async () => (await import('./commands/files.js')).commands.extract,
   },
@@ -228,7 +247,8 @@ written. docs/formats/shadow.md.
   --partition N    serve partition-map entry N instead of the whole disk
   --read-only      refuse writes even with a shadow
   --cache-mib N    decoded chunks kept in memory (default 64 MiB)
-${THREADS_HELP}`,
+${THREADS_HELP}
+${SOURCE_HELP}`,
   options: { ...IMAGE_OPTIONS, shadow: 'value', port: 'value', socket: 'value', bind: 'value', partition: 'value', 'read-only': 'flag', 'cache-mib': 'value' },
   args: [1, 1],
   load: async () => (await import('./commands/serve.js')).serveCommand,

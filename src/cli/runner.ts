@@ -87,10 +87,33 @@ export class CommandContext {
     return pool;
   }
 
+  /**
+   * How images are opened, from the command line: --timeout S and --allow-cross-origin-redirects (an http(s)
+   * IMAGE), --reject-overlapping-chunks (UDIF).
+   */
+  sourceOptions(): Pick<OpenOptions, 'http' | 'rejectOverlappingChunks'> {
+    const out: Pick<OpenOptions, 'http' | 'rejectOverlappingChunks'> = {};
+    const t = this.args.flags.get('timeout');
+    const allow = this.args.flags.has('allow-cross-origin-redirects');
+    if (t !== undefined || allow) {
+      out.http = {};
+      if (t !== undefined) {
+        const s = Number(t);
+        if (t === true || t === '' || !Number.isFinite(s) || s <= 0 || s * 1000 > 2 ** 31 - 1) {
+          throw new DmgkitError('INVALID_ARGUMENT', `--timeout needs a number of seconds above 0 (at most ${Math.floor((2 ** 31 - 1) / 1000)}), not '${t}'`);
+        }
+        out.http.timeoutMs = Math.max(1, Math.round(s * 1000));
+      }
+      if (allow) out.http.allowCrossOriginRedirects = true;
+    }
+    if (this.args.flags.has('reject-overlapping-chunks')) out.rejectOverlappingChunks = true;
+    return out;
+  }
+
   /** Opens an image (any container), decoding on --threads threads; closed when the command ends. */
   async openDisk(input: string, opts: OpenOptions = {}): Promise<OpenedDisk> {
     const { openDisk } = await import('../open.js');
-    const opened = await openDisk(input, { threads: this.threads, executor: this.executor, ...opts });
+    const opened = await openDisk(input, { threads: this.threads, executor: this.executor, ...this.sourceOptions(), ...opts });
     this.own(input, () => opened.close());
     this.disks.push(opened);
     return opened;

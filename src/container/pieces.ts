@@ -20,18 +20,29 @@ export async function* plainPieces(disk: ByteSource, start: number, end: number,
     if (lost) opts.onLost?.(lost);
     lost = null;
   };
-  for (let o = start; o < end; o += PLAIN_PIECE) {
-    const n = Math.min(PLAIN_PIECE, end - o);
-    try {
-      const data = await disk.read(o, n);
+  for (let o = start; o < end; ) {
+    // holes the container knows of (absent bands) are one piece without data, never read: a sparse disk of
+    // petabytes costs what it stores
+    const next = disk.nextData ? Math.min(end, Math.max(o, disk.nextData(o))) : o;
+    if (next > o) {
       flush();
-      yield { offset: o, length: n, data };
+      yield { offset: o, length: next - o, data: null };
+      o = next;
+      continue;
+    }
+    const n = Math.min(PLAIN_PIECE, end - o);
+    o += n;
+    const at = o - n;
+    try {
+      const data = await disk.read(at, n);
+      flush();
+      yield { offset: at, length: n, data };
       continue;
     } catch (e) {
       if (!opts.keepGoing || !(e instanceof DmgkitError) || e.code === 'IO_ERROR') throw e;
     }
-    for (let p = o; p < o + n; p += RETRY_PIECE) {
-      const m = Math.min(RETRY_PIECE, o + n - p);
+    for (let p = at; p < at + n; p += RETRY_PIECE) {
+      const m = Math.min(RETRY_PIECE, at + n - p);
       let data: Uint8Array | null = null;
       try {
         data = await disk.read(p, m);

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, readdirSync } from 'node:fs';
 import { lstat, open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parsePlistXml } from '../plist/xml.js';
@@ -29,6 +29,8 @@ export const SPARSEBUNDLE_TYPE = 'com.apple.diskimage.sparsebundle';
 export const INFO_PLIST = 'Info.plist';
 export const INFO_BACKUP = 'Info.bckup';
 export const BANDS_DIR = 'bands';
+/** Most entries of bands/ listed to find holes (more: every band is read, as without a listing). */
+const MAX_LISTED_BANDS = 1 << 22;
 export const TOKEN = 'token';
 export const MAX_INFO_PLIST_BYTES = 1 << 20;
 /** Largest band accepted (hdiutil uses 8 MiB; `-imagekey sparse-band-size` allows up to 1 GiB or so). */
@@ -194,6 +196,37 @@ class SparseBundleSource implements SparseBundle {
 
   get openBandCount(): number {
     return this.bands.size;
+  }
+
+  /** Band indices named in bands/ (sorted), listed once; null when it cannot be listed (reads then tell why). */
+  private listed: number[] | null | undefined;
+
+  /**
+   * A band with no entry in bands/ reads as zeros: the bytes up to the next listed band are a hole, never opened
+   * (a bundle declaring petabytes costs what it stores). Any entry, whatever its type, is "may hold data", so a
+   * symlink or FIFO there is still refused by the read. A band created after the listing is read as usual.
+   */
+  nextData(offset: number): number {
+    if (offset >= this.size) return this.size;
+    if (this.listed === undefined) {
+      try {
+        const names = readdirSync(join(this.dir, BANDS_DIR));
+        this.listed = names.length > MAX_LISTED_BANDS ? null : names.map((n) => (/^[0-9a-f]{1,13}$/.test(n) ? parseInt(n, 16) : -1)).filter((i) => i >= 0).sort((a, b) => a - b);
+      } catch {
+        this.listed = null;
+      }
+    }
+    if (this.listed === null) return offset;
+    const band = Math.floor(offset / this.info.bandSize);
+    let lo = 0;
+    let hi = this.listed.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.listed[mid] < band) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === this.listed.length) return this.size;
+    return this.listed[lo] === band ? offset : Math.min(this.size, this.listed[lo] * this.info.bandSize);
   }
 
   private async openBand(index: number): Promise<BandHandle> {

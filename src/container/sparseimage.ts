@@ -85,6 +85,24 @@ class SparseImageSource implements SparseImage {
     return this.bandOffsets.size;
   }
 
+  private sortedBands: number[] | undefined;
+
+  /** Absent bands read as zeros (unless an index node was lost: then nothing is known to be a hole). */
+  nextData(offset: number): number {
+    if (this.lostIndex !== null || offset >= this.size) return Math.min(offset, this.size);
+    const band = Math.floor(offset / this.bandBytes);
+    if (this.bandOffsets.has(band)) return offset;
+    const bands = (this.sortedBands ??= [...this.bandOffsets.keys()].sort((a, b) => a - b));
+    let lo = 0;
+    let hi = bands.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (bands[mid] <= band) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < bands.length ? Math.min(this.size, bands[lo] * this.bandBytes) : this.size;
+  }
+
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this, offset, length);
     const out = new Uint8Array(length);

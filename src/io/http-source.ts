@@ -114,7 +114,7 @@ async function request(opts: HttpSourceOptions, url: string, headers: Record<str
     if (inBrowser) {
       if (res.redirected && res.url && new URL(res.url).origin !== origin && !opts.allowCrossOriginRedirects) {
         await cancelBody(res);
-        throw new DmgkitError('HTTP_ERROR', `${url}: redirected to ${res.url}, another origin; refused (allowCrossOriginRedirects allows it)`, { url });
+        throw new DmgkitError('HTTP_ERROR', `${url}: redirected to ${res.url}, another origin; refused (allowCrossOriginRedirects, dmgkit --allow-cross-origin-redirects, allows it)`, { url });
       }
       return res;
     }
@@ -131,7 +131,7 @@ async function request(opts: HttpSourceOptions, url: string, headers: Record<str
     if (next.origin !== origin && !opts.allowCrossOriginRedirects) {
       throw new DmgkitError(
         'HTTP_ERROR',
-        `${url}: redirected to ${next.href}, another origin (scheme, host or port); refused (the allowCrossOriginRedirects option allows it)`,
+        `${url}: redirected to ${next.href}, another origin (scheme, host or port); refused (the allowCrossOriginRedirects option, dmgkit --allow-cross-origin-redirects, allows it)`,
         { url, location: next.href },
       );
     }
@@ -154,7 +154,7 @@ async function fetchOrFail(opts: HttpSourceOptions, url: string, init: RequestIn
     return await f(url, { ...init, signal: ctl.signal });
   } catch (e) {
     if (timedOut) {
-      throw new DmgkitError('HTTP_ERROR', `${url}: no response from the server within ${seconds(ms)} (timeout; the timeoutMs option changes it)`, { url }, { cause: e });
+      throw new DmgkitError('HTTP_ERROR', `${url}: no response from the server within ${seconds(ms)} (timeout; the timeoutMs option, dmgkit --timeout S, changes it)`, { url }, { cause: e });
     }
     throw new DmgkitError('HTTP_ERROR', `cannot fetch ${url}: ${(e as Error)?.message ?? String(e)}`, { url }, { cause: e });
   } finally {
@@ -185,7 +185,7 @@ async function readBody(res: Response, max: number, what: string, overCode: 'TRU
       let timer: ReturnType<typeof setTimeout> | undefined;
       const idle = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new DmgkitError('HTTP_ERROR', `${what}: the server sent nothing for ${seconds(timeoutMs)} after ${n} bytes (timeout; the timeoutMs option changes it)`)),
+          () => reject(new DmgkitError('HTTP_ERROR', `${what}: the server sent nothing for ${seconds(timeoutMs)} after ${n} bytes (timeout; the timeoutMs option, dmgkit --timeout S, changes it)`)),
           timeoutMs,
         );
       });

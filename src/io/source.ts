@@ -10,6 +10,11 @@ export interface ByteSource {
   read(offset: number, length: number): Promise<Uint8Array>;
   /** Releases what the source holds (file handles). Optional. */
   close?(): Promise<void>;
+  /**
+   * The first offset at or after `offset` that may hold data: every byte of [offset, result) is known to read as
+   * zero without reading it (a sparse container's absent bands). Optional; `size` when the rest is all holes.
+   */
+  nextData?(offset: number): number;
   /** A short description for messages (file name, URL). */
   readonly name?: string;
 }
@@ -48,5 +53,9 @@ export class SliceSource implements ByteSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this, offset, length);
     return this.parent.read(this.start + offset, length);
+  }
+  nextData(offset: number): number {
+    if (!this.parent.nextData) return offset;
+    return Math.max(offset, Math.min(this.size, this.parent.nextData(this.start + offset) - this.start));
   }
 }

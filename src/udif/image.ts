@@ -3,6 +3,7 @@ import { type Limits, resolveLimits } from '../limits.js';
 import type { ByteSource } from '../io/source.js';
 import { SliceSource, checkRange } from '../io/source.js';
 import { type SourceInput, openSource } from '../io/open-source.js';
+import type { HttpSourceOptions } from '../io/http-source.js';
 import { type NodeReadableLike, toNodeReadable, toWebStream } from '../io/stream.js';
 import { ByteLru } from '../util/lru.js';
 import type { Koly } from './koly.js';
@@ -32,6 +33,8 @@ export interface UdifOpenOptions {
    * file describe a huge disk). Default false: a warning. For servers that want to reject such input early.
    */
   rejectOverlappingChunks?: boolean;
+  /** An http(s) URL input: its options (timeoutMs, allowCrossOriginRedirects, headers). */
+  http?: HttpSourceOptions;
   /**
    * Chunk codecs to register (chunk type → codec) before opening. This module brings no codec: `openUdif`
    * (./open-udif.ts), `openDisk` and `openImage` pass every codec; the lean `dmgkit/core` entry passes only what
@@ -89,7 +92,7 @@ export class UdifImage implements ByteSource {
 
   static async open(input: SourceInput, options: UdifOpenOptions = {}): Promise<UdifImage> {
     for (const [type, codec] of options.codecs ?? []) registerChunkCodec(type, codec);
-    const src = await openSource(input);
+    const src = await openSource(input, { http: options.http });
     const owns = src !== input;
     try {
       const limits = resolveLimits(options.limits);

@@ -124,6 +124,9 @@ describe('truncated sparse images', () => {
     const k = cli('convert', path, '-o', out, '--keep-going', '--threads', '1');
     expect(k.status).toBe(1);
     expect(k.stderr).toMatch(/lost bytes \[12288, \+20480\) written as zeros: sparse image: band 4/);
+    // the summary comes last (after the warnings and the lost ranges) and says what was lost
+    expect(k.stderr.trimEnd().split('\n').at(-1)).toBe(`wrote the whole disk (65536 bytes) to ${out} with 20480 bytes lost in 1 range (written as zeros)`);
+    expect(k.stderr.indexOf('dmgkit: warning:')).toBeLessThan(k.stderr.indexOf('lost bytes'));
     const got = readFileSync(out);
     expect(got.length).toBe(64 * 1024);
     expect(got.subarray(0, 3 * 4096).every((b, i) => b === (i % 251) + 1)).toBe(true);
@@ -132,3 +135,51 @@ describe('truncated sparse images', () => {
 });
 
 
+
+/**
+ * A sparse container declaring a huge disk around a few stored bands (the fuzz campaign's bombs: a sparse image of
+ * 2^40 sectors, a bundle whose Info.plist says 2^40 bytes): `verify` read every byte of the declared disk (4 MiB at a
+ * time, or one band file open per band), so it ran for hours. Absent bands are now holes the container names
+ * (ByteSource.nextData): verify and convert cost what the file stores, and the stored bytes are still all read.
+ */
+describe('sparse containers declaring a huge disk', () => {
+  const stored = new Uint8Array(16 * 4096).map((_, i) => (i % 253) + 1);
+  // the stored bands lie in the first piece read (PLAIN_PIECE, 4 MiB); every byte after it is a hole, never read
+  const PIECE = 4 << 20;
+  it('sparse image of 2^40 sectors: verify reads the stored bands only; convert -o - begins with them', () => {
+    const img = buildSparseImage(stored, 8, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    new DataView(img.buffer).setUint32(16, 0xffffffff);
+    new DataView(img.buffer).setBigUint64(28, 1n << 40n);
+    const path = join(root, `huge${n++}.sparseimage`);
+    writeFileSync(path, img);
+    const v = cli('verify', path);
+    expect(v.error).toBeUndefined(); // not killed by the timeout
+    expect(v.status).toBe(0);
+    expect(v.stdout).toBe(`${path}: sparseimage image: no checksums to verify; all ${2 ** 49} bytes of the disk read (${2 ** 49 - PIECE} of them in absent bands: zeros)\n`);
+    // the stored bytes, then zeros (the first 1 MiB: `head -c` closes the pipe)
+    const c = spawnSync('sh', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(join(repoRoot, 'dist/cli/main.js'))} convert ${JSON.stringify(path)} -o - | head -c 1048576`], { timeout: 60_000, maxBuffer: 1 << 22 });
+    expect(c.error).toBeUndefined();
+    expect(c.stdout.length).toBe(1 << 20);
+    expect(Buffer.compare(c.stdout.subarray(0, stored.length), Buffer.from(stored))).toBe(0);
+    expect(c.stdout.subarray(stored.length).every((b: number) => b === 0)).toBe(true);
+  });
+
+  it('sparse bundle whose Info.plist says 2^40 bytes: verify opens only the band files that exist', () => {
+    const dir = join(root, `huge${n++}.sparsebundle`);
+    writeSparseBundle(dir, stored, BAND, new Map(Array.from({ length: stored.length / BAND }, (_, i) => [i, BAND])));
+    const p = join(dir, 'Info.plist');
+    writeFileSync(p, readFileSync(p, 'utf8').replace(/<key>size<\/key>\s*<integer>\d+<\/integer>/, `<key>size</key><integer>${2 ** 40}</integer>`));
+    const v = cli('verify', dir, '--json');
+    expect(v.error).toBeUndefined();
+    expect(v.status).toBe(0);
+    const r = JSON.parse(v.stdout) as { size: number; readable: number; absent: number };
+    expect(r).toMatchObject({ size: 2 ** 40, readable: 2 ** 40, absent: 2 ** 40 - PIECE });
+    // a band that is a FIFO is still refused (an entry of bands/ is read, whatever it is)
+    unlinkSync(join(dir, 'bands', '3'));
+    mkfifo(join(dir, 'bands', '3'));
+    const f = cli('verify', dir);
+    expect(f.error).toBeUndefined();
+    expect(f.status).toBe(1);
+    expect(f.stderr).toMatch(/band.* 3.*(FIFO|not a regular file)/);
+  });
+});

@@ -272,6 +272,11 @@ describe('extraction of bit-flipped volumes', () => {
     const regions = [272, 352].map((f) => [be32(1024 + f + 16) * bs, be32(1024 + f + 20) * bs] as const);
     const total = regions.reduce((a, [, n]) => a + n, 0);
     const { dest, outside } = setup();
+    // DEST exists before the first run: a first run whose flips make openHfs fail (so nothing creates DEST) must still
+    // see exactly DEST and `outside` in base. (This test was flaky: it created DEST only through the first successful
+    // extraction, so it failed whenever fast-check's first, small-biased example broke the catalog's header node —
+    // e.g. [[14, 6]], the B-tree depth — and passed for any other first example. Not load, not a shared folder.)
+    mkdirSync(dest);
     let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(fc.nat(total - 1), fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: 4 }), async (flips) => {
@@ -296,7 +301,8 @@ describe('extraction of bit-flipped volumes', () => {
         expect(readdirSync(outside)).toEqual([]);
         expect(readdirSync(base).sort()).toEqual(['dest', 'outside']);
       }),
-      { numRuns: Number(process.env.FUZZ_ITERATIONS ?? 60) },
+      // the flaky run's counterexample first: the catalog header's treeDepth high byte, bit 6 (openHfs refuses it)
+      { numRuns: Number(process.env.FUZZ_ITERATIONS ?? 60), examples: [[[[14, 6]]]] },
     );
   });
 });

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Harness, writeCase } from './harness.js';
 import { synthetic, haveFixtures, repoRoot } from '../helpers/fixtures.js';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseXmlPlist as parsePlist, buildXmlPlist } from '../../src/udif/xml-plist.js';
 import { replaceXml } from './mutate.js';
 import { HttpSource } from '../../src/io/http-source.js';
@@ -82,7 +82,20 @@ describe.runIf(haveFixtures() && existsSync(synthetic('features.hfs')))('fuzzer 
     const ex = await h.extract(file, 'regression long AppleDouble name');
     expect(ex.problem).toBeUndefined();
     expect(ex.stderr).not.toMatch(/skipped/);
-    expect(ex.stderr).toMatch(/extracted 328 files \(2009487 bytes\)/);
+    expect(ex.stderr).toMatch(/extracted 328 files \(2009487 bytes\).*; 1 note$/m);
+    // the shortened name is a note on stderr, and in --json
+    expect(ex.stderr).toMatch(/^dmgkit: note: \/.{200,}: its AppleDouble file is \._.* \(\._ \+ the name is too long\), recorded in \.dmgkit-appledouble-names\.jsonl$/m);
+    const dest = join(h.root, 'long-name-json');
+    const js = await h.run('extract-json', ['extract', file, dest, '--json'], 'regression long AppleDouble name --json', true);
+    expect(js.code).toBe(0);
+    const report = JSON.parse(js.stdout!) as { files: number; skipped: unknown[]; notes: { path: string; note: string }[]; warnings: string[] };
+    expect(report.files).toBe(328);
+    expect(report.skipped).toEqual([]);
+    expect(report.notes).toHaveLength(1);
+    expect(report.notes[0].path.length).toBeGreaterThan(200);
+    expect(report.notes[0].note).toMatch(/recorded in \.dmgkit-appledouble-names\.jsonl/);
+    const manifest = readFileSync(join(dest, dirname(report.notes[0].path), '.dmgkit-appledouble-names.jsonl'), 'utf8');
+    expect(manifest).toContain(JSON.stringify(basename(report.notes[0].path)));
   });
 });
 

@@ -111,13 +111,16 @@ function plist(name: string, mish: Uint8Array): string {
 `;
 }
 
-/** Build a one-partition UDIF image whose chunks are `chunks`, in order. */
-export function buildDmg(chunks: BuildChunk[], name = 'disk image (Apple_HFS : 1)'): Uint8Array {
-  let partCrc = 0;
+/**
+ * Build a one-partition UDIF image whose chunks are `chunks`, in order. `partitionCrc` given: written as the table's
+ * checksum instead of computing it (bombs that describe gigabytes).
+ */
+export function buildDmg(chunks: BuildChunk[], name = 'disk image (Apple_HFS : 1)', partitionCrc?: number): Uint8Array {
+  let partCrc = partitionCrc ?? 0;
   let sectors = 0;
   for (const c of chunks) {
     if (c.decoded.length % SECTOR !== 0) throw new Error('decoded chunk length must be a multiple of 512');
-    if (c.type !== 2) partCrc = crc32(c.decoded, partCrc); // ignore (free-space) chunks are not in the checksum
+    if (c.type !== 2 && partitionCrc === undefined) partCrc = crc32(c.decoded, partCrc); // ignore (free-space) chunks are not in the checksum
     sectors += c.decoded.length / SECTOR;
   }
   const dataLen = chunks.reduce((a, c) => a + (c.sharesWith === undefined ? c.payload.length : 0), 0);

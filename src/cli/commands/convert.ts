@@ -89,8 +89,17 @@ export async function convertCommand(args: ParsedArgs, io: CliIO, ctx: CommandCo
   if (!keepGoing && ctx.warnings().length) throw damaged(image, ctx.warnings()); // found while reading
   await out?.commit();
   progress.done();
-  if (out) await write(io.err, `wrote ${what} (${end - start} bytes) to ${outPath}\n`);
+  await ctx.showWarnings(); // before the lost ranges and the summary, which come last
   for (const l of lost) await write(io.err, `dmgkit: lost bytes [${l.offset}, +${l.length}) written as zeros: ${l.error.message}\n`);
   if (short) await write(io.err, `dmgkit: ${short}\n`);
+  // the summary comes last and says what was lost
+  if (out || lost.length) {
+    const lostBytes = lost.reduce((a, l) => a + l.length, 0);
+    const whole = `${what} (${end - start} bytes) to ${out ? outPath : 'standard output'}`;
+    const line = lost.length
+      ? `wrote ${whole} with ${lostBytes} bytes lost in ${lost.length} range${lost.length > 1 ? 's' : ''} (written as zeros)`
+      : `wrote ${whole}`;
+    await write(io.err, `${line}\n`);
+  }
   return lost.length || short || ctx.warnings().length ? 1 : 0;
 }

@@ -179,10 +179,16 @@ async function extract(args: ParsedArgs, io: CliIO, ctx: CommandContext): Promis
       keepSetuid: args.flags.has('keep-setuid'),
     });
     for (const s of report.skipped) await write(io.err, `dmgkit: skipped /${s.path}: ${s.reason}\n`);
-    await write(
-      io.err,
-      `extracted ${report.files} files (${report.bytes} bytes), ${report.dirs} directories, ${report.symlinks} symlinks, ${report.hardLinks} hard links, ${report.appleDouble} AppleDouble files to ${dest}\n`,
-    );
+    for (const n of report.notes) await write(io.err, `dmgkit: note: /${n.path}: ${n.note}\n`);
+    if (args.flags.has('json')) {
+      await write(io.out, JSON.stringify({ dest, ...report, warnings: ctx.warnings() }, null, 2) + '\n');
+    } else {
+      await write(
+        io.err,
+        `extracted ${report.files} files (${report.bytes} bytes), ${report.dirs} directories, ${report.symlinks} symlinks, ${report.hardLinks} hard links, ${report.appleDouble} AppleDouble files to ${dest}` +
+          `${report.skipped.length ? `; ${report.skipped.length} skipped` : ''}${report.notes.length ? `; ${report.notes.length} note${report.notes.length > 1 ? 's' : ''}` : ''}\n`,
+      );
+    }
     return report.skipped.length ? 1 : 0;
   });
 }

@@ -29,7 +29,7 @@ export async function serveCommand(args: ParsedArgs, io: CliIO, ctx: CommandCont
 
   const cacheMiB = intFlag(args, 'cache-mib');
   const limits = cacheMiB === undefined ? undefined : { cacheBytes: cacheMiB * 1024 * 1024 };
-  const device = await openBlockDevice(image, { shadow, readOnly, partition: intFlag(args, 'partition'), threads: ctx.threads, limits });
+  const device = await openBlockDevice(image, { shadow, readOnly, partition: intFlag(args, 'partition'), threads: ctx.threads, limits, open: ctx.sourceOptions() });
   ctx.own(shadow ?? image, () => device.close());
   const server = await serveNbd(device, {
     port: port ?? DEFAULT_PORT,
@@ -81,7 +81,7 @@ export async function convertShadowed(args: ParsedArgs, io: CliIO, ctx: CommandC
   if (typeof outPath !== 'string' || outPath === '') throw new DmgkitError('INVALID_ARGUMENT', 'convert needs -o OUT (or -o - for standard output)');
   if (args.flags.has('blkx')) throw new DmgkitError('INVALID_ARGUMENT', '--blkx cannot be combined with --shadow (a shadow covers what was served: the disk or a --partition)');
   if (args.flags.has('keep-going')) throw new DmgkitError('INVALID_ARGUMENT', '--keep-going cannot be combined with --shadow');
-  const device = await openBlockDevice(image, { shadow, readOnly: true, partition: intFlag(args, 'partition'), threads: ctx.threads });
+  const device = await openBlockDevice(image, { shadow, readOnly: true, partition: intFlag(args, 'partition'), threads: ctx.threads, open: ctx.sourceOptions() });
   ctx.own(shadow, () => device.close());
   if (args.flags.has('format')) {
     const { writeOut } = await import('./write.js');
