@@ -85,10 +85,11 @@ export interface WriteImageOptions {
    */
   layout?: 'keep' | 'map';
   /**
-   * Keep the bytes of the free blocks of HFS+ volumes. By default they are left out as ignore chunks (as hdiutil
-   * does; they read back as zeros), found from the volume's allocation file.
+   * Leave out the bytes of the free blocks of HFS+ volumes (found from the volume's allocation file): ignore
+   * chunks, read back as zeros, so deleted files' leftovers are dropped. By default free blocks become ignore
+   * chunks only where they hold zeros, and the image decodes to the input disk byte for byte.
    */
-  keepFreeSpace?: boolean;
+  discardFreeSpace?: boolean;
   /** Block tables to write, instead of planning them (advanced; see src/udif/write/plan.ts). */
   plan?: ImagePlan;
   onProgress?: (done: number, total: number) => void;
@@ -216,7 +217,7 @@ export async function* writeImage(input: ImageInput, opts: WriteImageOptions): A
       yield* writeSparseImage(disk, { sectorsPerBand: opts.chunkSectors, onProgress: opts.onProgress, signal: opts.signal });
       return;
     }
-    const plan = opts.plan ?? (await planImage(opened, disk, opts.layout, { keepFreeSpace: opts.keepFreeSpace }));
+    const plan = opts.plan ?? (await planImage(opened, disk, opts.layout, { discardFreeSpace: opts.discardFreeSpace }));
     pool = opts.pool ?? (await makePool(opts.threads ?? 1));
     yield* writeUdifImage(disk, plan, udifOptions(format.chunkType!, opts, pool));
   } finally {

@@ -6,9 +6,10 @@
  *   named `Name (Type : n)`, gaps and free entries as free space;
  * - anything else: one `whole disk` table.
  * Free space outside the file systems (gaps, Apple_Free) becomes ignore chunks only where the bytes really are
- * zeros (checked as they are read). Inside an HFS+/HFSX volume, the blocks its allocation file marks free become
- * ignore chunks without being read, as hdiutil does (they read back as zeros: deleted files' bytes are dropped),
- * unless `keepFreeSpace` is set: then they are treated like the free space outside (ignore only where zeros).
+ * zeros (checked as they are read). Inside an HFS+/HFSX volume, the blocks its allocation file marks free are
+ * free space too: ignore chunks where they hold zeros, stored where they hold bytes (deleted files' data), so the
+ * image still decodes to the input disk; with `discardFreeSpace` they become ignore chunks without being read
+ * (they read back as zeros). See docs/formats/writing.md for what hdiutil does.
  */
 import { SliceSource, type ByteSource } from '../io/source.js';
 import { openHfs } from '../hfs/volume.js';
@@ -140,13 +141,13 @@ function structureSegments(map: PartitionMap, diskSectors: number): Segment[] {
 }
 
 export interface PlanOptions {
-  /** Keep the bytes of free blocks inside HFS+ volumes (default: dropped, read back as zeros, like hdiutil). */
-  keepFreeSpace?: boolean;
+  /** Leave out the bytes of free blocks inside HFS+ volumes (they read back as zeros); default: kept. */
+  discardFreeSpace?: boolean;
 }
 
 /** hdiutil's type names of the tables that hold an HFS+/HFSX volume. */
 const HFS_TYPES = new Set(['Apple_HFS', 'Apple_HFSX']);
-/** Free runs shorter than this (sectors) stay data: not worth a chunk of their own. */
+/** Free runs shorter than this (sectors) stay data when their bytes are kept: not worth a chunk of their own. */
 const MIN_FREE_SECTORS = 32;
 /** Sectors at a volume's start (boot blocks, volume header) and end (alternate header) never made free. */
 const HFS_HEAD_SECTORS = 3;
@@ -154,7 +155,7 @@ const HFS_TAIL_SECTORS = 2;
 
 /**
  * The runs of a table holding an HFS+/HFSX volume at sectors [first, first + count) of `disk`: data, and the
- * free blocks of its allocation file as `ignore` runs (`free` with keepFreeSpace). Null when no HFS+ volume opens
+ * free blocks of its allocation file as `free` runs (`ignore` with discardFreeSpace). Null when no HFS+ volume opens
  * there (another file system, a wrapper, damage): the table is then planned as plain data.
  */
 export async function hfsRuns(disk: ByteSource, first: number, count: number, opts: PlanOptions = {}): Promise<RunPlan[] | null> {
@@ -165,21 +166,23 @@ export async function hfsRuns(disk: ByteSource, first: number, count: number, op
     try {
       if (vol.info.embeddedOffset !== undefined || vol.info.blockSize % SECTOR !== 0) return null;
       blockSize = vol.info.blockSize;
-      free = await vol.freeBlockRuns({ minBlocks: Math.ceil((MIN_FREE_SECTORS * SECTOR) / blockSize) });
+      // Discarding: every free run (up to freeBlockRuns' cap; runs beyond it keep their bytes).
+      const minSectors = opts.discardFreeSpace ? 1 : MIN_FREE_SECTORS;
+      free = await vol.freeBlockRuns({ minBlocks: Math.ceil((minSectors * SECTOR) / blockSize) });
     } finally {
       await vol.close();
     }
   } catch {
     return null;
   }
-  const kind: RunKind = opts.keepFreeSpace ? 'free' : 'ignore';
+  const kind: RunKind = opts.discardFreeSpace ? 'ignore' : 'free';
   const per = blockSize / SECTOR;
   const runs: RunPlan[] = [];
   let at = 0;
   for (const f of free) {
     const a = Math.max(HFS_HEAD_SECTORS, f.startBlock * per);
     const b = Math.min(count - HFS_TAIL_SECTORS, (f.startBlock + f.blockCount) * per);
-    if (b - a < MIN_FREE_SECTORS) continue;
+    if (b <= a || (!opts.discardFreeSpace && b - a < MIN_FREE_SECTORS)) continue;
     if (a > at) runs.push({ kind: 'data', sectorStart: at, sectorCount: a - at });
     runs.push({ kind, sectorStart: a, sectorCount: b - a });
     at = b;

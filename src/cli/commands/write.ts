@@ -43,7 +43,7 @@ export async function writeOut(input: ImageInput, diskSize: number, inputs: stri
     chunkSectors: intFlag(args, 'chunk-sectors'),
     segmentId: segmentIdFlag(args),
     deterministic: args.flags.has('deterministic'),
-    keepFreeSpace: args.flags.has('keep-free-space'),
+    discardFreeSpace: args.flags.has('discard-free-space'),
     onProgress: (done) => progress.update(done),
   };
   if (format.name === 'UDSB') {
