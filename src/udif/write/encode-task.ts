@@ -109,7 +109,10 @@ export function encodeCell(a: EncodeCellArgs, encode: Encode | null): EncodeCell
   const part = s0 === 0 && s1 === n ? input : input.subarray(s0 * SECTOR, s1 * SECTOR);
   if (encode) {
     const enc = encode(part, a.level);
-    if (enc.length < part.length) return { crc, a: s0, b: s1, type: a.type, out: enc, outCrc: crc32Fast(enc), spare: input };
+    if (enc.length < part.length) {
+      const spare = enc.buffer === input.buffer ? null : input; // (an encoder that answers with a view of its input)
+      return { crc, a: s0, b: s1, type: a.type, out: enc, outCrc: crc32Fast(enc), spare };
+    }
   }
   const outCrc = part === input ? crc : crc32Fast(part);
   return { crc, a: s0, b: s1, type: CHUNK_RAW, out: part, outCrc, spare: null };
