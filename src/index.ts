@@ -45,9 +45,7 @@ export * from './udif/chunk-types.js';
 export { registerChunkCodec } from './udif/chunk-codecs.js';
 export { verifyImage } from './udif/verify.js';
 export type { VerifyReport, ChecksumResult, ChecksumStatus } from './udif/verify.js';
-export { writeUdif, rawEncoder } from './udif/writer.js';
 export { WebWorkerPoolExecutor } from './udif/web-worker-pool.js';
-export type { ChunkEncoder, WriteOptions, WritePartition } from './udif/writer.js';
 
 // the front door: any image, one object
 export { openImage } from './image/open-image.js';
@@ -104,6 +102,7 @@ export type { WriteImageOptions, ImageInput, FormatInfo } from './write/image.js
 export { createDisk } from './write/create.js';
 export type { CreateDiskOptions, CreateScheme } from './write/create.js';
 export { writeUdifImage } from './udif/write/udif.js';
-export type { UdifWriteOptions } from './udif/write/udif.js';
+export type { UdifWriteOptions, ChunkEncodeFn } from './udif/write/udif.js';
+export { wholeDiskPlan } from './udif/write/plan.js';
 export type { ImagePlan, TablePlan, RunPlan, RunKind } from './udif/write/plan.js';
 export { writeSparseImage } from './container/sparseimage-write.js';

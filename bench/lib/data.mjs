@@ -1,5 +1,5 @@
 // The benchmark data: deterministic mixed data (the generator of `dmgkit bench`, fed with real text), its 1 MiB
-// chunks encoded per codec (cached in the temp directory), and a UDIF image of each codec built with writeUdif.
+// chunks encoded per codec (cached in the temp directory), and a UDIF image of each codec built with writeUdifImage.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MiB, mixedData, packChunks, readBinaries, splitChunks } from '../../dist/cli/commands/bench.js';
-import { writeUdif } from '../../dist/udif/writer.js';
+import { writeUdifImage } from '../../dist/udif/write/udif.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = join(here, '..', '..');
@@ -112,29 +112,38 @@ export function concatenatedFile(set, file) {
 }
 
 /**
- * A UDIF image of the data with the given codec's pre-encoded chunks (writeUdif; chunk type = the codec's,
- * 1 MiB chunks, one block table). Returns the path.
+ * A UDIF image of the data with the given codec's pre-encoded chunks (writeUdifImage with them as its encoder;
+ * chunk type = the codec's, 1 MiB chunks, all-zero ones as zero-fill, one block table). Returns the path.
  */
 export async function buildDmg(codec, d, set, file) {
   const path = file + '.dmg';
   if (existsSync(path) && statSync(path).size > 0) return path;
-  let lastOffset = 0;
   const disk = {
     size: d.data.length,
     name: 'bench data',
     async read(offset, length) {
-      lastOffset = offset;
       return d.data.subarray(offset, offset + length);
     },
   };
-  const encoder = { type: codec.type, encode: () => set.chunks[lastOffset / MiB] };
-  return writeImage(path, disk, encoder);
+  const plan = unitPlan(d.chunks.length, (i) => d.chunks[i].every((b) => b === 0));
+  const encoder = (_data, sector) => set.chunks[(sector * 512) / MiB];
+  return writeImage(path, disk, plan, { chunkType: codec.type, encoder, chunkSectors: MiB / 512 });
 }
 
-/** Writes a UDIF image of `disk` with 1 MiB chunks to `path` (through a temporary name), streaming. */
-export async function writeImage(path, disk, encoder) {
+/**
+ * The plan of a disk of `units` 1 MiB units in one block table: each unit one chunk kept whole (a 'stored' run:
+ * the writer's encoder is called once per unit, with its first sector), or a zero-fill run where `isZero(i)`.
+ */
+export function unitPlan(units, isZero) {
+  const s = MiB / 512;
+  const runs = Array.from({ length: units }, (_, i) => ({ kind: isZero(i) ? 'zero' : 'stored', sectorStart: i * s, sectorCount: s }));
+  return { variant: 1, tables: [{ name: 'whole disk (Apple_HFS : 0)', id: -1, blocksDescriptor: 0, firstSector: 0, sectorCount: units * s, runs }] };
+}
+
+/** Writes a UDIF image of `disk` laid out by `plan` to `path` (through a temporary name), streaming. */
+export async function writeImage(path, disk, plan, opts) {
   const ws = createWriteStream(path + '.tmp');
-  for await (const piece of writeUdif(disk, { encoder, chunkSectors: MiB / 512 })) {
+  for await (const piece of writeUdifImage(disk, plan, opts)) {
     if (!ws.write(piece)) await new Promise((r) => ws.once('drain', r));
   }
   await new Promise((resolve, reject) => ws.end((e) => (e ? reject(e) : resolve())));

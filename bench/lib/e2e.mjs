@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MiB } from '../../dist/cli/commands/bench.js';
-import { cacheDir, writeImage } from './data.mjs';
+import { cacheDir, unitPlan, writeImage } from './data.mjs';
 import { peakRssKiB } from './large.mjs';
 import { Samples, timeTool } from './measure.mjs';
 
@@ -24,17 +24,10 @@ export async function buildCycledImage(codec, d, set, units) {
       return d.chunks[(offset / MiB) % n];
     },
   };
-  // The encoder is handed the chunk read (the writer may read ahead of encoding): find its encoding by identity.
-  const index = new Map(d.chunks.map((c, i) => [c, i]));
-  const encoder = {
-    type: codec.type,
-    encode: (data) => {
-      const i = index.get(data);
-      if (i === undefined) throw new Error('e2e disk: the writer passed a copy, not the chunk read');
-      return set.chunks[i];
-    },
-  };
-  return writeImage(path, disk, encoder);
+  // The encoder is told the unit's first sector: unit i is chunk i % n, already encoded.
+  const encoder = (_data, sector) => set.chunks[((sector * 512) / MiB) % n];
+  const plan = unitPlan(units, (i) => d.chunks[i % n].every((b) => b === 0));
+  return writeImage(path, disk, plan, { chunkType: codec.type, encoder, chunkSectors: MiB / 512 });
 }
 
 /** sha256 (first 16 hex digits, as data.mjs's sha) of the disk an image of `units` cycled chunks decodes to. */

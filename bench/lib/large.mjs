@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { MiB } from '../../dist/cli/commands/bench.js';
 import { deflateZlib } from '../../dist/codecs/deflate.js';
 import { CHUNK_ZLIB } from '../../dist/udif/chunk-types.js';
-import { cacheDir, repoRoot, writeImage } from './data.mjs';
+import { cacheDir, repoRoot, unitPlan, writeImage } from './data.mjs';
 
 const ZERO = new Uint8Array(MiB);
 
@@ -25,15 +25,12 @@ export async function buildLargeUdzo(d, units) {
     },
   };
   const cache = new Map();
-  const encoder = {
-    type: CHUNK_ZLIB,
-    encode(data) {
-      const i = d.chunks.indexOf(data);
-      if (!cache.has(i)) cache.set(i, deflateZlib(data, 6));
-      return cache.get(i);
-    },
+  const encoder = (data, sector) => {
+    const i = ((sector * 512) / MiB) % d.chunks.length;
+    if (!cache.has(i)) cache.set(i, deflateZlib(data, 6));
+    return cache.get(i);
   };
-  return writeImage(path, disk, encoder);
+  return writeImage(path, disk, unitPlan(units, (i) => i % 4 === 3), { chunkType: CHUNK_ZLIB, encoder, chunkSectors: MiB / 512 });
 }
 
 /** The bytes the image must decode to, hashed unit by unit (sha256 of the whole disk, streamed). */

@@ -47,7 +47,7 @@ const IMAGE_OPTIONS: Record<string, OptionKind> = { threads: 'value', ...SOURCE_
 const VOLUME_OPTIONS: Record<string, OptionKind> = { ...IMAGE_OPTIONS, partition: 'value' };
 
 /** Options of the commands that write an image (convert --format, create). */
-const WRITE_OPTIONS: Record<string, OptionKind> = { format: 'value', level: 'value', 'chunk-sectors': 'value', 'segment-id': 'value', deterministic: 'flag' };
+const WRITE_OPTIONS: Record<string, OptionKind> = { format: 'value', level: 'value', 'chunk-sectors': 'value', 'segment-id': 'value', deterministic: 'flag', 'discard-free-space': 'flag' };
 const WRITE_HELP = `  --format F       UDZO (zlib), UDCO (ADC), ULFO (LZFSE), UDBZ (bzip2), ULMO (LZMA/XZ), UDRO/UDRW (raw chunks),
                    UDSP (sparse image), UDSB (sparse bundle folder) or raw (the plain disk)
   --level N        compression level (UDZO: 1..9, default 6; UDBZ: 1..9 = block size, default 9; ULMO: 0..9 = xz preset, default 6)
@@ -55,6 +55,8 @@ const WRITE_HELP = `  --format F       UDZO (zlib), UDCO (ADC), ULFO (LZFSE), UD
   --threads N      encode on N threads (default: the number of cores); the output is the same for every N
   --deterministic  segment ID derived from the content: the same input gives the same bytes
   --segment-id ID  the trailer's segment ID (a UUID)
+  --discard-free-space  leave out the bytes of free blocks inside HFS+ volumes (they read back as zeros; default:
+                   kept, the image decodes to the input disk byte for byte)
   -o OUT           the image (- for standard output; not UDSB); --force replaces an existing OUT`;
 const THREADS_HELP = '  --threads N      decode on N threads (default: the number of cores; 1: on the calling thread only)';
 const PARTITION_HELP = '  --partition N    the volume in partition-map entry N (default: the first HFS+/HFSX volume)';

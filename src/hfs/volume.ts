@@ -21,7 +21,8 @@ import {
 } from './catalog.js';
 import { DECMPFS_XATTR, UF_COMPRESSED, decmpfsChunks, parseDecmpfs, type DecmpfsHeader } from './decmpfs.js';
 import { extentCompare, lookupOverflow, type ExtentKey } from './extents-overflow.js';
-import { FORK_TYPE_DATA, FORK_TYPE_RSRC, Fork, type VolumeGeometry } from './fork.js';
+import { FORK_TYPE_DATA, FORK_TYPE_RSRC, Fork, type OverflowLookup, type VolumeGeometry } from './fork.js';
+import { CNID_ALLOCATION, freeRuns, type FreeRunOptions } from './allocation.js';
 import { readJournalState } from './journal.js';
 import { SequentialReadAhead } from './readahead.js';
 import type { HfsEntryType, HfsStat, HfsVolumeInfo } from './types.js';
@@ -35,6 +36,7 @@ import {
   VOL_JOURNALED,
   parseClassicMdb,
   parseVolumeHeader,
+  type Extent,
   type VolumeHeader,
 } from './volume-header.js';
 
@@ -905,6 +907,20 @@ export class HfsVolume {
       if (!rec) return null;
       return this.statNode(await this.resolveRecord(rec, rec.name));
     });
+  }
+
+  /**
+   * The volume's free allocation blocks (allocation-file bits clear), as runs of blocks in order; runs shorter
+   * than `minBlocks` are left out and the scan stops after `maxRuns` (see src/hfs/allocation.ts).
+   */
+  async freeBlockRuns(opts: FreeRunOptions = {}): Promise<Extent[]> {
+    const f = new Fork(this.geo, CNID_ALLOCATION, FORK_TYPE_DATA, this.vh.allocationFile, 'allocation file', this.overflowLookup());
+    return freeRuns(f, this.vh.totalBlocks, opts);
+  }
+
+  private overflowLookup(): OverflowLookup | null {
+    const tree = this.extents;
+    return tree ? (fileID, forkType, startBlock) => lookupOverflow(tree, fileID, forkType, startBlock) : null;
   }
 
   async close(): Promise<void> {

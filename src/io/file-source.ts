@@ -42,6 +42,13 @@ export class FileSource implements ByteSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this, offset, length);
     const out = new Uint8Array(length);
+    await this.readInto(offset, out);
+    return out;
+  }
+
+  async readInto(offset: number, out: Uint8Array): Promise<void> {
+    const length = out.length;
+    checkRange(this, offset, length);
     let done = 0;
     while (done < length) {
       let bytesRead: number;
@@ -58,7 +65,6 @@ export class FileSource implements ByteSource {
       }
       done += bytesRead;
     }
-    return out;
   }
 
   async close(): Promise<void> {

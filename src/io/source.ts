@@ -8,6 +8,8 @@ import { DmgkitError, at } from '../errors.js';
 export interface ByteSource {
   readonly size: number;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Optional: reads exactly `into.length` bytes at `offset` into `into` (no allocation), same errors as `read`. */
+  readInto?(offset: number, into: Uint8Array): Promise<void>;
   /** Releases what the source holds (file handles). Optional. */
   close?(): Promise<void>;
   /**

@@ -10,8 +10,6 @@ import { readSync, writeSync } from 'node:fs';
 import type { ByteSource } from '../io/source.js';
 import type { NodeReadableLike } from '../io/stream-types.js';
 import type { TaskPool } from '../pool/pool.js';
-import { FileSource } from '../io/file-source.js';
-import { openSparseBundle } from '../container/sparsebundle.js';
 
 export const platform = 'node';
 
@@ -20,6 +18,9 @@ export const zlibNode: typeof zlib | null = zlib;
 
 /** No pako in Node (node:zlib does its work; loading it would only cost start-up). */
 export const PakoInflate: typeof import('pako').Inflate | null = null;
+
+/** CRC-32 in C (node:zlib's, Node >= 20.15; null before): `crc32Native(data, previous)`. */
+export const crc32Native: ((data: Uint8Array, previous?: number) => number) | null = typeof zlib.crc32 === 'function' ? zlib.crc32 : null;
 
 /** Positional synchronous reads and writes on file descriptors (the decode pipeline's worker tasks). */
 export const fsSync: { readSync: typeof readSync; writeSync: typeof writeSync } | null = { readSync, writeSync };
@@ -30,7 +31,9 @@ export function toNodeReadable(it: AsyncIterable<Uint8Array>): NodeReadableLike 
 }
 
 /** Opens a local file path. */
-export function openPath(path: string): Promise<ByteSource> {
+export async function openPath(path: string): Promise<ByteSource> {
+  // Loaded on use (like the bundle reader below): worker threads import this module for zlib and fs only.
+  const { FileSource } = await import('../io/file-source.js');
   return FileSource.open(path);
 }
 
@@ -45,8 +48,15 @@ export async function directoryPath(input: unknown): Promise<string | null> {
 }
 
 /** Opens a sparse bundle directory. */
-export function openBundleDirectory(dir: string): Promise<ByteSource & { close(): Promise<void>; readonly warnings: readonly string[] }> {
+export async function openBundleDirectory(dir: string): Promise<ByteSource & { close(): Promise<void>; readonly warnings: readonly string[] }> {
+  const { openSparseBundle } = await import('../container/sparsebundle.js');
   return openSparseBundle(dir);
+}
+
+/** A pool of `threads` threads that encode cells for the image writer (src/udif/write/encode-pool.ts); whoever asks closes it. */
+export async function createEncodePool(threads: number): Promise<TaskPool | undefined> {
+  const { encodePool } = await import('../udif/write/encode-pool.js');
+  return encodePool(threads);
 }
 
 /** A pool of `threads` worker threads (src/pool/node.ts, loaded on first use); whoever asks closes it. */

@@ -15,6 +15,9 @@ export const zlibNode = null;
 /** pako's inflater, for synchronous zlib decoding where node:zlib is missing (Node never loads pako). */
 export { Inflate as PakoInflate } from 'pako';
 
+/** No native CRC-32 here: src/util/crc32.ts's table. */
+export const crc32Native = null;
+
 /** No file descriptors here: the decode pipeline hands bytes over and uses slots. */
 export const fsSync = null;
 
@@ -38,5 +41,10 @@ export function openBundleDirectory(dir: string): Promise<ByteSource & { close()
 
 /** No worker threads here (a page can pass its own pool, e.g. WebWorkerPoolExecutor): callers fall back to inline. */
 export async function createThreadPool(_threads: number): Promise<TaskPool | undefined> {
+  return undefined;
+}
+
+/** No worker threads here: the writer encodes inline (or on a pool its caller passes). */
+export async function createEncodePool(_threads: number): Promise<TaskPool | undefined> {
   return undefined;
 }

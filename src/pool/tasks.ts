@@ -9,6 +9,8 @@ import { crc32 } from '../util/crc32.js';
 import { loadDecoders, requireCodec } from '../udif/chunk-codecs.js';
 import { CODECS, codecEntry, loadEncoder } from '../codecs/table.js';
 import { movable, registerTask, transfer } from './registry.js';
+// The image writer's task ('udif.encode': a cell's CRC, zero runs and encoding), so any pool can encode for it.
+import '../udif/write/encode-task.js';
 
 export interface DecodeArgs {
   /** UDIF chunk type (0x80000005 zlib, 0x80000006 bzip2, ...). */

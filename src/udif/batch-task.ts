@@ -10,11 +10,11 @@ import { crc32 as crc32js } from '../util/crc32.js';
 import { registerTask, toWireError, type WireError } from '../pool/registry.js';
 import { CHUNK_RAW } from './chunk-types.js';
 import { loadDecoders, requireCodec } from './chunk-codecs.js';
-import { fsSync, zlibNode } from '#platform';
+import { crc32Native, fsSync } from '#platform';
 
 const fs = fsSync;
-/** CRC-32 of decoded bytes: node:zlib's (native) where the host has it, else the table-driven one. */
-const crc32: (data: Uint8Array) => number = zlibNode && typeof zlibNode.crc32 === 'function' ? zlibNode.crc32 : (d) => crc32js(d);
+/** CRC-32 of decoded bytes: the host's native one where it has it, else the table-driven one. */
+const crc32: (data: Uint8Array) => number = crc32Native ? (d) => crc32Native!(d) : (d) => crc32js(d);
 
 /** Numbers per chunk in BatchArgs.chunks. */
 export const BATCH_FIELDS = 7;

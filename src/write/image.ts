@@ -12,7 +12,7 @@ import { DmgkitError } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import type { SourceInput } from '../io/open-source.js';
 import { toWebStream } from '../io/stream.js';
-import { createThreadPool } from '#platform';
+import { createEncodePool } from '#platform';
 import { CODECS, canEncode } from '../codecs/table.js';
 import { openDisk, type OpenedDisk } from '../open.js';
 import { CHUNK_RAW } from '../udif/chunk-types.js';
@@ -22,7 +22,7 @@ import { type ImagePlan, wholeDiskPlan } from '../udif/write/plan.js';
 import { type UdifWriteOptions, writeUdifImage } from '../udif/write/udif.js';
 import { writeSparseImage } from '../container/sparseimage-write.js';
 import type { TaskPool } from '../pool/index.js';
-import { planDisk, planFromUdif } from './plan.js';
+import { planDisk, planFromUdif, type PlanOptions } from './plan.js';
 import { isByteStream, sequentialFrom, type ByteStream } from './stream-input.js';
 
 /** Formats that are not a codec of the table. */
@@ -84,6 +84,12 @@ export interface WriteImageOptions {
    * partition map of the decoded disk.
    */
   layout?: 'keep' | 'map';
+  /**
+   * Leave out the bytes of the free blocks of HFS+ volumes (found from the volume's allocation file): ignore
+   * chunks, read back as zeros, so deleted files' leftovers are dropped. By default free blocks become ignore
+   * chunks only where they hold zeros, and the image decodes to the input disk byte for byte.
+   */
+  discardFreeSpace?: boolean;
   /** Block tables to write, instead of planning them (advanced; see src/udif/write/plan.ts). */
   plan?: ImagePlan;
   onProgress?: (done: number, total: number) => void;
@@ -168,16 +174,16 @@ function udifOptions(chunkType: number, opts: WriteImageOptions, pool: TaskPool 
 
 async function makePool(threads: number): Promise<TaskPool | undefined> {
   if (threads <= 1) return undefined;
-  return createThreadPool(threads); // worker threads in Node (#platform); none elsewhere
+  return createEncodePool(threads); // worker threads in Node (#platform); none elsewhere
 }
 
 /** The plan for a disk: a UDIF input's own tables (layout 'keep'), else hdiutil's layout from its map. */
-export async function planImage(opened: OpenedDisk, disk: ByteSource, layout: 'keep' | 'map' = 'keep'): Promise<ImagePlan> {
+export async function planImage(opened: OpenedDisk, disk: ByteSource, layout: 'keep' | 'map' = 'keep', opts: PlanOptions = {}): Promise<ImagePlan> {
   if (layout === 'keep' && opened.udif && disk === opened.disk) {
     const kept = planFromUdif(opened.udif);
     if (kept) return kept;
   }
-  return planDisk(disk);
+  return planDisk(disk, opts);
 }
 
 /**
@@ -211,7 +217,7 @@ export async function* writeImage(input: ImageInput, opts: WriteImageOptions): A
       yield* writeSparseImage(disk, { sectorsPerBand: opts.chunkSectors, onProgress: opts.onProgress, signal: opts.signal });
       return;
     }
-    const plan = opts.plan ?? (await planImage(opened, disk, opts.layout));
+    const plan = opts.plan ?? (await planImage(opened, disk, opts.layout, { discardFreeSpace: opts.discardFreeSpace }));
     pool = opts.pool ?? (await makePool(opts.threads ?? 1));
     yield* writeUdifImage(disk, plan, udifOptions(format.chunkType!, opts, pool));
   } finally {

@@ -5,17 +5,21 @@
  *   each partition, free space, backup table and header; DDM and partition map for APM; MBR and partitions),
  *   named `Name (Type : n)`, gaps and free entries as free space;
  * - anything else: one `whole disk` table.
- * Free space becomes ignore chunks only where the bytes really are zeros (checked as they are read), so the
- * written image always decodes to the input disk.
+ * Free space outside the file systems (gaps, Apple_Free) becomes ignore chunks only where the bytes really are
+ * zeros (checked as they are read). Inside an HFS+/HFSX volume, the blocks its allocation file marks free are
+ * free space too: ignore chunks where they hold zeros, stored where they hold bytes (deleted files' data), so the
+ * image still decodes to the input disk; with `discardFreeSpace` they become ignore chunks without being read
+ * (they read back as zeros). See docs/formats/writing.md for what hdiutil does.
  */
-import type { ByteSource } from '../io/source.js';
+import { SliceSource, type ByteSource } from '../io/source.js';
+import { openHfs } from '../hfs/volume.js';
 import { readPartitionMap } from '../disk/partition-map.js';
 import type { PartitionEntry, PartitionMap } from '../disk/types.js';
 import { sniffFilesystem } from '../disk/filesystem.js';
 import { CHUNK_IGNORE, CHUNK_ZERO } from '../udif/chunk-types.js';
 import type { UdifImage } from '../udif/image.js';
 import { SECTOR } from '../udif/layout.js';
-import { type ImagePlan, type RunPlan, type TablePlan, checkPlan, HDIUTIL_ATTRIBUTES, WHOLE_DISK_DESCRIPTOR } from '../udif/write/plan.js';
+import { type ImagePlan, type RunKind, type RunPlan, type TablePlan, checkPlan, HDIUTIL_ATTRIBUTES, WHOLE_DISK_DESCRIPTOR } from '../udif/write/plan.js';
 
 /** Side resources that describe the old data fork and are not carried over to a new image. */
 const STALE_RESOURCES = new Set(['blkx', 'cSum', 'nsiz', 'size']);
@@ -136,6 +140,58 @@ function structureSegments(map: PartitionMap, diskSectors: number): Segment[] {
   return segs.filter((s) => s.start < diskSectors && s.count > 0);
 }
 
+export interface PlanOptions {
+  /** Leave out the bytes of free blocks inside HFS+ volumes (they read back as zeros); default: kept. */
+  discardFreeSpace?: boolean;
+}
+
+/** hdiutil's type names of the tables that hold an HFS+/HFSX volume. */
+const HFS_TYPES = new Set(['Apple_HFS', 'Apple_HFSX']);
+/** Free runs shorter than this (sectors) stay data when their bytes are kept: not worth a chunk of their own. */
+const MIN_FREE_SECTORS = 32;
+/** Sectors at a volume's start (boot blocks, volume header) and end (alternate header) never made free. */
+const HFS_HEAD_SECTORS = 3;
+const HFS_TAIL_SECTORS = 2;
+
+/**
+ * The runs of a table holding an HFS+/HFSX volume at sectors [first, first + count) of `disk`: data, and the
+ * free blocks of its allocation file as `free` runs (`ignore` with discardFreeSpace). Null when no HFS+ volume opens
+ * there (another file system, a wrapper, damage): the table is then planned as plain data.
+ */
+export async function hfsRuns(disk: ByteSource, first: number, count: number, opts: PlanOptions = {}): Promise<RunPlan[] | null> {
+  let free: { startBlock: number; blockCount: number }[];
+  let blockSize: number;
+  try {
+    const vol = await openHfs(new SliceSource(disk, first * SECTOR, count * SECTOR));
+    try {
+      if (vol.info.embeddedOffset !== undefined || vol.info.blockSize % SECTOR !== 0) return null;
+      blockSize = vol.info.blockSize;
+      // Discarding: every free run (up to freeBlockRuns' cap; runs beyond it keep their bytes).
+      const minSectors = opts.discardFreeSpace ? 1 : MIN_FREE_SECTORS;
+      free = await vol.freeBlockRuns({ minBlocks: Math.ceil((minSectors * SECTOR) / blockSize) });
+    } finally {
+      await vol.close();
+    }
+  } catch {
+    return null;
+  }
+  const kind: RunKind = opts.discardFreeSpace ? 'ignore' : 'free';
+  const per = blockSize / SECTOR;
+  const runs: RunPlan[] = [];
+  let at = 0;
+  for (const f of free) {
+    const a = Math.max(HFS_HEAD_SECTORS, f.startBlock * per);
+    const b = Math.min(count - HFS_TAIL_SECTORS, (f.startBlock + f.blockCount) * per);
+    if (b <= a || (!opts.discardFreeSpace && b - a < MIN_FREE_SECTORS)) continue;
+    if (a > at) runs.push({ kind: 'data', sectorStart: at, sectorCount: a - at });
+    runs.push({ kind, sectorStart: a, sectorCount: b - a });
+    at = b;
+  }
+  if (runs.length === 0) return null;
+  if (at < count) runs.push({ kind: 'data', sectorStart: at, sectorCount: count - at });
+  return runs;
+}
+
 /** Tables for a disk with a partition map; null when the map gives nothing usable. */
 export function planFromMap(map: PartitionMap, diskSectors: number): ImagePlan | null {
   if (map.scheme === 'none' || map.entries.length === 0) return null;
@@ -179,6 +235,17 @@ export function planFromMap(map: PartitionMap, diskSectors: number): ImagePlan |
 
 const WHOLE_DISK_TYPES: Partial<Record<string, string>> = { hfsplus: 'Apple_HFS', hfsx: 'Apple_HFSX', hfs: 'Apple_HFS', 'hfs-wrapper': 'Apple_HFS' };
 
+/** Splits the tables that hold an HFS+ volume into data and free runs (see hfsRuns). */
+async function withHfsFreeSpace(disk: ByteSource, plan: ImagePlan, opts: PlanOptions): Promise<ImagePlan> {
+  for (const t of plan.tables) {
+    const type = /\(([^()]*) : \d+\)$/.exec(t.name)?.[1] ?? '';
+    if (!HFS_TYPES.has(type) || (t.runs && (t.runs.length !== 1 || t.runs[0].kind !== 'data'))) continue;
+    const runs = await hfsRuns(disk, t.firstSector, t.sectorCount, opts);
+    if (runs) t.runs = runs;
+  }
+  return plan;
+}
+
 /** One `whole disk` table (no partition map), typed after the file system found, as hdiutil does. */
 export async function planWholeDisk(disk: ByteSource): Promise<ImagePlan> {
   let type = 'unknown partition';
@@ -197,13 +264,17 @@ export async function planWholeDisk(disk: ByteSource): Promise<ImagePlan> {
   };
 }
 
-/** The plan for any decoded disk (not a UDIF image kept as it is): by its partition map, else whole disk. */
-export async function planDisk(disk: ByteSource): Promise<ImagePlan> {
+/**
+ * The plan for any decoded disk (not a UDIF image kept as it is): by its partition map, else whole disk; free
+ * blocks of HFS+ volumes as ignore runs (see PlanOptions).
+ */
+export async function planDisk(disk: ByteSource, opts: PlanOptions = {}): Promise<ImagePlan> {
   let map: PartitionMap | null = null;
   try {
     map = await readPartitionMap(disk);
   } catch {
     map = null;
   }
-  return (map && planFromMap(map, disk.size / SECTOR)) ?? planWholeDisk(disk);
+  const plan = (map && planFromMap(map, disk.size / SECTOR)) ?? (await planWholeDisk(disk));
+  return withHfsFreeSpace(disk, plan, opts);
 }

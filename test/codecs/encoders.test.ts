@@ -8,7 +8,8 @@ import { encodeLzvn } from '../../src/codecs/lzvn-encode.js';
 import { buildDmg, type BuildChunk, sevenZipPartitions } from '../helpers/build-dmg.js';
 import { sevenZip } from '../helpers/fixtures.js';
 import { BufferSource } from '../../src/io/buffer-source.js';
-import { writeUdif } from '../../src/udif/writer.js';
+import { writeUdifImage } from '../../src/udif/write/udif.js';
+import { wholeDiskPlan } from '../../src/udif/write/plan.js';
 import { encodeAdc } from '../../src/codecs/adc-encode.js';
 import { normalizeFreq } from '../../src/codecs/fse-encode.js';
 import { mixedData, padToSector, repetitiveData, rng, textData } from './data.js';
@@ -275,15 +276,16 @@ describe('encodeLzvn', () => {
   });
 });
 
-describe.runIf(sz)('with the UDIF writer (src/udif/writer.ts) as a future DMG writer would use them', () => {
+describe.runIf(sz)('with the UDIF writer (src/udif/write/udif.ts)', () => {
   for (const [label, type, encode] of [
     ['ULFO (LZFSE)', LZFSE_CHUNK, (d: Uint8Array) => encodeLzfse(d)],
     ['UDCO (ADC)', 0x80000004, encodeAdc],
   ] as const) {
-    it(`${label}: a 3 MiB mixed disk written by writeUdif is decoded by 7-Zip`, async () => {
+    it(`${label}: a 3 MiB mixed disk written by writeUdifImage is decoded by 7-Zip`, async () => {
       const disk = padToSector(mixedData(3 * (1 << 20) + 5000, 31));
       const pieces: Uint8Array[] = [];
-      for await (const p of writeUdif(new BufferSource(disk), { encoder: { type, encode }, chunkSectors: 2048 })) pieces.push(p);
+      const opts = { chunkType: type, encoder: (d: Uint8Array) => encode(d), chunkSectors: 2048 };
+      for await (const p of writeUdifImage(new BufferSource(disk), wholeDiskPlan(disk.length / 512), opts)) pieces.push(p);
       const image = Buffer.concat(pieces);
       expect(image.length).toBeLessThan(disk.length * 0.7); // the chunks really are encoded, not stored raw
       const parts = sevenZipPartitions(sz!, image);

@@ -14,7 +14,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDisk } from '../../src/open.js';
-import { writeUdif } from '../../src/udif/writer.js';
+import { writeUdifImage } from '../../src/udif/write/udif.js';
+import { wholeDiskPlan } from '../../src/udif/write/plan.js';
 import { shapedData } from './data.js';
 
 /** Independent oracle: the native xz tool (liblzma) decodes and tests every stream we write. */
@@ -219,7 +220,7 @@ describe.runIf(haveFixtures() && sevenZip())('ULMO images written with the XZ en
         const pieces: Uint8Array[] = [];
         let encoded = 0;
         const encode = (b: Uint8Array): Uint8Array => (encoded++, encodeXz(b, 6));
-        for await (const p of writeUdif(d.disk, { encoder: { type: CHUNK_LZMA, encode }, chunkSectors: 2048 })) pieces.push(p);
+        for await (const p of writeUdifImage(d.disk, wholeDiskPlan(d.disk.size / 512), { chunkType: CHUNK_LZMA, encoder: encode, chunkSectors: 2048 })) pieces.push(p);
         expect(encoded).toBeGreaterThan(0);
         const image = join(dir, 'x.dmg');
         writeFileSync(image, Buffer.concat(pieces));

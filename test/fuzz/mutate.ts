@@ -18,8 +18,9 @@ import { parseMish } from '../../src/udif/mish.js';
 import type { ResourceFork } from '../../src/udif/resources.js';
 import { UdifImage } from '../../src/udif/image.js';
 import '../../src/udif/all-codecs.js'; // UdifImage.open brings no codec: register them all
-import { writeUdif, rawEncoder, type ChunkEncoder } from '../../src/udif/writer.js';
-import { deflateZlib } from '../../src/codecs/deflate.js';
+import { writeUdifImage } from '../../src/udif/write/udif.js';
+import { wholeDiskPlan } from '../../src/udif/write/plan.js';
+import { CHUNK_RAW, CHUNK_ZLIB } from '../../src/udif/chunk-types.js';
 import { crc32 } from '../../src/util/crc32.js';
 import { buildSparseImage } from '../container/build.js';
 
@@ -876,14 +877,14 @@ const sparseField: Op = (b, rng, seed, recipe) => {
 
 /** Re-wraps a (mutated) raw disk as a UDIF image with dmgkit's writer (zlib or raw chunks). */
 export async function wrapUdif(disk: Uint8Array, rng: Rng, recipe: string[]): Promise<Uint8Array> {
-  const zlib: ChunkEncoder = { type: 0x80000005, encode: (d) => deflateZlib(d, 1) };
   const useZlib = rng.chance(0.5);
   const chunkSectors = rng.pick([8, 64, 2048]);
-  recipe.push(`writeUdif(${useZlib ? 'zlib' : 'raw'},${chunkSectors})`);
+  recipe.push(`writeUdifImage(${useZlib ? 'zlib' : 'raw'},${chunkSectors})`);
   const parts: Uint8Array[] = [];
   const padded = disk.length % 512 ? new Uint8Array(disk.length + 512 - (disk.length % 512)) : disk;
   if (padded !== disk) padded.set(disk);
-  for await (const p of writeUdif(new BufferSource(padded), { encoder: useZlib ? zlib : rawEncoder, chunkSectors, segmentId: new Uint8Array(16) })) parts.push(p);
+  const opts = { chunkType: useZlib ? CHUNK_ZLIB : CHUNK_RAW, level: 1, chunkSectors, segmentId: new Uint8Array(16) };
+  for await (const p of writeUdifImage(new BufferSource(padded), wholeDiskPlan(padded.length / 512), opts)) parts.push(p);
   return Buffer.concat(parts);
 }
 

@@ -1,6 +1,6 @@
 /**
  * Test-only builder of minimal UDIF images (one blkx partition), shaped like hdiutil's output, so that the
- * encoders' chunks can be fed to 7-Zip. Replace with src/udif/writer.ts once that exists.
+ * encoders' chunks can be fed to 7-Zip (whole images: writeUdifImage, src/udif/write/udif.ts).
  *
  * Layout: [data fork: chunk payloads][XML plist][koly 512 B]. Offsets follow /work/shared/GUIDE.md §1.
  */

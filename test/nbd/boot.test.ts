@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { BufferSource } from '../../src/io/buffer-source.js';
-import { writeUdif } from '../../src/udif/writer.js';
+import { writeUdifImage } from '../../src/udif/write/udif.js';
+import { wholeDiskPlan } from '../../src/udif/write/plan.js';
 import { fileSha, haveTools, killServers, qemuImgRead, startServer } from './helpers.js';
 
 /**
@@ -97,8 +98,8 @@ describe.runIf(ok)('QEMU boots a UDZO image served by dmgkit serve', () => {
     disk.set(bootSector(), 0);
     for (let i = 4096; i < disk.length; i++) disk[i] = (i * 7) >> 9;
     const parts: Uint8Array[] = [];
-    const zlib = { type: 0x80000005, encode: (d: Uint8Array) => new Uint8Array(deflateSync(d)) };
-    for await (const p of writeUdif(new BufferSource(disk), { encoder: zlib, chunkSectors: 128 })) parts.push(p);
+    const opts = { chunkType: 0x80000005, encoder: (d: Uint8Array) => new Uint8Array(deflateSync(d)), chunkSectors: 128 };
+    for await (const p of writeUdifImage(new BufferSource(disk), wholeDiskPlan(disk.length / 512), opts)) parts.push(p);
     const image = join(dir, 'boot.dmg');
     writeFileSync(image, Buffer.concat(parts));
     const before = fileSha(image);

@@ -23,8 +23,8 @@ function segmentIdFlag(args: ParsedArgs): Uint8Array | undefined {
 
 async function encodePool(ctx: CommandContext): Promise<TaskPool | undefined> {
   if (ctx.threads <= 1) return undefined;
-  const { createPool } = await import('../../pool/node.js');
-  const pool = createPool(ctx.threads);
+  const { encodePool } = await import('../../udif/write/encode-pool.js');
+  const pool = encodePool(ctx.threads);
   ctx.own('encoder threads', () => pool.close());
   return pool;
 }
@@ -43,6 +43,7 @@ export async function writeOut(input: ImageInput, diskSize: number, inputs: stri
     chunkSectors: intFlag(args, 'chunk-sectors'),
     segmentId: segmentIdFlag(args),
     deterministic: args.flags.has('deterministic'),
+    discardFreeSpace: args.flags.has('discard-free-space'),
     onProgress: (done) => progress.update(done),
   };
   if (format.name === 'UDSB') {

@@ -2,13 +2,15 @@
  * The streaming UDIF writer: data fork chunk by chunk, then the XML plist, then the `koly` trailer — one pass, so
  * the output can go to a pipe. Memory holds the chunks in flight (bounded by the window) and the block tables.
  *
- * Chunks are read in disk order on this thread (which also classifies zero runs and computes the tables' CRC32),
- * encoded by an EncodeRunner (possibly on several threads), and emitted in disk order, so the bytes written do not
- * depend on the thread count. With a fixed or content-derived segment ID the whole file is deterministic.
+ * This thread reads the disk in chunk-sized cells, in order; each cell is done end to end by the 'udif.encode'
+ * task (./encode-task.ts: its CRC-32, its zero runs, its encoding) on the pool's threads; this thread then takes
+ * the results in disk order, lays out the chunks and combines the CRCs (crc32Combine: nothing is read twice), so
+ * the bytes written do not depend on the thread count. With a fixed or content-derived segment ID the whole file
+ * is deterministic.
  */
 import { DmgkitError } from '../../errors.js';
 import type { ByteSource } from '../../io/source.js';
-import { crc32, crc32Zeros } from '../../util/crc32.js';
+import { crc32, crc32Combine, crc32Zeros } from '../../util/crc32.js';
 import { sha256 } from '../../util/sha256.js';
 import { canEncode, codecEntry } from '../../codecs/table.js';
 import { crc32Checksum, type UdifChecksum } from '../checksum.js';
@@ -17,16 +19,19 @@ import { flattenedKoly } from '../koly.js';
 import { type MishChunk, serializeMish } from '../mish.js';
 import type { Resource, ResourceFork } from '../resources.js';
 import { SECTOR } from '../layout.js';
-import { InlinePool, orderedMap, type TaskPool, type EncodeArgs } from '../../pool/index.js';
+import { InlinePool, orderedMap, type TaskPool } from '../../pool/index.js';
 import { checkPlan, HDIUTIL_ATTRIBUTES, type ImagePlan, type RunKind, type TablePlan } from './plan.js';
 import { serializeResources } from './resources.js';
+import { ENCODE_TASK, encodeCell, type EncodeCellArgs, type EncodeCellResult, MIN_ZERO_SPLIT_SECTORS } from './encode-task.js';
 
-/** Zero runs at least this long at the start or end of a chunk become zero-fill chunks of their own. */
-export const MIN_ZERO_SPLIT_SECTORS = 32;
+export { MIN_ZERO_SPLIT_SECTORS };
 /** A source chunk kept as one chunk up to this size (hdiutil's UDRO chunks can exceed 2048 sectors). */
 export const MAX_KEPT_SECTORS = 16384;
 /** Most chunk sectors accepted (64 MiB chunks: the reader's default chunk limit). */
 export const MAX_CHUNK_SECTORS = 131072;
+
+/** Encodes one chunk on the calling thread (pre-encoded chunks, an external tool); `sector`: its first disk sector. */
+export type ChunkEncodeFn = (data: Uint8Array, sector: number) => Uint8Array;
 
 export interface UdifWriteOptions {
   /** Chunk type of stored data: CHUNK_RAW (UDRO/UDRW) or a codec type of src/codecs/table.ts. */
@@ -35,8 +40,16 @@ export interface UdifWriteOptions {
   level?: number;
   /** Sectors per chunk; default: the codec's (2048 = 1 MiB). */
   chunkSectors?: number;
-  /** Where chunks are encoded (the ordered pool of src/pool, 'encode' task); default: this thread. */
+  /**
+   * Where cells are encoded: a pool that runs the 'udif.encode' task (./encode-pool.ts makes one in Node; an
+   * InlinePool works anywhere since this module registers the task); default: this thread.
+   */
   pool?: TaskPool;
+  /**
+   * Encode chunks with this function on the calling thread instead of the codec's encoder (no pool; the chunk
+   * type is still `chunkType`; a result not smaller than its input is stored raw).
+   */
+  encoder?: ChunkEncodeFn;
   /** Chunks in flight; default: 2 × the pool's threads + 1. */
   window?: number;
   /** 16-byte segment ID, or 'content' for one derived from the image's tables and checksums; default random. */
@@ -48,43 +61,20 @@ export interface UdifWriteOptions {
 
 interface Job {
   table: number;
+  /** CHUNK_ZERO or CHUNK_IGNORE for runs not read; the stored type for a cell. */
   type: number;
   sectorStart: number;
   sectorCount: number;
-  /** The bytes to store (raw chunks). */
-  stored?: Uint8Array;
-  /** The bytes to encode (compressed types), kept to store them raw when encoding does not shrink them. */
-  data?: Uint8Array;
+  /** A cell read: its bytes, to encode (zero runs split off unless `stored`). */
+  cell?: Uint8Array;
+  /** The cell is free space: all zeros becomes an ignore chunk (merged with the ignore chunk before it). */
+  free?: boolean;
+  /** The cell is a source chunk kept as it is: no zero split. */
+  stored?: boolean;
+  /** The cell's buffer is the writer's: reused for a later cell once this one is done. */
+  own?: boolean;
   /** Ignore chunks of a free run merge with the ignore chunk before them. */
   merge?: boolean;
-}
-
-/** Index of the first sector in [from, to) of `d` that is not all zeros, or `to`. */
-function firstNonZeroSector(d: Uint8Array, from: number, to: number): number {
-  const aligned = d.byteOffset % 4 === 0;
-  const w = aligned ? new Uint32Array(d.buffer, d.byteOffset, d.length >> 2) : null;
-  for (let s = from; s < to; s++) {
-    if (w) {
-      for (let i = s * 128, e = i + 128; i < e; i++) if (w[i] !== 0) return s;
-    } else {
-      for (let i = s * SECTOR, e = i + SECTOR; i < e; i++) if (d[i] !== 0) return s;
-    }
-  }
-  return to;
-}
-
-/** Index + 1 of the last sector in [from, to) that is not all zeros, or `from`. */
-function lastNonZeroSector(d: Uint8Array, from: number, to: number): number {
-  const aligned = d.byteOffset % 4 === 0;
-  const w = aligned ? new Uint32Array(d.buffer, d.byteOffset, d.length >> 2) : null;
-  for (let s = to - 1; s >= from; s--) {
-    if (w) {
-      for (let i = s * 128, e = i + 128; i < e; i++) if (w[i] !== 0) return s + 1;
-    } else {
-      for (let i = s * SECTOR, e = i + SECTOR; i < e; i++) if (d[i] !== 0) return s + 1;
-    }
-  }
-  return from;
 }
 
 /** Throws the signal's reason (an AbortError by default), as web APIs do. */
@@ -92,7 +82,6 @@ function checkAbort(signal?: AbortSignal): void {
   signal?.throwIfAborted();
 }
 
-/** The UDIF image of `disk` laid out by `plan`, as a sequence of byte pieces (concatenate them for the file). */
 /**
  * A disk read once, in order, whose size is known only at its end (a pipe): `next(n)` resolves to the next n
  * bytes, fewer only at the end (then empty from there on).
@@ -105,6 +94,7 @@ function isSequential(d: ByteSource | SequentialInput): d is SequentialInput {
   return typeof (d as SequentialInput).next === 'function' && typeof (d as ByteSource).read !== 'function';
 }
 
+/** The UDIF image of `disk` laid out by `plan`, as a sequence of byte pieces (concatenate them for the file). */
 export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: ImagePlan, opts: UdifWriteOptions): AsyncGenerator<Uint8Array> {
   const sequential = isSequential(disk);
   let diskSectors = 0;
@@ -120,7 +110,7 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
   }
   const type = opts.chunkType;
   const entry = type === CHUNK_RAW ? undefined : codecEntry(type);
-  if (type !== CHUNK_RAW && !(entry && canEncode(entry))) {
+  if (type !== CHUNK_RAW && !opts.encoder && !(entry && canEncode(entry))) {
     throw new DmgkitError('UNSUPPORTED_CODEC', `dmgkit cannot write ${entry ? `${entry.title} (${entry.format})` : `chunk type 0x${type.toString(16)}`} chunks yet`, { chunkType: type });
   }
   const level = opts.level ?? entry?.defaultLevel ?? 0;
@@ -131,8 +121,31 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
   if (!Number.isInteger(chunkSectors) || chunkSectors < 1 || chunkSectors > MAX_CHUNK_SECTORS) {
     throw new DmgkitError('INVALID_ARGUMENT', `chunk size of ${chunkSectors} sectors is outside 1..${MAX_CHUNK_SECTORS}`);
   }
-  const pool = opts.pool ?? new InlinePool();
+  const pool = opts.encoder ? new InlinePool() : opts.pool ?? new InlinePool();
+  const ownsPool = !!opts.encoder || !opts.pool;
   const window = Math.max(1, opts.window ?? 2 * pool.threads + 1);
+  // Cells are read into buffers of the writer's own when the source can (readInto), and go to other threads in
+  // such buffers (transferred, then handed back for the next cells): a source's view may share its buffer with
+  // other data, which must be neither detached nor cloned whole.
+  const copyCells = pool.threads > 1 && !opts.encoder;
+  const cellBytes = chunkSectors * SECTOR;
+  const spares: Uint8Array[] = [];
+  const ownBuffer = (n: number): Uint8Array => (n === cellBytes && spares.length ? spares.pop()! : new Uint8Array(n));
+  /** A cell's bytes, and whether the buffer is the writer's (reusable once the cell is done). */
+  const readCell = async (src: ByteSource, offset: number, n: number): Promise<{ cell: Uint8Array; own: boolean }> => {
+    if (src.readInto) {
+      const cell = ownBuffer(n);
+      await src.readInto(offset, cell);
+      return { cell, own: true };
+    }
+    return ownCopy(await src.read(offset, n));
+  };
+  const ownCopy = (data: Uint8Array): { cell: Uint8Array; own: boolean } => {
+    if (!copyCells) return { cell: data, own: false };
+    const cell = ownBuffer(data.length);
+    cell.set(data);
+    return { cell, own: true };
+  };
   // Raw images: hdiutil writes decompressBufferRequested 0; compressed: chunk size + a per-codec margin (the
   // largest chunk when a kept source chunk is larger).
   const tableMax: number[] = [];
@@ -143,35 +156,6 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
   const chunks: MishChunk[][] = tables.map(() => []);
   const totalBytes = sequential ? 0 : (disk as ByteSource).size;
   let doneBytes = 0;
-
-  function* zeroJob(ti: number, sectorStart: number, sectorCount: number): Generator<Job> {
-    tableCrc[ti] = crc32Zeros(sectorCount * SECTOR, tableCrc[ti]);
-    yield { table: ti, type: CHUNK_ZERO, sectorStart, sectorCount };
-  }
-
-  /** The jobs of one chunk-sized cell of `data` already read, split into zero and stored pieces. */
-  function* dataJobs(ti: number, cellStart: number, data: Uint8Array, kind: RunKind): Generator<Job> {
-    const n = data.length / SECTOR;
-    let a = 0;
-    let b = n;
-    if (kind !== 'stored') {
-      a = firstNonZeroSector(data, 0, n);
-      if (a === n) {
-        tableCrc[ti] = crc32Zeros(data.length, tableCrc[ti]);
-        yield { table: ti, type: CHUNK_ZERO, sectorStart: cellStart, sectorCount: n };
-        return;
-      }
-      b = lastNonZeroSector(data, a, n);
-      if (a < MIN_ZERO_SPLIT_SECTORS) a = 0;
-      if (n - b < MIN_ZERO_SPLIT_SECTORS) b = n;
-      if (a > 0) yield { table: ti, type: CHUNK_ZERO, sectorStart: cellStart, sectorCount: a };
-    }
-    tableCrc[ti] = crc32(data, tableCrc[ti]);
-    const part = a === 0 && b === n ? data : data.subarray(a * SECTOR, b * SECTOR);
-    if (type === CHUNK_RAW) yield { table: ti, type, sectorStart: cellStart + a, sectorCount: b - a, stored: part };
-    else yield { table: ti, type, sectorStart: cellStart + a, sectorCount: b - a, data: part };
-    if (b < n) yield { table: ti, type: CHUNK_ZERO, sectorStart: cellStart + b, sectorCount: n - b };
-  }
 
   /** The stream's cells in order; the table's (and disk's) size is set when the input ends. */
   async function* streamJobs(input: SequentialInput): AsyncGenerator<Job> {
@@ -188,7 +172,7 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
         padded.set(data);
         data = padded;
       }
-      yield* dataJobs(0, s, data, 'data');
+      yield { table: 0, type, sectorStart: s, sectorCount: data.length / SECTOR, ...ownCopy(data) };
       s += data.length / SECTOR;
       if (data.length < want) break;
     }
@@ -212,7 +196,7 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
           continue;
         }
         if (run.kind === 'zero') {
-          yield* zeroJob(ti, run.sectorStart, run.sectorCount);
+          yield { table: ti, type: CHUNK_ZERO, sectorStart: run.sectorStart, sectorCount: run.sectorCount };
           continue;
         }
         // Chunks from the run's start (as hdiutil cuts them); a source chunk kept as it is stays whole up to 8 MiB.
@@ -221,12 +205,11 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
         for (let s = run.sectorStart; s < end; ) {
           checkAbort(opts.signal);
           const cellEnd = Math.min(end, s + step);
-          const data = await src.read((t.firstSector + s) * SECTOR, (cellEnd - s) * SECTOR);
-          if (run.kind === 'free' && firstNonZeroSector(data, 0, cellEnd - s) === cellEnd - s) {
-            yield { table: ti, type: CHUNK_IGNORE, sectorStart: s, sectorCount: cellEnd - s, merge: true };
-          } else {
-            yield* dataJobs(ti, s, data, run.kind);
-          }
+          const { cell, own } = await readCell(src, (t.firstSector + s) * SECTOR, (cellEnd - s) * SECTOR);
+          yield {
+            table: ti, type, sectorStart: s, sectorCount: cellEnd - s, cell, own,
+            free: run.kind === 'free', stored: run.kind === 'stored',
+          };
           s = cellEnd;
         }
       }
@@ -251,54 +234,71 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
     }
   }
 
-  function finish(job: Job, encoded: Uint8Array | null): Uint8Array | null {
-    closeTables(job.table);
-    const list = chunks[job.table];
-    let stored: Uint8Array | null = null;
-    let ctype = job.type;
-    if (encoded) {
-      stored = encoded;
-      if (stored.length >= job.data!.length) {
-        stored = job.data!;
-        ctype = CHUNK_RAW;
-      }
-    } else if (job.stored) stored = job.stored;
+  function push(list: MishChunk[], ctype: number, sectorStart: number, sectorCount: number, length = 0, merge = false): void {
     const prev = list[list.length - 1];
-    if (job.merge && prev && prev.type === CHUNK_IGNORE && prev.sectorStart + prev.sectorCount === job.sectorStart) {
-      prev.sectorCount += job.sectorCount;
-    } else {
-      list.push({
-        type: ctype, comment: 0, sectorStart: job.sectorStart, sectorCount: job.sectorCount,
-        compressedOffset: pos, compressedLength: stored ? stored.length : 0,
-      });
+    if (merge && prev && prev.type === CHUNK_IGNORE && prev.sectorStart + prev.sectorCount === sectorStart) {
+      prev.sectorCount += sectorCount;
+      return;
     }
-    if (stored) {
-      dataCrc = crc32(stored, dataCrc);
-      pos += stored.length;
-    }
-    doneBytes += job.sectorCount * SECTOR;
-    return stored;
+    list.push({ type: ctype, comment: 0, sectorStart, sectorCount, compressedOffset: pos, compressedLength: length });
   }
 
-  const encode = async (job: Job): Promise<[Job, Uint8Array | null]> => {
-    if (!job.data) return [job, null];
-    const args: EncodeArgs = { codec: type, level, input: job.data };
-    return [job, await pool.run<Uint8Array>('encode', args)];
+  /** Lays out a job's chunks in order; returns the bytes to write, if any. */
+  function finish(job: Job, r: EncodeCellResult | null): Uint8Array | null {
+    closeTables(job.table);
+    const list = chunks[job.table];
+    const ti = job.table;
+    doneBytes += job.sectorCount * SECTOR;
+    if (!r) {
+      // Ignore chunks are left out of the table's CRC (hdiutil's), zero-fill chunks count as zeros.
+      if (job.type === CHUNK_ZERO) tableCrc[ti] = crc32Zeros(job.sectorCount * SECTOR, tableCrc[ti]);
+      push(list, job.type, job.sectorStart, job.sectorCount, 0, job.merge);
+      return null;
+    }
+    if (r.spare && job.own && r.spare.length === cellBytes && spares.length < window) spares.push(r.spare);
+    const n = job.sectorCount;
+    if (r.a === r.b) {
+      if (job.free) push(list, CHUNK_IGNORE, job.sectorStart, n, 0, true);
+      else {
+        tableCrc[ti] = crc32Combine(tableCrc[ti], r.crc, n * SECTOR);
+        push(list, CHUNK_ZERO, job.sectorStart, n);
+      }
+      return null;
+    }
+    tableCrc[ti] = crc32Combine(tableCrc[ti], r.crc, n * SECTOR);
+    const out = r.out!;
+    if (r.a > 0) push(list, CHUNK_ZERO, job.sectorStart, r.a);
+    push(list, r.type, job.sectorStart + r.a, r.b - r.a, out.length);
+    if (r.b < n) push(list, CHUNK_ZERO, job.sectorStart + r.b, n - r.b);
+    dataCrc = crc32Combine(dataCrc, r.outCrc, out.length);
+    pos += out.length;
+    return out;
+  }
+
+  const encode = async (job: Job): Promise<[Job, EncodeCellResult | null]> => {
+    if (!job.cell) return [job, null];
+    const args: EncodeCellArgs = { type, level, input: job.cell, split: !job.stored };
+    if (opts.encoder) {
+      const enc = opts.encoder;
+      const first = tables[job.table].firstSector + job.sectorStart;
+      return [job, encodeCell(args, type === CHUNK_RAW ? null : (d) => enc(d, first + (d.byteOffset - job.cell!.byteOffset) / SECTOR))];
+    }
+    return [job, await pool.run<EncodeCellResult>(ENCODE_TASK, args, copyCells ? [job.cell.buffer as ArrayBuffer] : undefined)];
   };
   try {
     const done = orderedMap(jobs(), encode, {
       maxInFlight: window,
-      weight: (j) => j.data?.length ?? j.stored?.length ?? 0,
+      weight: (j) => j.cell?.length ?? 0,
       maxWeight: window * chunkSectors * SECTOR,
       signal: opts.signal,
     });
-    for await (const [job, encoded] of done) {
-      const out = finish(job, encoded);
+    for await (const [job, result] of done) {
+      const out = finish(job, result);
       if (out) yield out;
       opts.onProgress?.(doneBytes, totalBytes);
     }
   } finally {
-    if (!opts.pool) await pool.close();
+    if (ownsPool) await pool.close();
   }
   closeTables(tables.length);
 
