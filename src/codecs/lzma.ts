@@ -61,6 +61,8 @@ const MAX_LCLP = 12;
 const RUN_MARGIN = 64;
 /** The tail of a chunk (< RUN_MARGIN + 51 bytes... at most RUN_MARGIN after the run), zero-padded. */
 const scratch = new Uint8Array(4 * RUN_MARGIN);
+/** Output bytes per lzmaRun call (see decodeLzmaChunk). */
+const RUN_SLICE = 4096;
 /** Positions stay int32 in the hot loop (a margin for the bytes read past a limit). */
 const MAX_POS = 0x7fffffff - 4 * RUN_MARGIN;
 
@@ -136,7 +138,7 @@ export class LzmaState {
 }
 
 /**
- * The hot loop: decodes symbols from input[inPos, ...) into output[outPos, outEnd) while outPos < outEnd and
+ * The hot loop: decodes symbols from input[inPos, ...) into output[outPos, outEnd) while outPos < stop and
  * inPos < inLimit (the caller guarantees inLimit + 51 <= input.length, so no read leaves the input). Reads and
  * writes the range decoder, state, reps and positions in `s`. Any end marker here is corrupt: it comes before
  * the declared end.
@@ -146,6 +148,7 @@ function lzmaRun(
   input: Uint8Array,
   inLimit: number,
   output: Uint8Array,
+  stop: number,
   outEnd: number,
   dictStart: number,
   dictSize: number,
@@ -181,7 +184,7 @@ function lzmaRun(
   let outPos = s.outPos;
   /** The byte before outPos (0 at the dictionary start): selects the literal coder. */
   let prev = outPos > dictStart ? output[outPos - 1] : 0;
-  const COPY_CALL_MIN = 24;
+  const COPY_CALL_MIN = 12;
   let i = 0;
   let p = 0;
   let bound = 0;
@@ -190,7 +193,7 @@ function lzmaRun(
   // per-access map checks (it does not hoist checks out of loops by itself).
   if (input.length < inLimit || output.length < outEnd || probs.length < kLiteral) throw new RangeError('lzmaRun: bad bounds');
 
-  while (outPos < outEnd && inPos < inLimit) {
+  while (outPos < stop && inPos < inLimit) {
     const rel = (outPos - dictStart) | 0;
     const posState = rel & pbMask;
     // isMatch
@@ -691,7 +694,14 @@ export function decodeLzmaChunk(
   let src = input;
   let srcEnd = inEnd;
   let base = 0;
-  if (outPos < outEnd && s.inPos < inEnd - RUN_MARGIN) lzmaRun(s, input, inEnd - RUN_MARGIN, output, outEnd, dictStart, dictSize, marker, codec, 0);
+  // In slices of RUN_SLICE output bytes: a short first call lets V8 see the whole function (its exit too) in the
+  // interpreter, so it compiles it once with full feedback instead of compiling the loop on stack and deopting
+  // at the first exit (measured: that cost several 250 ms compiles at start-up).
+  const inLimit = inEnd - RUN_MARGIN;
+  while (s.outPos < outEnd && s.inPos < inLimit) {
+    const stop = outEnd - s.outPos > RUN_SLICE ? s.outPos + RUN_SLICE : outEnd;
+    lzmaRun(s, input, inLimit, output, stop, outEnd, dictStart, dictSize, marker, codec, 0);
+  }
   if (s.outPos < outEnd) {
     base = s.inPos;
     const n = inEnd - base; // <= RUN_MARGIN: the run stopped at most 51 bytes past inEnd - RUN_MARGIN
@@ -700,7 +710,7 @@ export function decodeLzmaChunk(
     src = scratch;
     srcEnd = n;
     s.inPos = 0;
-    lzmaRun(s, scratch, n + RUN_MARGIN, output, outEnd, dictStart, dictSize, marker, codec, base);
+    lzmaRun(s, scratch, n + RUN_MARGIN, output, outEnd, outEnd, dictStart, dictSize, marker, codec, base);
     if (s.outPos < outEnd) throw corrupt(codec, 'truncated LZMA data', inEnd);
   }
 
