@@ -90,7 +90,7 @@ export function syntheticText(size: number, seed = 7): Uint8Array {
 }
 
 /** Structured records: log lines or fixed-width little-endian binary records, alternating by segment. */
-function fillRecords(out: Uint8Array, start: number, end: number, rnd: () => number, counter: { n: number }): void {
+export function fillRecords(out: Uint8Array, start: number, end: number, rnd: () => number, counter: { n: number }): void {
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   if (rnd() < 0.5) {
     const enc = new TextEncoder();
