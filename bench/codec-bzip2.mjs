@@ -3,7 +3,10 @@
 // compressed by `bzip2 -9` as hdiutil writes UDBZ. Prints MB/s of output (MB = 1e6 bytes) and the ratios.
 //
 // Usage: nice -n 15 node bench/codec-bzip2.mjs [--mib 8] [--reps 5] [--kinds text,binary,...] [--no-tools]
-//        [--decoder dist/codecs/bzip2.js] [--once KIND]   (--once: one decode pass of KIND, for callgrind)
+//        [--decoder dist/codecs/bzip2.js] [--vs other/bzip2.js] [--once KIND]
+// --vs: a second build of the decoder (e.g. the previous commit's, built with esbuild), timed in the same process
+// rep by rep alternately with the first (a fair A/B on a busy machine); --once: one decode pass of KIND, for
+// callgrind. Times are medians (and minima) of per-rep on-CPU time.
 // Needs a build (npx tsc -p tsconfig.json). Streams are cached in the bench cache directory (bench/lib/data.mjs).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +28,8 @@ const TOOLS = !argv.includes('--no-tools');
 const ONCE = opt('once', null);
 const decoderPath = resolve(opt('decoder', join(repoRoot, 'dist', 'codecs', 'bzip2.js')));
 const { decodeBzip2 } = await import(pathToFileURL(decoderPath).href);
+const vsPath = opt('vs', null) && resolve(opt('vs', null));
+const decodeVs = vsPath ? (await import(pathToFileURL(vsPath).href)).decodeBzip2 : null;
 
 /** `size` bytes of one kind of data (the generators of the bench mix, one kind at a time). */
 function kindData(kind, size) {
@@ -92,8 +97,8 @@ function streams(kind) {
   return { data, chunks, encoded, cat: base + '.cat' };
 }
 
-function decodeAll(s, out) {
-  for (let i = 0; i < s.encoded.length; i++) decodeBzip2(s.encoded[i], out.subarray(0, s.chunks[i].length));
+function decodeAll(s, out, decode = decodeBzip2) {
+  for (let i = 0; i < s.encoded.length; i++) decode(s.encoded[i], out.subarray(0, s.chunks[i].length));
 }
 
 const out = new Uint8Array(MiB);
@@ -110,30 +115,45 @@ for (const kind of KINDS) {
   const bytes = s.data.length;
   const encBytes = s.encoded.reduce((a, e) => a + e.length, 0);
   // Check once, warm up, then alternate ours and the tools rep by rep (load on the machine drifts).
-  for (let i = 0; i < s.encoded.length; i++) {
-    const o = out.subarray(0, s.chunks[i].length);
-    decodeBzip2(s.encoded[i], o);
-    if (Buffer.compare(o, s.chunks[i]) !== 0) throw new Error(`${kind}: chunk ${i} decodes to different bytes`);
+  for (const decode of decodeVs ? [decodeBzip2, decodeVs] : [decodeBzip2]) {
+    for (let i = 0; i < s.encoded.length; i++) {
+      const o = out.subarray(0, s.chunks[i].length);
+      decode(s.encoded[i], o);
+      if (Buffer.compare(o, s.chunks[i]) !== 0) throw new Error(`${kind}: chunk ${i} decodes to different bytes`);
+    }
+    for (let w = 0; w < 2; w++) decodeAll(s, out, decode);
   }
-  for (let w = 0; w < 2; w++) decodeAll(s, out);
-  const t = { ours: [], bzip2: [], '7zz': [] };
+  const t = { ours: [], vs: [], bzip2: [], '7zz': [] };
   for (let r = 0; r < REPS; r++) {
     t.ours.push((await timeInProcess(() => decodeAll(s, out), { thread: true })).cpu);
+    if (decodeVs) t.vs.push((await timeInProcess(() => decodeAll(s, out, decodeVs), { thread: true })).cpu);
     if (TOOLS) {
       t.bzip2.push(timeTool('bzip2', ['-dc', s.cat]).cpu);
       t['7zz'].push(timeTool('7zz', ['e', '-so', '-tbzip2', '-mmt1', s.cat]).cpu);
     }
   }
-  const row = { kind, ratio: encBytes / bytes, ours: mbs(bytes, median(t.ours)) };
+  const min = (xs) => Math.min(...xs);
+  const row = { kind, ratio: encBytes / bytes, ours: mbs(bytes, median(t.ours)), oursBest: mbs(bytes, min(t.ours)) };
+  if (decodeVs) Object.assign(row, { vs: mbs(bytes, median(t.vs)), vsBest: mbs(bytes, min(t.vs)) });
   if (TOOLS) {
     row.bzip2 = mbs(bytes, median(t.bzip2));
     row['7zz'] = mbs(bytes, median(t['7zz']));
+    row.bzip2Best = mbs(bytes, min(t.bzip2));
+    row['7zzBest'] = mbs(bytes, min(t['7zz']));
   }
   rows.push(row);
   const f = (x) => (x === undefined ? '' : x.toFixed(1).padStart(7));
   console.log(
-    `${kind.padEnd(8)} ${(row.ratio * 100).toFixed(1).padStart(5)}%  ours ${f(row.ours)} MB/s` +
-      (TOOLS ? `  bzip2 -d ${f(row.bzip2)}  7zz -mmt1 ${f(row['7zz'])}  ours/bzip2 ${(row.ours / row.bzip2).toFixed(2)}  ours/7zz ${(row.ours / row['7zz']).toFixed(2)}` : ''),
+    `${kind.padEnd(8)} ${(row.ratio * 100).toFixed(1).padStart(5)}%  ours ${f(row.ours)} (best ${f(row.oursBest)}) MB/s` +
+      (decodeVs ? `  vs ${f(row.vs)} (best ${f(row.vsBest)})  ours/vs ${(row.ours / row.vs).toFixed(2)} (best ${(row.oursBest / row.vsBest).toFixed(2)})` : '') +
+      (TOOLS
+        ? `  bzip2 -d ${f(row.bzip2)} (${f(row.bzip2Best)})  7zz -mmt1 ${f(row['7zz'])} (${f(row['7zzBest'])})` +
+          `  ours/bzip2 ${(row.ours / row.bzip2).toFixed(2)} (${(row.oursBest / row.bzip2Best).toFixed(2)})` +
+          `  ours/7zz ${(row.ours / row['7zz']).toFixed(2)} (${(row.oursBest / row['7zzBest']).toFixed(2)})`
+        : ''),
   );
 }
-console.log(`(${MIB} MiB per kind in 1 MiB bzip2 -9 streams; median of ${REPS} reps of on-CPU time; decoder ${decoderPath})`);
+console.log(
+  `(${MIB} MiB per kind in 1 MiB bzip2 -9 streams; MB/s of output from the median (best) of ${REPS} reps of on-CPU time; ` +
+    `decoder ${decoderPath}${vsPath ? `, vs ${vsPath}` : ''})`,
+);
