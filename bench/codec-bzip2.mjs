@@ -6,7 +6,7 @@
 //        [--decoder dist/codecs/bzip2.js] [--vs other/bzip2.js] [--once KIND]
 // --vs: a second build of the decoder (e.g. the previous commit's, built with esbuild), timed in the same process
 // rep by rep alternately with the first (a fair A/B on a busy machine); --once: one decode pass of KIND, for
-// callgrind. Times are medians (and minima) of per-rep on-CPU time.
+// callgrind (--passes N: N passes; the difference of two pass counts is the steady state). Times are medians (and minima) of per-rep on-CPU time.
 // Needs a build (npx tsc -p tsconfig.json). Streams are cached in the bench cache directory (bench/lib/data.mjs).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -104,7 +104,7 @@ function decodeAll(s, out, decode = decodeBzip2) {
 const out = new Uint8Array(MiB);
 if (ONCE) {
   const s = streams(ONCE);
-  decodeAll(s, out);
+  for (let p = Number(opt('passes', '1')); p > 0; p--) decodeAll(s, out);
   process.exit(0);
 }
 
@@ -125,8 +125,13 @@ for (const kind of KINDS) {
   }
   const t = { ours: [], vs: [], bzip2: [], '7zz': [] };
   for (let r = 0; r < REPS; r++) {
-    t.ours.push((await timeInProcess(() => decodeAll(s, out), { thread: true })).cpu);
-    if (decodeVs) t.vs.push((await timeInProcess(() => decodeAll(s, out, decodeVs), { thread: true })).cpu);
+    // A/B order alternates rep by rep (the first after a tool runs on colder caches).
+    const pair = [
+      async () => t.ours.push((await timeInProcess(() => decodeAll(s, out), { thread: true })).cpu),
+      async () => decodeVs && t.vs.push((await timeInProcess(() => decodeAll(s, out, decodeVs), { thread: true })).cpu),
+    ];
+    if (r & 1) pair.reverse();
+    for (const f of pair) await f();
     if (TOOLS) {
       t.bzip2.push(timeTool('bzip2', ['-dc', s.cat]).cpu);
       t['7zz'].push(timeTool('7zz', ['e', '-so', '-tbzip2', '-mmt1', s.cat]).cpu);
