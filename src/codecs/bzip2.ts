@@ -13,9 +13,13 @@ import { BZIP2_CRC_TABLE } from './bzip2-crc.js';
  * nSelectors (15), MTF-coded unary selectors, delta-coded code lengths per group, then Huffman-coded MTF/RLE2
  * symbols; end of stream = 48-bit magic 0x177245385090 + combined CRC (32), padded to a byte.
  *
- * Speed: a 32-bit bit accumulator held in locals, 10-bit Huffman lookup tables with a canonical fallback for
- * longer codes, byte MTF, and the inverse BWT through one Uint32Array (`tt`, byte in the low 8 bits, link in the
- * high 24) allocated once for the largest block size and reused. The block CRC is updated inline in the walk.
+ * Speed (single thread): the symbol loop runs in a function of its own with a 32-bit bit accumulator in locals,
+ * 10-bit Huffman lookup tables with a canonical fallback for longer codes, and a byte MTF list; it writes the
+ * block's bytes into a byte array (`blk`, runs by fill). One pass with stores only builds the BWT permutation
+ * `tt` (byte in the low 8 bits, next row in the high 24); the walk then follows it from origPtr, undoes RLE1 and
+ * writes straight into the caller's output with the block CRC inline (its table chain overlaps the walk's cache
+ * misses, which bound it). All work arrays are sized by the format (not by input), allocated on first use and
+ * reused across blocks and calls.
  */
 
 const CODEC = 'bzip2';
@@ -44,7 +48,10 @@ const CRC_T = BZIP2_CRC_TABLE;
 
 /** Work buffers sized by the format's constants (not by input), allocated on first use and reused. */
 interface Work {
+  /** Row r: (T(r) << 8) | F[r], the next row of the forward walk and the byte it yields. */
   tt: Uint32Array;
+  /** The block's bytes after Huffman, RLE2 and MTF: the BWT's last column. */
+  blk: Uint8Array;
   selectors: Uint8Array;
   lens: Uint8Array;
   /** Per group: LUT entries (sym << 5 | len), 0 = take the slow path. */
@@ -61,6 +68,7 @@ function getWork(): Work {
   if (work === null) {
     work = {
       tt: new Uint32Array(MAX_BLOCK),
+      blk: new Uint8Array(MAX_BLOCK),
       selectors: new Uint8Array(MAX_SELECTORS),
       lens: new Uint8Array(MAX_GROUPS * MAX_ALPHA),
       lut: new Uint32Array(MAX_GROUPS * LUT_SIZE),
@@ -134,6 +142,59 @@ function buildTables(w: Work, g: number, alphaSize: number, pos: number): void {
   w.maxLen[g] = maxLen;
 }
 
+/**
+ * Builds the forward permutation from the block's last column L = blk[0..n) (cftab = first row of each byte in
+ * the first column): row LF(i) = cftab[L[i]]++ is where row i's rotation shifted right by one sorts, so
+ * T(LF(i)) = i, and its first-column byte F[LF(i)] = L[i]. Stores only: tt[LF(i)] = (i << 8) | L[i]
+ * (n <= 900000 < 2^23).
+ */
+function buildLinks(tt: Uint32Array, blk: Uint8Array, n: number): void {
+  const cf = cftab;
+  for (let i = 0; i < n; i++) {
+    const c = blk[i];
+    tt[cf[c]++] = (i << 8) | c;
+  }
+}
+
+/**
+ * Walks the permutation from origPtr (each step: the row's first-column byte, then the next row), undoes RLE1
+ * (4 equal bytes, then a count byte of 0..255 more) and writes the block to output from `out`, updating the CRC
+ * register; returns the new output position (it may exceed output.length: the typed array drops those stores and
+ * the caller checks) and leaves the CRC register in `walkCrc`. The walk is bound by the tt[] cache misses; the
+ * CRC's table chain is independent of them and overlaps. On hostile input the permutation may have several cycles:
+ * the bytes are then wrong (the CRC tells) but every index stays below n.
+ */
+function walk(tt: Uint32Array, n: number, origPtr: number, output: Uint8Array, out: number): number {
+  const T = CRC_T;
+  let c = -1;
+  let tPos = origPtr;
+  let last = -1;
+  let run = 0;
+  for (let k = 0; k < n; k++) {
+    const t = tt[tPos];
+    const b = t & 0xff;
+    tPos = t >>> 8;
+    if (run === 4) {
+      output.fill(last, out, out + b);
+      out += b;
+      for (let r = 0; r < b; r++) c = (c << 8) ^ T[(c >>> 24) ^ last];
+      run = 0;
+      last = -1;
+      continue;
+    }
+    if (b === last) run++;
+    else {
+      last = b;
+      run = 1;
+    }
+    output[out++] = b;
+    c = (c << 8) ^ T[(c >>> 24) ^ b];
+  }
+  walkCrc = c;
+  return out;
+}
+let walkCrc = 0;
+
 /** MSB-first bit reader: `bc` valid bits in the low end of `bb`. Bytes past the end read as 0; `overrun()` tells. */
 class BitReader {
   bb = 0;
@@ -160,11 +221,110 @@ class BitReader {
   }
 }
 
+/**
+ * Decodes one block's Huffman-coded MTF/RLE2 symbols up to end-of-block into w.blk (the BWT's last column) and
+ * counts the bytes in byteCount; returns the block length. The MTF list `mtf` is set up by the caller. Hot loop in
+ * a function of its own, all state in locals (bit accumulator included, saved back into `r` at the end).
+ */
+function decodeSymbols(r: BitReader, w: Work, keep: number, eob: number, blockMax: number): number {
+  byteCount.fill(0);
+  let nblock = 0;
+  let runLen = 0;
+  let runShift = 0;
+  let groupLeft = 0;
+  let selIdx = 0;
+  let lutBase = 0;
+  let tb = 0;
+  let permBase = 0;
+  let gMax = 0;
+  const first = w.first;
+  const count = w.count;
+  const offset = w.offset;
+  const perm = w.perm;
+  const lut = w.lut;
+  const maxLens = w.maxLen;
+  const selectors = w.selectors;
+  const blk = w.blk;
+  const input = r.input;
+  const inLen = input.length;
+  let bb = r.bb;
+  let bc = r.bc;
+  let pos = r.pos;
+  for (;;) {
+    if (groupLeft === 0) {
+      if (selIdx >= keep) throw corrupt(CODEC, 'ran out of selectors', pos - (bc >> 3));
+      if (pos * 8 - bc > inLen * 8) throw corrupt(CODEC, 'truncated input', inLen);
+      const g = selectors[selIdx++];
+      lutBase = g * LUT_SIZE;
+      tb = g * (MAX_CODE_LEN + 1);
+      permBase = g * MAX_ALPHA;
+      gMax = maxLens[g];
+      groupLeft = GROUP_SIZE;
+    }
+    groupLeft--;
+    while (bc <= 24) {
+      bb = (bb << 8) | (pos < inLen ? input[pos] : 0);
+      pos++;
+      bc += 8;
+    }
+    let sym: number;
+    const e = lut[lutBase + ((bb >>> (bc - LUT_BITS)) & (LUT_SIZE - 1))];
+    if (e !== 0) {
+      bc -= e & 31;
+      sym = e >>> 5;
+    } else {
+      sym = -1;
+      for (let l = LUT_BITS + 1; l <= gMax; l++) {
+        const c = (bb >>> (bc - l)) & ((1 << l) - 1);
+        const idx = c - first[tb + l];
+        if (idx >= 0 && idx < count[tb + l]) {
+          bc -= l;
+          sym = perm[permBase + offset[tb + l] + idx];
+          break;
+        }
+      }
+      if (sym < 0) throw corrupt(CODEC, 'invalid Huffman code', pos - (bc >> 3));
+    }
+    if (sym <= 1) {
+      // RUNA / RUNB: bijective base-2 run length of the front MTF byte.
+      runLen += (sym + 1) << runShift;
+      runShift++;
+      if (runLen > blockMax) throw corrupt(CODEC, 'run longer than the block size', pos - (bc >> 3));
+      continue;
+    }
+    if (runLen > 0) {
+      if (nblock + runLen > blockMax) throw corrupt(CODEC, 'block larger than its declared size', pos - (bc >> 3));
+      const uc = mtf[0];
+      byteCount[uc] += runLen;
+      blk.fill(uc, nblock, nblock + runLen);
+      nblock += runLen;
+      runLen = 0;
+      runShift = 0;
+    }
+    if (sym === eob) break;
+    if (nblock >= blockMax) throw corrupt(CODEC, 'block larger than its declared size', pos - (bc >> 3));
+    // MTF: symbol s means the byte at MTF position s-1 (1 <= s-1 < numInUse).
+    const idx = sym - 1;
+    const v = mtf[idx];
+    if (idx < 16) {
+      for (let k = idx; k > 0; k--) mtf[k] = mtf[k - 1];
+    } else {
+      mtf.copyWithin(1, 0, idx);
+    }
+    mtf[0] = v;
+    byteCount[v]++;
+    blk[nblock++] = v;
+  }
+  r.bb = bb;
+  r.bc = bc;
+  r.pos = pos;
+  return nblock;
+}
+
 /** Decodes one or more concatenated bzip2 streams from `input`, filling `output` exactly. */
 export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
   const w = getWork();
-  const tt = w.tt;
-  const lut = w.lut;
+  const blk = w.blk;
   const selectors = w.selectors;
   const inLen = input.length;
   const outLen = output.length;
@@ -276,138 +436,24 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
         buildTables(w, g, alphaSize, bitPos());
       }
 
-      // ---- Huffman / RLE2 / MTF decode into tt (bytes only) ----
-      // The MTF list holds byte values directly (initially the used bytes in order).
+      // ---- Huffman / RLE2 / MTF decode into blk ----
+      // The MTF lists hold byte values directly (initially the used bytes in order; entries past numInUse are
+      // never reached, as an MTF index is below numInUse).
       for (let i = 0; i < numInUse; i++) mtf[i] = seqToUnseq[i];
-      byteCount.fill(0);
-      let nblock = 0;
-      let runLen = 0;
-      let runShift = 0;
-      let groupLeft = 0;
-      let selIdx = 0;
-      let lutBase = 0;
-      let tb = 0;
-      let permBase = 0;
-      let gMax = 0;
-      const first = w.first;
-      const count = w.count;
-      const offset = w.offset;
-      const perm = w.perm;
-      let bb = r.bb;
-      let bc = r.bc;
-      let pos = r.pos;
-      for (;;) {
-        if (groupLeft === 0) {
-          if (selIdx >= keep) throw corrupt(CODEC, 'ran out of selectors', pos - (bc >> 3));
-          if (pos * 8 - bc > inLen * 8) throw truncated();
-          const g = selectors[selIdx++];
-          lutBase = g * LUT_SIZE;
-          tb = g * (MAX_CODE_LEN + 1);
-          permBase = g * MAX_ALPHA;
-          gMax = w.maxLen[g];
-          groupLeft = GROUP_SIZE;
-        }
-        groupLeft--;
-        while (bc <= 24) {
-          bb = (bb << 8) | (pos < inLen ? input[pos] : 0);
-          pos++;
-          bc += 8;
-        }
-        let sym: number;
-        const e = lut[lutBase + ((bb >>> (bc - LUT_BITS)) & (LUT_SIZE - 1))];
-        if (e !== 0) {
-          bc -= e & 31;
-          sym = e >>> 5;
-        } else {
-          sym = -1;
-          for (let l = LUT_BITS + 1; l <= gMax; l++) {
-            const c = (bb >>> (bc - l)) & ((1 << l) - 1);
-            const idx = c - first[tb + l];
-            if (idx >= 0 && idx < count[tb + l]) {
-              bc -= l;
-              sym = perm[permBase + offset[tb + l] + idx];
-              break;
-            }
-          }
-          if (sym < 0) throw corrupt(CODEC, 'invalid Huffman code', pos - (bc >> 3));
-        }
-        if (sym <= 1) {
-          // RUNA / RUNB: bijective base-2 run length of the front MTF byte.
-          runLen += (sym + 1) << runShift;
-          runShift++;
-          if (runLen > blockMax) throw corrupt(CODEC, 'run longer than the block size', pos - (bc >> 3));
-          continue;
-        }
-        if (runLen > 0) {
-          if (nblock + runLen > blockMax) throw corrupt(CODEC, 'block larger than its declared size', pos - (bc >> 3));
-          const uc = mtf[0];
-          byteCount[uc] += runLen;
-          tt.fill(uc, nblock, nblock + runLen);
-          nblock += runLen;
-          runLen = 0;
-          runShift = 0;
-        }
-        if (sym === eob) break;
-        if (nblock >= blockMax) throw corrupt(CODEC, 'block larger than its declared size', pos - (bc >> 3));
-        // MTF: symbol s means the byte at MTF position s-1.
-        const idx = sym - 1;
-        const v = mtf[idx];
-        if (idx < 16) {
-          for (let k = idx; k > 0; k--) mtf[k] = mtf[k - 1];
-        } else {
-          mtf.copyWithin(1, 0, idx);
-        }
-        mtf[0] = v;
-        byteCount[v]++;
-        tt[nblock++] = v;
-      }
-      r.bb = bb;
-      r.bc = bc;
-      r.pos = pos;
+      const nblock = decodeSymbols(r, w, keep, eob, blockMax);
       if (overrun()) throw truncated();
       if (origPtr >= nblock) throw corrupt(CODEC, `origPtr ${origPtr} outside the block of ${nblock} bytes`, blockPos);
 
-      // ---- inverse BWT ----
+      // ---- inverse BWT, RLE1, CRC ----
       let sum = 0;
       for (let i = 0; i < 256; i++) {
         cftab[i] = sum;
         sum += byteCount[i];
       }
-      for (let i = 0; i < nblock; i++) {
-        const b = tt[i] & 0xff;
-        tt[cftab[b]++] |= i << 8;
-      }
-
-      // ---- walk the BWT chain, undo RLE1, write output, CRC inline ----
-      // The CRC's table chain is independent of the tt[] load chain, so it overlaps with the (cache-miss bound)
-      // walk. Stores past output.length are dropped by the typed array; the overrun is reported after the loop.
-      const T = CRC_T;
-      let c = -1;
-      let tPos = tt[origPtr] >>> 8;
-      let last = -1;
-      let run = 0;
-      for (let k = 0; k < nblock; k++) {
-        const t = tt[tPos];
-        const b = t & 0xff;
-        tPos = t >>> 8;
-        if (run === 4) {
-          output.fill(last, out, out + b);
-          out += b;
-          for (let r = 0; r < b; r++) c = (c << 8) ^ T[(c >>> 24) ^ last];
-          run = 0;
-          last = -1;
-          continue;
-        }
-        if (b === last) run++;
-        else {
-          last = b;
-          run = 1;
-        }
-        output[out++] = b;
-        c = (c << 8) ^ T[(c >>> 24) ^ b];
-      }
+      buildLinks(w.tt, blk, nblock);
+      out = walk(w.tt, nblock, origPtr, output, out);
       if (out > outLen) throw corrupt(CODEC, `output larger than the declared ${outLen} bytes`, blockPos);
-      const crc = ~c >>> 0;
+      const crc = ~walkCrc >>> 0;
       if (crc !== storedCrc) {
         throw corrupt(CODEC, `block CRC mismatch (stored 0x${storedCrc.toString(16)}, computed 0x${crc.toString(16)})`, blockPos);
       }
