@@ -450,3 +450,54 @@ function decodeLmd(
 function badDistance(D: number, o: number, pos: number): Error {
   return corrupt(CODEC, `match distance ${D} points before the start of the output (${o} bytes written)`, pos);
 }
+
+/**
+ * Warm-up. V8 optimizes the decode loops during the first chunk, before the paths that first run late in a chunk
+ * (the careful copies near the output end, short-period matches, LZVN blocks) have any type feedback; each such
+ * path then deoptimizes the loop and it is compiled again (5 times per process measured, on a background thread
+ * that competes with decoding). Decoding one small stream of each block kind when the module loads runs every
+ * path once in the interpreter first. The streams (683 bytes of text, zeros, short-period runs and random bytes)
+ * are our encoder's output; a failure here would be a bug, and is ignored.
+ */
+const WARM_BVX2 = [
+  'YnZ4MqsCAADUAFALAAYAAG/axeOAEwAQzAAAADSAoArASwAAAAA3NzcAAADAzfU1z8NPwE8AAPATAAAAAD8BAAAAAAAAAABwsbgA',
+  '1loXC1istS4WrMViLd6BBQsWa11crIsFAMC6WFyw1loAF6x1AbDgYq1TWJytdQK36/b2MWCdcMI6OTm5XWe3Z2utdbIWrLVYwFpn',
+  'sIDFWsAZCxaLBQtgsVjAgrVgAYsFwDpZsNZisU7ghJMFC044AThbsGAtOGOtdcY6AVistdYCAADggMrge0u0i9a5S1KGw8nb/XR4',
+  'a+UJad8QBJWmBzXfWig86ipL6IRTjPViLytapydbQwMWuk5j6uztzQxjA04zs1OblgU2LJUu2dVblo0qAOCqdL/dpAEV/JLb77gK',
+  '16Myiqn/CofNW3wGi5AqWexrPKIodF0l5KpRGDW6Y5oe4fPAAyyWDhpCILDXYxAf7ODRLcRjnMySbq3wN78p9IgT2vUNb2+9tNIW',
+  '1Dh8FXRE+hcGAQAAAAAAAAAA0LNq2ceTe76ZqAJidngk',
+].join('');
+const WARM_BVXN = [
+  'YnZ4bqsCAAD0AAAA4CF3YXJtLXVwIHNhbXBsZTogdGhlIGRlY29kZXIgc2VlcyBldmVyeSBwYXRoIG9uY2UuOCLwB8gBISAA8P/w',
+  'CMgDeHl6/s5hYmPwQ+CG06dQf1ZWlvHosmfJ/gnzc9rNZPDxiJ3D7CsSkkcsK6lLwwN7Kn7/Wx0bkaKrghUuY1xT14tq+TrcW7wD',
+  'CAv0unRC3Oxq0QfUQeFA7NOIR+KWPRnlKZavXbM/LO8UOeHI/VNWLx4Yts6ICnHHm9HxVs7LxD3awkqAmJ8UESRbEyBeVHD7O16G',
+  'Syf0jwpJ4elZ7lWH/AEPOnbwCeNlbmQGAAAAAAAAAGJ2eCQ=',
+].join('');
+const WARM_SIZE = 683;
+/** V8 allocates a function's feedback vector only after several calls: the first runs collect no feedback. */
+const WARM_RUNS = 10;
+
+function base64(s: string): Uint8Array {
+  const b = atob(s);
+  const out = new Uint8Array(b.length);
+  for (let i = 0; i < b.length; i++) out[i] = b.charCodeAt(i);
+  return out;
+}
+
+/** Runs the warm-up; returns whether its streams decoded (they must: checked by the tests). */
+export function lzfseWarmUp(): boolean {
+  try {
+    const out = new Uint8Array(WARM_SIZE);
+    const bvx2 = base64(WARM_BVX2);
+    const bvxn = base64(WARM_BVXN);
+    for (let i = 0; i < WARM_RUNS; i++) {
+      decodeLzfse(bvx2, out);
+      decodeLzfse(bvxn, out);
+    }
+  } catch {
+    // a bug in the constants above; decoding works without the warm-up
+    return false;
+  }
+  return true;
+}
+lzfseWarmUp();
