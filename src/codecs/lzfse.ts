@@ -456,24 +456,22 @@ function badDistance(D: number, o: number, pos: number): Error {
  * (the careful copies near the output end, short-period matches, LZVN blocks) have any type feedback; each such
  * path then deoptimizes the loop and it is compiled again (5 times per process measured, on a background thread
  * that competes with decoding). Decoding one small stream of each block kind when the module loads runs every
- * path once in the interpreter first. The streams (683 bytes of text, zeros, short-period runs and random bytes)
+ * path once in the interpreter first. The streams (503 bytes of text, zeros, short-period runs and random bytes)
  * are our encoder's output; a failure here would be a bug, and is ignored.
  */
 const WARM_BVX2 = [
-  'YnZ4MqsCAADUAFALAAYAAG/axeOAEwAQzAAAADSAoArASwAAAAA3NzcAAADAzfU1z8NPwE8AAPATAAAAAD8BAAAAAAAAAABwsbgA',
-  '1loXC1istS4WrMViLd6BBQsWa11crIsFAMC6WFyw1loAF6x1AbDgYq1TWJytdQK36/b2MWCdcMI6OTm5XWe3Z2utdbIWrLVYwFpn',
-  'sIDFWsAZCxaLBQtgsVjAgrVgAYsFwDpZsNZisU7ghJMFC044AThbsGAtOGOtdcY6AVistdYCAADggMrge0u0i9a5S1KGw8nb/XR4',
-  'a+UJad8QBJWmBzXfWig86ipL6IRTjPViLytapydbQwMWuk5j6uztzQxjA04zs1OblgU2LJUu2dVblo0qAOCqdL/dpAEV/JLb77gK',
-  '16Myiqn/CofNW3wGi5AqWexrPKIodF0l5KpRGDW6Y5oe4fPAAyyWDhpCILDXYxAf7ODRLcRjnMySbq3wN78p9IgT2vUNb2+9tNIW',
-  '1Dh8FXRE+hcGAQAAAAAAAAAA0LNq2ceTe76ZqAJidngk',
+  'YnZ4MvcBAACEAEAGAAYAAKkCxaSBEwAAyQAAADSAoArASwAAAAA3NzcAAADAzfU1z8NPwE8AAPATAAAAwE8AAAAAAAAAAABwB3cA',
+  'BwccAMABHABwwAH8BwcAAAd3Bwd3AADAHQBwAHAAHAAcwAHcAdwdADwBB0/AG/A2cHDIIQeHh4f33P8B9wcHBweHBwdwcAAHABzA',
+  'AQAHB8ABABwAHAAccMABABwAAAccAMAhAAfAAXDAAXAABxwCAAAHwCFwcMjBAcABwMEBAAAQUCkcH+M84MBzfsfuKmGYbvhPBEZn',
+  'HlCtCwFLqsePVaTPeF3zyKNzA81kHLcagvpFvGXd2S3wqk4ggoNXBWcR/Z7cJR1IWUeH0KEvzYHICzlFiG4T1XCkciQb4MDNh1rj',
+  'AAAAAAAAAAAAMFgV7OPJ/dhMVAFidngk',
 ].join('');
 const WARM_BVXN = [
-  'YnZ4bqsCAAD0AAAA4CF3YXJtLXVwIHNhbXBsZTogdGhlIGRlY29kZXIgc2VlcyBldmVyeSBwYXRoIG9uY2UuOCLwB8gBISAA8P/w',
-  'CMgDeHl6/s5hYmPwQ+CG06dQf1ZWlvHosmfJ/gnzc9rNZPDxiJ3D7CsSkkcsK6lLwwN7Kn7/Wx0bkaKrghUuY1xT14tq+TrcW7wD',
-  'CAv0unRC3Oxq0QfUQeFA7NOIR+KWPRnlKZavXbM/LO8UOeHI/VNWLx4Yts6ICnHHm9HxVs7LxD3awkqAmJ8UESRbEyBeVHD7O16G',
-  'Syf0jwpJ4elZ7lWH/AEPOnbwCeNlbmQGAAAAAAAAAGJ2eCQ=',
+  'YnZ4bvcBAACiAAAA4CF3YXJtLXVwIHNhbXBsZTogdGhlIGRlY29kZXIgc2VlcyBldmVyeSBwYXRoIG9uY2UuOCLwB8gBISAA8LPI',
+  'A3h5ev7OYWJj8EPgNtOnUH9WVpbx6LJnyf4J83PazWTw8Yidw+wrEpJHLCupS8MDeyp+/1sdG5Giq4IVLmNcU9eLavk63Fu8AwgL',
+  '9Lp0QtzsatE5wvAJ42VuZAYAAAAAAAAAYnZ4JA==',
 ].join('');
-const WARM_SIZE = 683;
+const WARM_SIZE = 503;
 /** V8 allocates a function's feedback vector only after several calls: the first runs collect no feedback. */
 const WARM_RUNS = 10;
 
