@@ -14,11 +14,14 @@ import {
  *         (4 interleaved streams) and L/M/D values (base symbol + extra bits)
  *   bvxn  LZVN block                         bvx-  raw block                  bvx$  end of stream
  *
- * Match search as the reference's: every position is hashed (4 bytes, 14-bit multiplicative hash) into a
- * history line holding the last 4 positions and their 4-byte values; matches of ≥ 4 bytes within 262139 bytes
- * are extended forwards and, for the best one, backwards; a match of ≥ 40 bytes is emitted at once, shorter ones
- * are kept pending and compared with the next position's (overlapping: the longer wins). Entropy stage as the
- * reference's too: frequencies normalized by rounding, 10000 L/M/D triples or 40000 literals per block.
+ * Match search after the reference's: every position is hashed (4 bytes, 15-bit multiplicative hash; the
+ * reference uses 14) into a history line holding the last 4 positions and their 4-byte values, so that most
+ * candidates are rejected without touching the input; matches of ≥ 4 bytes within 262139 bytes are extended
+ * forwards (4 bytes per step) and, for the chosen one, backwards. Unlike the reference, candidates (and the
+ * previous distance, tried first) compete by gain, 4 · length − log2(distance), not by length alone (see
+ * REP_GAIN). A match of ≥ 100 bytes is emitted at once, shorter ones are kept pending and compared with the next
+ * positions' (overlapping: the one of more gain wins). Entropy stage as the reference's: frequencies normalized
+ * by rounding, 10000 L/M/D triples or 40000 literals per block.
  *
  * blockKind 'auto' (default) emits bvx2 blocks, and for inputs under 4 KiB (the reference's LZVN threshold) an
  * LZVN block when that is smaller. Never bvx- blocks: 7-Zip (at least through 26.02) cannot decode them (its
@@ -40,7 +43,7 @@ const OTHER_BLOCK_BYTES = 1 << 20;
 /** Header: magic, n_raw_bytes, 3 packed u64 fields; the frequency tables follow. */
 const V2_HEADER_FIXED = 32;
 const LMD_PAD_BYTES = 8;
-const HASH_BITS = 14;
+const HASH_BITS = 15;
 const HASH_WIDTH = 4;
 const HASH_ENTRIES = (1 << HASH_BITS) * HASH_WIDTH;
 /** A match this long is emitted without waiting for a longer overlapping one. */
@@ -51,13 +54,32 @@ const LZVN_THRESHOLD = 4096;
 const MAX_MATCH_LENGTH = 100 * LZFSE_MAX_M_VALUE;
 /** Literals pending without a match before some are emitted (keeps blocks within their literal limit). */
 const LITERAL_FLUSH = 8 * LZFSE_MAX_L_VALUE;
-/** Bytes a match must beat a repeated-distance match by to be preferred. */
-const REP_BONUS = 0;
+/**
+ * A match's gain, the measure by which candidates compete: 4 · length − log2(distance), the bytes it covers
+ * against the extra bits its distance costs; a match at the previous distance (coded as D = 0, nearly free)
+ * gains 4 · length + REP_GAIN. Of two overlapping matches the later one must gain LAZY_BONUS more (it leaves
+ * literals before it).
+ */
+const REP_GAIN = 1;
+const LAZY_BONUS = 4;
 /** Positions at the end of an emitted match that are still hashed. */
 const SKIP_TAIL = 64;
 const INVALID_POS = -4 * LZFSE_MAX_D_VALUE;
 /** Worst-case bytes of one bvx2 block: header + 40000 literals · 10 bits + 10000 triples · 54 bits. */
 const BLOCK_WORST = 1024 + (LITERALS_PER_BLOCK * 10) / 8 + LMD_PAD_BYTES + (MATCHES_PER_BLOCK * 54) / 8 + 64;
+
+
+/** Length of the common run of src[a..] and src[b..] (a < b), known to be at least l, at most lim. */
+function extend(src: Uint8Array, dv: DataView, a: number, b: number, l: number, lim: number): number {
+  while (l + 4 <= lim) {
+    const d = dv.getInt32(a + l, true) ^ dv.getInt32(b + l, true);
+    if (d !== 0) return l + ((31 - Math.clz32(d & -d)) >> 3);
+    l += 4;
+  }
+  while (l < lim && src[a + l] === src[b + l]) l++;
+  return l;
+}
+
 
 /** Symbol of a value: index of the last base ≤ value. */
 function symbolTable(base: Int32Array, maxValue: number): Uint8Array {
@@ -101,7 +123,6 @@ class Work {
   readonly litEnc = new Int32Array(4 * LITERAL_SYMBOLS);
   readonly lSymOf = symbolTable(L_BASE_VALUE, LZFSE_MAX_L_VALUE);
   readonly mSymOf = symbolTable(M_BASE_VALUE, LZFSE_MAX_M_VALUE);
-  readonly dSymOf = symbolTable(D_BASE_VALUE, LZFSE_MAX_D_VALUE);
   src: Uint8Array = new Uint8Array(0);
   nMatches = 0;
   nLiterals = 0;
@@ -173,7 +194,7 @@ class Work {
     if (nl === 0) nl = 4;
     while (nl & 3) lit[nl++] = 0;
     for (let i = this.nLiterals; i < nl; i++) lit[i] = 0;
-    const { lv, mv, dv, lSym, mSym, dSym, lOcc, mOcc, dOcc, litOcc, lSymOf, mSymOf, dSymOf } = this;
+    const { lv, mv, dv, lSym, mSym, dSym, lOcc, mOcc, dOcc, litOcc, lSymOf, mSymOf } = this;
     lOcc.fill(0);
     mOcc.fill(0);
     dOcc.fill(0);
@@ -191,7 +212,9 @@ class Work {
       dv[i] = D;
       const ls = lSymOf[L]!;
       const ms = mSymOf[M]!;
-      const ds = dSymOf[D]!;
+      // D symbol 4g + j: group g = ⌊log2(D + 4)⌋ − 2 has g extra bits, base 4·(2^g − 1).
+      const g = 29 - Math.clz32(D + 4);
+      const ds = 4 * g + ((D + 4) >>> g) - 4;
       lSym[i] = ls;
       mSym[i] = ms;
       dSym[i] = ds;
@@ -407,6 +430,8 @@ class Work {
     let pendPos = 0;
     let pendRef = 0;
     let pendLen = 0;
+    let pendGain = 0;
+    const dv = new DataView(src.buffer, src.byteOffset, n);
     const end = n - 8; // positions hashed: 8 bytes of margin at the end, as the reference
     let x = 0;
     for (let pos = 0; pos < end; pos++) {
@@ -415,7 +440,7 @@ class Work {
         // matches, as runs of zeros, would otherwise cost a hash update per byte).
         if (litStart - pos > SKIP_TAIL) pos = litStart - SKIP_TAIL < end ? litStart - SKIP_TAIL : end - 1;
       }
-      x = src[pos]! | (src[pos + 1]! << 8) | (src[pos + 2]! << 16) | (src[pos + 3]! << 24);
+      x = dv.getInt32(pos, true);
       const h = (Math.imul(x, 0x9e3779b1) >>> (32 - HASH_BITS)) << 3;
       const p0 = ht[h]!;
       const p1 = ht[h + 1]!;
@@ -435,54 +460,57 @@ class Work {
       ht[h + 7] = v2;
       if (pos < litStart) continue;
 
-      // Longest of the up to 4 candidates whose 4-byte value matches.
+      // The candidate of most gain among the previous distance and the up to 4 whose 4-byte value matches.
       const far = pos - LZFSE_MAX_D_VALUE;
       const lim = n - pos < MAX_MATCH_LENGTH ? n - pos : MAX_MATCH_LENGTH;
       let best = 0;
+      let gain = -1000;
       let ref = 0;
       // The previous distance first: a repeated distance is stored as D = 0, the cheapest.
       const rd = this.lastD;
-      if (pos >= rd && src[pos - rd] === src[pos] && src[pos - rd + 1] === src[pos + 1] && src[pos - rd + 2] === src[pos + 2] && src[pos - rd + 3] === src[pos + 3]) {
-        let l = 4;
+      if (pos >= rd && dv.getInt32(pos - rd, true) === x) {
         const r = pos - rd;
-        while (l < lim && src[r + l] === src[pos + l]) l++;
-        best = l + REP_BONUS;
+        best = extend(src, dv, r, pos, 4, lim);
+        gain = 4 * best + REP_GAIN;
         ref = r;
       }
       if (v0 === x && p0 >= far && src[p0 + best] === src[pos + best]) {
-        let l = 4;
-        while (l < lim && src[p0 + l] === src[pos + l]) l++;
-        if (l > best) {
+        const l = extend(src, dv, p0, pos, 4, lim);
+        const g = 4 * l - (31 - Math.clz32(pos - p0));
+        if (g > gain) {
           best = l;
+          gain = g;
           ref = p0;
         }
       }
       if (v1 === x && p1 >= far && src[p1 + best] === src[pos + best]) {
-        let l = 4;
-        while (l < lim && src[p1 + l] === src[pos + l]) l++;
-        if (l > best) {
+        const l = extend(src, dv, p1, pos, 4, lim);
+        const g = 4 * l - (31 - Math.clz32(pos - p1));
+        if (g > gain) {
           best = l;
+          gain = g;
           ref = p1;
         }
       }
       if (v2 === x && p2 >= far && src[p2 + best] === src[pos + best]) {
-        let l = 4;
-        while (l < lim && src[p2 + l] === src[pos + l]) l++;
-        if (l > best) {
+        const l = extend(src, dv, p2, pos, 4, lim);
+        const g = 4 * l - (31 - Math.clz32(pos - p2));
+        if (g > gain) {
           best = l;
+          gain = g;
           ref = p2;
         }
       }
       if (v3 === x && p3 >= far && src[p3 + best] === src[pos + best]) {
-        let l = 4;
-        while (l < lim && src[p3 + l] === src[pos + l]) l++;
-        if (l > best) {
+        const l = extend(src, dv, p3, pos, 4, lim);
+        const g = 4 * l - (31 - Math.clz32(pos - p3));
+        if (g > gain) {
           best = l;
+          gain = g;
           ref = p3;
         }
       }
 
-      if (best > 0 && pos - ref === rd) best -= REP_BONUS;
       if (best === 0) {
         // No match here: do not let literals pile up beyond what a block can take.
         if (pos - litStart > LITERAL_FLUSH) {
@@ -505,6 +533,7 @@ class Work {
         ref--;
       }
       best += pos - mp;
+      gain += 4 * (pos - mp);
       if (best >= GOOD_MATCH) {
         litStart = this.match(litStart, mp, ref, best);
         pendLen = 0;
@@ -512,15 +541,17 @@ class Work {
         pendPos = mp;
         pendRef = ref;
         pendLen = best;
+        pendGain = gain;
       } else if (pendPos + pendLen <= mp) {
         // No overlap: the pending match goes, this one waits.
         litStart = this.match(litStart, pendPos, pendRef, pendLen);
         pendPos = mp;
         pendRef = ref;
         pendLen = best;
+        pendGain = gain;
       } else {
-        // Overlap: the longer one goes.
-        litStart = best > pendLen ? this.match(litStart, mp, ref, best) : this.match(litStart, pendPos, pendRef, pendLen);
+        // Overlap: the one of more gain goes (the later one needs LAZY_BONUS more).
+        litStart = gain > pendGain + LAZY_BONUS ? this.match(litStart, mp, ref, best) : this.match(litStart, pendPos, pendRef, pendLen);
         pendLen = 0;
       }
     }

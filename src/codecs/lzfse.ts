@@ -450,3 +450,52 @@ function decodeLmd(
 function badDistance(D: number, o: number, pos: number): Error {
   return corrupt(CODEC, `match distance ${D} points before the start of the output (${o} bytes written)`, pos);
 }
+
+/**
+ * Warm-up. V8 optimizes the decode loops during the first chunk, before the paths that first run late in a chunk
+ * (the careful copies near the output end, short-period matches, LZVN blocks) have any type feedback; each such
+ * path then deoptimizes the loop and it is compiled again (5 times per process measured, on a background thread
+ * that competes with decoding). Decoding one small stream of each block kind when the module loads runs every
+ * path once in the interpreter first. The streams (503 bytes of text, zeros, short-period runs and random bytes)
+ * are our encoder's output; a failure here would be a bug, and is ignored.
+ */
+const WARM_BVX2 = [
+  'YnZ4MvcBAACEAEAGAAYAAKkCxaSBEwAAyQAAADSAoArASwAAAAA3NzcAAADAzfU1z8NPwE8AAPATAAAAwE8AAAAAAAAAAABwB3cA',
+  'BwccAMABHABwwAH8BwcAAAd3Bwd3AADAHQBwAHAAHAAcwAHcAdwdADwBB0/AG/A2cHDIIQeHh4f33P8B9wcHBweHBwdwcAAHABzA',
+  'AQAHB8ABABwAHAAccMABABwAAAccAMAhAAfAAXDAAXAABxwCAAAHwCFwcMjBAcABwMEBAAAQUCkcH+M84MBzfsfuKmGYbvhPBEZn',
+  'HlCtCwFLqsePVaTPeF3zyKNzA81kHLcagvpFvGXd2S3wqk4ggoNXBWcR/Z7cJR1IWUeH0KEvzYHICzlFiG4T1XCkciQb4MDNh1rj',
+  'AAAAAAAAAAAAMFgV7OPJ/dhMVAFidngk',
+].join('');
+const WARM_BVXN = [
+  'YnZ4bvcBAACiAAAA4CF3YXJtLXVwIHNhbXBsZTogdGhlIGRlY29kZXIgc2VlcyBldmVyeSBwYXRoIG9uY2UuOCLwB8gBISAA8LPI',
+  'A3h5ev7OYWJj8EPgNtOnUH9WVpbx6LJnyf4J83PazWTw8Yidw+wrEpJHLCupS8MDeyp+/1sdG5Giq4IVLmNcU9eLavk63Fu8AwgL',
+  '9Lp0QtzsatE5wvAJ42VuZAYAAAAAAAAAYnZ4JA==',
+].join('');
+const WARM_SIZE = 503;
+/** V8 allocates a function's feedback vector only after several calls: the first runs collect no feedback. */
+const WARM_RUNS = 10;
+
+function base64(s: string): Uint8Array {
+  const b = atob(s);
+  const out = new Uint8Array(b.length);
+  for (let i = 0; i < b.length; i++) out[i] = b.charCodeAt(i);
+  return out;
+}
+
+/** Runs the warm-up; returns whether its streams decoded (they must: checked by the tests). */
+export function lzfseWarmUp(): boolean {
+  try {
+    const out = new Uint8Array(WARM_SIZE);
+    const bvx2 = base64(WARM_BVX2);
+    const bvxn = base64(WARM_BVXN);
+    for (let i = 0; i < WARM_RUNS; i++) {
+      decodeLzfse(bvx2, out);
+      decodeLzfse(bvxn, out);
+    }
+  } catch {
+    // a bug in the constants above; decoding works without the warm-up
+    return false;
+  }
+  return true;
+}
+lzfseWarmUp();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeLzfse, lzfseCodec } from '../../src/codecs/lzfse.js';
+import { decodeLzfse, lzfseCodec, lzfseWarmUp } from '../../src/codecs/lzfse.js';
 import { DmgkitError } from '../../src/errors.js';
 import { buildDmg, SECTOR, sevenZipPartitions } from '../helpers/build-dmg.js';
 import { expectedDisks, fixture, haveFixtures, listFixtures, run, sevenZip } from '../helpers/fixtures.js';
@@ -558,5 +558,11 @@ describe('damaged LZFSE streams', () => {
       }),
       { numRuns: 1500 },
     );
+  });
+});
+
+describe('LZFSE warm-up (type feedback for every path before V8 optimizes)', () => {
+  it('its constant bvx2 and bvxn streams decode', () => {
+    expect(lzfseWarmUp()).toBe(true);
   });
 });
