@@ -183,7 +183,7 @@ function sais(t: Int32Array, sa: Int32Array, n: number, k: number, ty: Uint8Arra
 // budget (elements × levels) stops it on highly repetitive blocks, which then take the linear-time SA-IS path.
 
 /** Elements × key levels the quicksort may spend per block byte before falling back to SA-IS. */
-const SORT_BUDGET_PER_BYTE = 24;
+const SORT_BUDGET_PER_BYTE = 12;
 const SMALL_SORT = 12;
 let budget = 0;
 
@@ -206,31 +206,53 @@ function cmpRot(keys: Uint32Array, n: number, a: number, b: number, d: number): 
   return 0;
 }
 
-function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo0: number, hi0: number, d0: number): void {
+/**
+ * Multikey quicksort of sa[lo..hi) by rotation from depth d. `keyed`: tmp[lo..hi) already holds each rotation's
+ * key at depth d (true for the outer parts of a partition, whose keys moved with them), so a level's keys are
+ * gathered from the block once, not once per recursion.
+ */
+function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo0: number, hi0: number, d0: number, keyed0: boolean): void {
   let lo = lo0;
   let hi = hi0;
   let d = d0;
+  let keyed = keyed0;
   while (hi - lo > 1) {
     if (budget < 0 || d >= n) return;
     if (hi - lo <= SMALL_SORT) {
+      if (!keyed) {
+        for (let i = lo; i < hi; i++) {
+          let x = sa[i]! + d;
+          if (x >= n) x -= n;
+          tmp[i] = keys[x]!;
+        }
+      }
+      const d4 = d + 4;
       for (let i = lo + 1; i < hi; i++) {
         const v = sa[i]!;
+        const kv = tmp[i]!;
         let j = i;
-        while (j > lo && cmpRot(keys, n, sa[j - 1]!, v, d) > 0) {
+        while (j > lo) {
+          const kj = tmp[j - 1]!;
+          if (kj < kv || (kj === kv && cmpRot(keys, n, sa[j - 1]!, v, d4) <= 0)) break;
           sa[j] = sa[j - 1]!;
+          tmp[j] = kj;
           j--;
         }
         sa[j] = v;
+        tmp[j] = kv;
       }
       return;
     }
     budget -= hi - lo;
     // Keys of this level, gathered once.
-    for (let i = lo; i < hi; i++) {
-      let x = sa[i]! + d;
-      if (x >= n) x -= n;
-      tmp[i] = keys[x]!;
-    }    const a = tmp[lo]!;
+    if (!keyed) {
+      for (let i = lo; i < hi; i++) {
+        let x = sa[i]! + d;
+        if (x >= n) x -= n;
+        tmp[i] = keys[x]!;
+      }
+    }
+    const a = tmp[lo]!;
     const b = tmp[(lo + hi) >> 1]!;
     const c = tmp[hi - 1]!;
     const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
@@ -257,12 +279,13 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
         gt--;
       } else i++;
     }
-    // Recurse into the smaller outer parts; continue with the equal part one key deeper, or the larger part.
-    mkqs(sa, tmp, keys, n, lo, lt, d);
-    mkqs(sa, tmp, keys, n, gt + 1, hi, d);
+    // Recurse into the outer parts (their keys at this depth are in tmp); continue with the equal part one key deeper.
+    mkqs(sa, tmp, keys, n, lo, lt, d, true);
+    mkqs(sa, tmp, keys, n, gt + 1, hi, d, true);
     lo = lt;
     hi = gt + 1;
     d += 4;
+    keyed = false;
   }
 }
 
@@ -319,7 +342,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
       const lo = start[c]!;
       const hi = start[c + 1]!;
       if (hi - lo > 1) {
-        mkqs(sa, w.tmp, keys, n, lo, hi, 2);
+        mkqs(sa, w.tmp, keys, n, lo, hi, 2, false);
         if (budget < 0) return false;
       }
       smallDone[c] = 1;
