@@ -316,7 +316,15 @@ function sortRotationsFast(w: Work, n: number): boolean {
   start[65536] = n;
   const fill = w.fill;
   fill.set(start.subarray(0, 65536));
-  for (let i = 0; i < n; i++) sa[fill[keys[i]! >>> 16]!++] = i;
+  // Each rotation's key at depth 2 goes beside it (read in order here, so the sort's first level needs no gather).
+  const tmp = w.tmp;
+  for (let i = 0; i < n; i++) {
+    let i2 = i + 2;
+    if (i2 >= n) i2 -= n;
+    const p = fill[keys[i]! >>> 16]!++;
+    sa[p] = i;
+    tmp[p] = keys[i2]!;
+  }
   budget = n * SORT_BUDGET_PER_BYTE;
 
   // Big buckets (first byte) from the smallest to the largest. In big bucket ss, the small buckets [ss, j]
@@ -342,7 +350,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
       const lo = start[c]!;
       const hi = start[c + 1]!;
       if (hi - lo > 1) {
-        mkqs(sa, w.tmp, keys, n, lo, hi, 2, false);
+        mkqs(sa, tmp, keys, n, lo, hi, 2, true);
         if (budget < 0) return false;
       }
       smallDone[c] = 1;
@@ -575,7 +583,9 @@ const cost = new Int32Array(MAX_GROUPS);
 const packed = new Int32Array(MAX_ALPHA * 3);
 const inUse = new Uint8Array(256);
 const unseqToSeq = new Uint8Array(256);
-const yy = new Uint8Array(256);
+
+/** The MTF list, 4 symbols per word, rank r in byte r & 3 (little-endian) of word r >> 2. */
+const mtfList = new Int32Array(64);
 
 /** MTF + zero-run coding of the BWT output into w.mtf; returns the symbol count (EOB included). */
 function mtfBlock(w: Work, n: number, nInUse: number): number {
@@ -583,12 +593,14 @@ function mtfBlock(w: Work, n: number, nInUse: number): number {
   const mtf = w.mtf;
   const eob = nInUse + 1;
   mtfFreq.fill(0, 0, eob + 1);
-  for (let i = 0; i < nInUse; i++) yy[i] = i;
+  const list = mtfList;
+  for (let i = 0; i < 64; i++) list[i] = (4 * i) | ((4 * i + 1) << 8) | ((4 * i + 2) << 16) | ((4 * i + 3) << 24);
   let wr = 0;
   let zPend = 0;
   for (let i = 0; i < n; i++) {
     const c = unseqToSeq[bwt[i]!]!;
-    if (yy[0] === c) {
+    let x = list[0]!;
+    if ((x & 0xff) === c) {
       zPend++;
       continue;
     }
@@ -603,19 +615,28 @@ function mtfBlock(w: Work, n: number, nInUse: number): number {
       }
       zPend = 0;
     }
-    let j = 1;
-    let prev = yy[0]!;
-    let cur = yy[1]!;
-    yy[1] = prev;
-    while (cur !== c) {
-      j++;
-      prev = cur;
-      cur = yy[j]!;
-      yy[j] = prev;
+    // Find c a word at a time (the lowest zero byte of x ^ c·0x01010101 is exact), shifting every word passed one
+    // byte up; the word holding c shifts only the bytes below it.
+    const rep = c * 0x01010101;
+    let carry = c;
+    let q = 0;
+    for (;;) {
+      const y = x ^ rep;
+      const z = (y - 0x01010101) & ~y & 0x80808080;
+      if (z !== 0) {
+        const r = (31 - Math.clz32(z & -z)) >> 3; // byte index of c in word q
+        const lowMask = (1 << (r << 3)) - 1; // r = 0: none
+        const hiMask = r === 3 ? 0 : -1 << ((r + 1) << 3);
+        list[q] = (x & hiMask) | ((x & lowMask) << 8) | carry;
+        const j = (q << 2) + r;
+        mtf[wr++] = j + 1;
+        mtfFreq[j + 1]!++;
+        break;
+      }
+      list[q] = (x << 8) | carry;
+      carry = x >>> 24;
+      x = list[++q]!;
     }
-    yy[0] = c;
-    mtf[wr++] = j + 1;
-    mtfFreq[j + 1]!++;
   }
   if (zPend > 0) {
     zPend--;
