@@ -1,16 +1,20 @@
 // bzip2 and XZ encoders against the native tools (bzip2 1.0, xz/liblzma) on the bench's mixed data in 1 MiB chunks,
 // one stream per chunk as in a UDBZ / ULMO image: total size and CPU time (user + system), single thread.
 //
-// Method: for every chunk, ours is timed in-process (process.cpuUsage around one encodeBzip2/encodeXz call: all of
-// Node's threads, so GC and JIT threads count) and the native tool as a child on a file holding that chunk
-// (`/usr/bin/time -f '%U %S' bzip2 -9 -c` / `xz -T1 -N -c --check=none`), alternating chunk by chunk; the per-chunk
-// CPU times are summed per round; several rounds; medians. The native tool's process start-up (~1 ms per chunk) is
-// in its time. CPU time rather than wall time because the machine may be shared. Every chunk we write is checked
-// once (untimed) through our decoder and the native decoder.
+// Method: each round times the native tool on every chunk (one child shell runs `bzip2 -9 -c` / `xz -T1 -N -c
+// --check=none` on a file per chunk under /usr/bin/time; its start-up, ~1 ms, counts) and then ours on every chunk,
+// in-process (process.cpuUsage around one encodeBzip2 / encodeXz call: all of Node's threads, so GC and JIT count).
+// Per-chunk CPU times are summed per round; several rounds; medians. CPU time rather than wall time because the
+// machine may be shared.
+// Not interleaved chunk by chunk: every fork from this process write-protects its pages (copy on write), and the
+// first write to each afterwards faults; with a spawn between our chunks that alone added 50-80 % to our CPU
+// time (measured: 1.73 s -> 2.7 s for bzip2 -9 on 16 MiB). So after the native batch one untimed encode re-faults
+// the workspace before ours are timed (the writer's workers never fork).
+// Every chunk we write is checked once (untimed) through our decoder (xz) and the native decoder.
 //
 // Run after a build: `npm run build && nice -n 15 node bench/encode-speed.mjs [MiB=16] [rounds=3] [codecs=bz9,xz1,xz6]`
 import { spawnSync } from 'node:child_process';
-import { writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MiB, splitChunks } from '../dist/cli/commands/bench.js';
 import { encodeXz } from '../dist/codecs/xz-encode.js';
@@ -24,7 +28,13 @@ const which = (process.argv[4] ?? 'bz9,xz1,xz6').split(',');
 
 const d = makeData(sizeMiB * MiB);
 const chunks = splitChunks(d.data, MiB);
-const tmp = join(cacheDir, `encode-speed-${process.pid}.bin`);
+const tmpDir = join(cacheDir, `encode-speed-${process.pid}`);
+mkdirSync(tmpDir, { recursive: true });
+const files = chunks.map((c, i) => {
+  const f = join(tmpDir, `${i}.bin`);
+  writeFileSync(f, c);
+  return f;
+});
 
 const CODECS = {
   bz: {
@@ -50,12 +60,15 @@ const CODECS = {
   },
 };
 
-function nativeChunk(c, chunk, level) {
-  writeFileSync(tmp, chunk);
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', c.tool, ...c.args(level), tmp], { maxBuffer: 1 << 26 });
+/** The native tool on every chunk file, timed one by one in a child shell: { bytes, cpu } summed. */
+function nativeAll(c, level) {
+  const script = 'for f in "$@"; do /usr/bin/time -f "%U %S" "$TOOL" $ARGS "$f" | wc -c; done';
+  const r = spawnSync('sh', ['-c', script, 'sh', ...files], { env: { ...process.env, TOOL: c.tool, ARGS: c.args(level).join(' ') }, maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${c.tool}: ${r.stderr}`);
-  const [u, s] = r.stderr.toString().trim().split('\n').pop().split(' ').map(Number);
-  return { bytes: r.stdout.length, cpu: u + s };
+  const bytes = r.stdout.toString().trim().split('\n').reduce((a, x) => a + Number(x), 0);
+  const times = r.stderr.toString().trim().split('\n').filter((l) => /^[0-9.]+ [0-9.]+$/.test(l));
+  if (times.length !== files.length) throw new Error(`${c.tool}: ${r.stderr}`);
+  return { bytes, cpu: times.reduce((a, l) => a + l.split(' ').map(Number).reduce((p, q) => p + q, 0), 0) };
 }
 
 function oursChunk(c, chunk, level) {
@@ -78,20 +91,18 @@ for (const w of which) {
   let oursBytes = 0;
   let nativeBytes = 0;
   for (let r = 0; r < rounds; r++) {
+    const t = nativeAll(c, level);
+    theirs.push(t.cpu);
+    nativeBytes = t.bytes;
+    c.encode(chunks[0], level); // re-fault the pages the fork write-protected (untimed)
     let a = 0;
-    let b = 0;
     oursBytes = 0;
-    nativeBytes = 0;
     for (const chunk of chunks) {
       const o = oursChunk(c, chunk, level);
-      const t = nativeChunk(c, chunk, level);
       a += o.cpu;
-      b += t.cpu;
       oursBytes += o.bytes;
-      nativeBytes += t.bytes;
     }
     ours.push(a);
-    theirs.push(b);
   }
   const row = {
     codec: `${c.tool} -${level}`,
@@ -107,7 +118,7 @@ for (const w of which) {
   rows.push(row);
   console.log(JSON.stringify(row));
 }
-rmSync(tmp, { force: true });
+rmSync(tmpDir, { recursive: true, force: true });
 console.log(`\n${sizeMiB} MiB (${d.hash}), ${chunks.length} chunks of 1 MiB, ${rounds} rounds, CPU seconds user+sys (median)\n`);
 console.log('| native | dmgkit bytes | native bytes | size | dmgkit s | native s | time |');
 console.log('|---|---|---|---|---|---|---|');
