@@ -193,16 +193,20 @@ function cmpRot(keys: Uint32Array, n: number, a: number, b: number, d: number): 
   let y = b + d;
   if (x >= n) x -= n;
   if (y >= n) y -= n;
+  const d0 = d;
   for (; d < n; d += 4) {
     const ka = keys[x]!;
     const kb = keys[y]!;
-    if (ka !== kb) return ka < kb ? -1 : 1;
-    budget--;
+    if (ka !== kb) {
+      budget -= (d - d0) >> 2;
+      return ka < kb ? -1 : 1;
+    }
     x += 4;
     y += 4;
     if (x >= n) x -= n;
     if (y >= n) y -= n;
   }
+  budget -= (d - d0) >> 2;
   return 0;
 }
 
@@ -294,19 +298,18 @@ function sortRotationsFast(w: Work, n: number): boolean {
   const b = w.block;
   const keys = w.keys;
   const sa = w.sa;
-  for (let i = 0; i < n; i++) {
-    let i1 = i + 1;
-    if (i1 >= n) i1 -= n;
-    let i2 = i1 + 1;
-    if (i2 >= n) i2 -= n;
-    let i3 = i2 + 1;
-    if (i3 >= n) i3 -= n;
-    keys[i] = ((b[i]! << 24) | (b[i1]! << 16) | (b[i2]! << 8) | b[i3]!) >>> 0;
-  }
-  // Bucket of each 2-byte prefix: start[c] .. start[c + 1].
+  // Keys from the end down, each the next one shifted (n >= 4), counting the 2-byte buckets on the way:
+  // start[c] .. start[c + 1] after the prefix sum.
   const start = w.ptr;
   start.fill(0);
-  for (let i = 0; i < n; i++) start[keys[i]! >>> 16]!++;
+  let k = ((b[n - 1]! << 24) | (b[0]! << 16) | (b[1]! << 8) | b[2]!) >>> 0;
+  keys[n - 1] = k;
+  start[k >>> 16]!++;
+  for (let i = n - 2; i >= 0; i--) {
+    k = ((k >>> 8) | (b[i]! << 24)) >>> 0;
+    keys[i] = k;
+    start[k >>> 16]!++;
+  }
   let sum = 0;
   for (let c = 0; c < 65536; c++) {
     const k = start[c]!;
