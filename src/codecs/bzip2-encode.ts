@@ -183,7 +183,7 @@ function sais(t: Int32Array, sa: Int32Array, n: number, k: number, ty: Uint8Arra
 // budget (elements × levels) stops it on highly repetitive blocks, which then take the linear-time SA-IS path.
 
 /** Elements × key levels the quicksort may spend per block byte before falling back to SA-IS. */
-const SORT_BUDGET_PER_BYTE = 24;
+const SORT_BUDGET_PER_BYTE = 12;
 const SMALL_SORT = 12;
 let budget = 0;
 
@@ -193,44 +193,70 @@ function cmpRot(keys: Uint32Array, n: number, a: number, b: number, d: number): 
   let y = b + d;
   if (x >= n) x -= n;
   if (y >= n) y -= n;
+  const d0 = d;
   for (; d < n; d += 4) {
     const ka = keys[x]!;
     const kb = keys[y]!;
-    if (ka !== kb) return ka < kb ? -1 : 1;
-    budget--;
+    if (ka !== kb) {
+      budget -= (d - d0) >> 2;
+      return ka < kb ? -1 : 1;
+    }
     x += 4;
     y += 4;
     if (x >= n) x -= n;
     if (y >= n) y -= n;
   }
+  budget -= (d - d0) >> 2;
   return 0;
 }
 
-function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo0: number, hi0: number, d0: number): void {
+/**
+ * Multikey quicksort of sa[lo..hi) by rotation from depth d. `keyed`: tmp[lo..hi) already holds each rotation's
+ * key at depth d (true for the outer parts of a partition, whose keys moved with them), so a level's keys are
+ * gathered from the block once, not once per recursion.
+ */
+function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo0: number, hi0: number, d0: number, keyed0: boolean): void {
   let lo = lo0;
   let hi = hi0;
   let d = d0;
+  let keyed = keyed0;
   while (hi - lo > 1) {
     if (budget < 0 || d >= n) return;
     if (hi - lo <= SMALL_SORT) {
+      if (!keyed) {
+        for (let i = lo; i < hi; i++) {
+          let x = sa[i]! + d;
+          if (x >= n) x -= n;
+          tmp[i] = keys[x]!;
+        }
+      }
+      const d4 = d + 4;
       for (let i = lo + 1; i < hi; i++) {
         const v = sa[i]!;
+        const kv = tmp[i]!;
         let j = i;
-        while (j > lo && cmpRot(keys, n, sa[j - 1]!, v, d) > 0) {
+        while (j > lo) {
+          const kj = tmp[j - 1]!;
+          if (kj < kv || (kj === kv && cmpRot(keys, n, sa[j - 1]!, v, d4) <= 0)) break;
           sa[j] = sa[j - 1]!;
+          tmp[j] = kj;
           j--;
         }
         sa[j] = v;
+        tmp[j] = kv;
       }
       return;
     }
     budget -= hi - lo;
     // Keys of this level, gathered once.
-    for (let i = lo; i < hi; i++) {
-      let x = sa[i]! + d;
-      if (x >= n) x -= n;
-      tmp[i] = keys[x]!;
-    }    const a = tmp[lo]!;
+    if (!keyed) {
+      for (let i = lo; i < hi; i++) {
+        let x = sa[i]! + d;
+        if (x >= n) x -= n;
+        tmp[i] = keys[x]!;
+      }
+    }
+    const a = tmp[lo]!;
     const b = tmp[(lo + hi) >> 1]!;
     const c = tmp[hi - 1]!;
     const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
@@ -257,12 +283,13 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
         gt--;
       } else i++;
     }
-    // Recurse into the smaller outer parts; continue with the equal part one key deeper, or the larger part.
-    mkqs(sa, tmp, keys, n, lo, lt, d);
-    mkqs(sa, tmp, keys, n, gt + 1, hi, d);
+    // Recurse into the outer parts (their keys at this depth are in tmp); continue with the equal part one key deeper.
+    mkqs(sa, tmp, keys, n, lo, lt, d, true);
+    mkqs(sa, tmp, keys, n, gt + 1, hi, d, true);
     lo = lt;
     hi = gt + 1;
     d += 4;
+    keyed = false;
   }
 }
 
@@ -271,19 +298,18 @@ function sortRotationsFast(w: Work, n: number): boolean {
   const b = w.block;
   const keys = w.keys;
   const sa = w.sa;
-  for (let i = 0; i < n; i++) {
-    let i1 = i + 1;
-    if (i1 >= n) i1 -= n;
-    let i2 = i1 + 1;
-    if (i2 >= n) i2 -= n;
-    let i3 = i2 + 1;
-    if (i3 >= n) i3 -= n;
-    keys[i] = ((b[i]! << 24) | (b[i1]! << 16) | (b[i2]! << 8) | b[i3]!) >>> 0;
-  }
-  // Bucket of each 2-byte prefix: start[c] .. start[c + 1].
+  // Keys from the end down, each the next one shifted (n >= 4), counting the 2-byte buckets on the way:
+  // start[c] .. start[c + 1] after the prefix sum.
   const start = w.ptr;
   start.fill(0);
-  for (let i = 0; i < n; i++) start[keys[i]! >>> 16]!++;
+  let k = ((b[n - 1]! << 24) | (b[0]! << 16) | (b[1]! << 8) | b[2]!) >>> 0;
+  keys[n - 1] = k;
+  start[k >>> 16]!++;
+  for (let i = n - 2; i >= 0; i--) {
+    k = ((k >>> 8) | (b[i]! << 24)) >>> 0;
+    keys[i] = k;
+    start[k >>> 16]!++;
+  }
   let sum = 0;
   for (let c = 0; c < 65536; c++) {
     const k = start[c]!;
@@ -293,7 +319,15 @@ function sortRotationsFast(w: Work, n: number): boolean {
   start[65536] = n;
   const fill = w.fill;
   fill.set(start.subarray(0, 65536));
-  for (let i = 0; i < n; i++) sa[fill[keys[i]! >>> 16]!++] = i;
+  // Each rotation's key at depth 2 goes beside it (read in order here, so the sort's first level needs no gather).
+  const tmp = w.tmp;
+  for (let i = 0; i < n; i++) {
+    let i2 = i + 2;
+    if (i2 >= n) i2 -= n;
+    const p = fill[keys[i]! >>> 16]!++;
+    sa[p] = i;
+    tmp[p] = keys[i2]!;
+  }
   budget = n * SORT_BUDGET_PER_BYTE;
 
   // Big buckets (first byte) from the smallest to the largest. In big bucket ss, the small buckets [ss, j]
@@ -319,7 +353,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
       const lo = start[c]!;
       const hi = start[c + 1]!;
       if (hi - lo > 1) {
-        mkqs(sa, w.tmp, keys, n, lo, hi, 2);
+        mkqs(sa, tmp, keys, n, lo, hi, 2, true);
         if (budget < 0) return false;
       }
       smallDone[c] = 1;
@@ -552,7 +586,9 @@ const cost = new Int32Array(MAX_GROUPS);
 const packed = new Int32Array(MAX_ALPHA * 3);
 const inUse = new Uint8Array(256);
 const unseqToSeq = new Uint8Array(256);
-const yy = new Uint8Array(256);
+
+/** The MTF list, 4 symbols per word, rank r in byte r & 3 (little-endian) of word r >> 2. */
+const mtfList = new Int32Array(64);
 
 /** MTF + zero-run coding of the BWT output into w.mtf; returns the symbol count (EOB included). */
 function mtfBlock(w: Work, n: number, nInUse: number): number {
@@ -560,12 +596,14 @@ function mtfBlock(w: Work, n: number, nInUse: number): number {
   const mtf = w.mtf;
   const eob = nInUse + 1;
   mtfFreq.fill(0, 0, eob + 1);
-  for (let i = 0; i < nInUse; i++) yy[i] = i;
+  const list = mtfList;
+  for (let i = 0; i < 64; i++) list[i] = (4 * i) | ((4 * i + 1) << 8) | ((4 * i + 2) << 16) | ((4 * i + 3) << 24);
   let wr = 0;
   let zPend = 0;
   for (let i = 0; i < n; i++) {
     const c = unseqToSeq[bwt[i]!]!;
-    if (yy[0] === c) {
+    let x = list[0]!;
+    if ((x & 0xff) === c) {
       zPend++;
       continue;
     }
@@ -580,19 +618,28 @@ function mtfBlock(w: Work, n: number, nInUse: number): number {
       }
       zPend = 0;
     }
-    let j = 1;
-    let prev = yy[0]!;
-    let cur = yy[1]!;
-    yy[1] = prev;
-    while (cur !== c) {
-      j++;
-      prev = cur;
-      cur = yy[j]!;
-      yy[j] = prev;
+    // Find c a word at a time (the lowest zero byte of x ^ c·0x01010101 is exact), shifting every word passed one
+    // byte up; the word holding c shifts only the bytes below it.
+    const rep = c * 0x01010101;
+    let carry = c;
+    let q = 0;
+    for (;;) {
+      const y = x ^ rep;
+      const z = (y - 0x01010101) & ~y & 0x80808080;
+      if (z !== 0) {
+        const r = (31 - Math.clz32(z & -z)) >> 3; // byte index of c in word q
+        const lowMask = (1 << (r << 3)) - 1; // r = 0: none
+        const hiMask = r === 3 ? 0 : -1 << ((r + 1) << 3);
+        list[q] = (x & hiMask) | ((x & lowMask) << 8) | carry;
+        const j = (q << 2) + r;
+        mtf[wr++] = j + 1;
+        mtfFreq[j + 1]!++;
+        break;
+      }
+      list[q] = (x << 8) | carry;
+      carry = x >>> 24;
+      x = list[++q]!;
     }
-    yy[0] = c;
-    mtf[wr++] = j + 1;
-    mtfFreq[j + 1]!++;
   }
   if (zPend > 0) {
     zPend--;

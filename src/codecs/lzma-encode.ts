@@ -208,7 +208,9 @@ export class LzmaEncoder {
   private windowCap = OPTS - 1;
 
   /** Starts encoding `input` (dictionary reset at its first byte). */
-  begin(input: Uint8Array, o: LzmaOptions): void {
+  begin(input0: Uint8Array, o: LzmaOptions): void {
+    // A plain Uint8Array view (not a Buffer or other subclass), so the hot loops see one element-access shape.
+    const input = input0.constructor === Uint8Array ? input0 : new Uint8Array(input0.buffer, input0.byteOffset, input0.byteLength);
     this.lc = o.lc;
     this.lp = o.lp;
     this.pb = o.pb;
