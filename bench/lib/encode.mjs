@@ -32,7 +32,8 @@ function sizeOf(cmd, args, out) {
  * Runs the encode benchmark. `largePath`: the large UDZO image of the decode benchmark (for peak RSS), or null.
  * Returns { dataBytes, rows: [{ name, format, level, threads, wall, cpu, bytes }], rss }.
  */
-export async function runEncodeBench({ quick, reps, log, largePath }) {
+/** only: format names to measure (default every format; --quick: UDZO on 16 MiB). */
+export async function runEncodeBench({ quick, reps, log, largePath, only = null }) {
   const size = (quick ? 16 : 64) * MiB;
   const raw = join(cacheDir, `encode-mixed-${size}.bin`);
   if (!existsSync(raw)) writeFileSync(raw, makeData(size).data);
@@ -42,7 +43,7 @@ export async function runEncodeBench({ quick, reps, log, largePath }) {
     `dmgkit ${format}${hasLevels ? ` -${level}` : ''} ${threads}t`, { format, level, threads },
     process.execPath, [dmgkitCli, 'convert', raw, '-o', '/dev/null', '--format', format, '--threads', String(threads), '--deterministic', ...(hasLevels ? ['--level', String(level)] : [])],
   ];
-  for (const f of formats(quick)) {
+  for (const f of formats(quick).filter((x) => !only || only.includes(x.format))) {
     for (const level of f.levels) {
       for (const threads of [1, 2]) contenders.push(dmg(f.format, level, threads, f.hasLevels));
       if (f.format === 'UDZO') {

@@ -7,7 +7,8 @@ import { fixture, haveFixtures, sevenZip, synthetic } from '../helpers/fixtures.
 import { sevenZipPartitions } from '../helpers/seven-zip.js';
 import { deflateSync } from 'node:zlib';
 import { BufferSource } from '../../src/io/buffer-source.js';
-import { writeUdif } from '../../src/udif/writer.js';
+import { writeUdifImage } from '../../src/udif/write/udif.js';
+import { wholeDiskPlan } from '../../src/udif/write/plan.js';
 import { openBlockDevice } from '../../src/blockdev/device.js';
 import { bin, cli, fileSha, haveTools, killServers, qemuImgRead, sha, startServer, tool } from './helpers.js';
 
@@ -46,9 +47,9 @@ async function manyChunks(): Promise<{ image: string; disk: Uint8Array }> {
     if (zone === 0) disk[i] = (x = (x * 1664525 + 1013904223) >>> 0) >>> 24;
     else if (zone === 1) disk[i] = 97 + ((i * 31) >> 7) % 26;
   }
-  const zlib = { type: 0x80000005, encode: (d: Uint8Array) => new Uint8Array(deflateSync(d)) };
+  const opts = { chunkType: 0x80000005, encoder: (d: Uint8Array) => new Uint8Array(deflateSync(d)), chunkSectors: 128 };
   const parts: Uint8Array[] = [];
-  for await (const p of writeUdif(new BufferSource(disk), { encoder: zlib, chunkSectors: 128 })) parts.push(p);
+  for await (const p of writeUdifImage(new BufferSource(disk), wholeDiskPlan(disk.length / 512), opts)) parts.push(p);
   const image = join(dir, 'many-chunks.dmg');
   writeFileSync(image, Buffer.concat(parts));
   return (manyChunksImage = { image, disk });
