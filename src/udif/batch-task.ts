@@ -6,15 +6,13 @@
  * Node's fs is used only for descriptors (browsers hand bytes over and use slots), so this module is browser-safe.
  */
 import { DmgkitError, at } from '../errors.js';
-import { crc32 as crc32js } from '../util/crc32.js';
+import { crc32Fast } from '../util/crc32-fast.js';
 import { registerTask, toWireError, type WireError } from '../pool/registry.js';
 import { CHUNK_RAW } from './chunk-types.js';
 import { loadDecoders, requireCodec } from './chunk-codecs.js';
-import { crc32Native, fsSync } from '#platform';
+import { fsSync } from '#platform';
 
 const fs = fsSync;
-/** CRC-32 of decoded bytes: the host's native one where it has it, else the table-driven one. */
-const crc32: (data: Uint8Array) => number = crc32Native ? (d) => crc32Native!(d) : (d) => crc32js(d);
 
 /** Numbers per chunk in BatchArgs.chunks. */
 export const BATCH_FIELDS = 7;
@@ -128,7 +126,7 @@ export function runBatch(a: BatchArgs): BatchResult {
       const sink = a.sink;
       if (sink && 'fd' in sink) pwriteFully(sink.fd, data, dest);
       else if (sink && 'slot' in sink && data.buffer !== sink.slot.buffer) sink.slot.set(data, dest);
-      crcs.push(a.crc ? crc32(data) : 0);
+      crcs.push(a.crc ? crc32Fast(data) : 0);
       errors.push(null);
     } catch (e) {
       crcs.push(0);

@@ -4,14 +4,13 @@
  * rest encoded with the codec (stored raw when that does not shrink it) and the CRC-32 of the stored bytes (for
  * the data-fork checksum). The calling thread only reads cells, orders results, combines CRCs and writes.
  *
- * CRC-32 runs through the host's native one when there is one (`crc32Native` of #platform: node:zlib's), else
+ * CRC-32 runs through the host's native one when there is one (util/crc32-fast.ts: node:zlib's), else
  * the JS table (src/util/crc32.ts).
  */
-import { crc32Native } from '#platform';
 import { DmgkitError } from '../../errors.js';
 import { codecEntry, loadEncoder, type CodecEntry } from '../../codecs/table.js';
 import { movable, registerTask, transfer } from '../../pool/registry.js';
-import { crc32 } from '../../util/crc32.js';
+import { crc32Fast } from '../../util/crc32-fast.js';
 import { CHUNK_RAW } from '../chunk-types.js';
 import { SECTOR } from '../layout.js';
 
@@ -47,10 +46,6 @@ export interface EncodeCellResult {
   spare: Uint8Array | null;
 }
 
-/** CRC-32, native when the host has one. */
-export function crc32Fast(data: Uint8Array, previous = 0): number {
-  return crc32Native ? crc32Native(data, previous) >>> 0 : crc32(data, previous);
-}
 
 /** Index of the first sector in [from, to) of `d` that is not all zeros, or `to`. */
 export function firstNonZeroSector(d: Uint8Array, from: number, to: number): number {
