@@ -10,12 +10,25 @@ import { zlibNode } from '#platform';
  */
 const MEM_LEVEL_DENSE = 7;
 
+/**
+ * node:zlib's options for `data`: one output buffer as large as the input (plus the stored-block overhead, rarely
+ * reached: such a chunk is stored raw), so the result comes in one piece, handed out as it is (a view, no copy).
+ */
+const nodeOptions = (data: Uint8Array, level: number) => ({ level, memLevel: level >= 4 ? MEM_LEVEL_DENSE : 8, chunkSize: Math.max(1024, data.length + 64) });
+
 export function deflateZlib(data: Uint8Array, level = 6): Uint8Array {
   if (zlibNode) {
-    // One output buffer as large as the input (plus the stored-block overhead, rarely reached: such a chunk is
-    // stored raw), handed out as it is (a view, no copy).
-    const out = zlibNode.deflateSync(data, { level, memLevel: level >= 4 ? MEM_LEVEL_DENSE : 8, chunkSize: Math.max(1024, data.length + 64) });
+    const out = zlibNode.deflateSync(data, nodeOptions(data, level));
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
   return pakoDeflate(data, { level: level as 6 });
+}
+
+/** deflateZlib on libuv's thread pool (Node only): the same bytes, off the calling thread. */
+export function deflateZlibAsync(data: Uint8Array, level = 6): Promise<Uint8Array> {
+  const z = zlibNode;
+  if (!z) return Promise.resolve().then(() => deflateZlib(data, level));
+  return new Promise((resolve, reject) =>
+    z.deflate(data, nodeOptions(data, level), (err, out) => (err ? reject(err) : resolve(new Uint8Array(out.buffer, out.byteOffset, out.length)))),
+  );
 }

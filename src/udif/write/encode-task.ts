@@ -87,8 +87,16 @@ export async function loadCellEncoder(type: number): Promise<Encode | null> {
   return e;
 }
 
-/** Does one cell with `encode` (null: raw chunks) on this thread. */
-export function encodeCell(a: EncodeCellArgs, encode: Encode | null): EncodeCellResult {
+/** A cell's CRC and the part of it to store, sectors [a, b) (`part` null: the cell is all zeros). */
+export interface CellPart {
+  crc: number;
+  a: number;
+  b: number;
+  part: Uint8Array | null;
+}
+
+/** The first half of a cell's work: its CRC-32 and its zero runs. */
+export function cellPart(a: EncodeCellArgs): CellPart {
   const input = a.input;
   const n = input.length / SECTOR;
   const crc = crc32Fast(input);
@@ -96,21 +104,31 @@ export function encodeCell(a: EncodeCellArgs, encode: Encode | null): EncodeCell
   let s1 = n;
   if (a.split) {
     s0 = firstNonZeroSector(input, 0, n);
-    if (s0 === n) return { crc, a: n, b: n, type: a.type, out: null, outCrc: 0, spare: input };
+    if (s0 === n) return { crc, a: n, b: n, part: null };
     s1 = lastNonZeroSector(input, s0, n);
     if (s0 < MIN_ZERO_SPLIT_SECTORS) s0 = 0;
     if (n - s1 < MIN_ZERO_SPLIT_SECTORS) s1 = n;
   }
-  const part = s0 === 0 && s1 === n ? input : input.subarray(s0 * SECTOR, s1 * SECTOR);
-  if (encode) {
-    const enc = encode(part, a.level);
-    if (enc.length < part.length) {
-      const spare = enc.buffer === input.buffer ? null : input; // (an encoder that answers with a view of its input)
-      return { crc, a: s0, b: s1, type: a.type, out: enc, outCrc: crc32Fast(enc), spare };
-    }
+  return { crc, a: s0, b: s1, part: s0 === 0 && s1 === n ? input : input.subarray(s0 * SECTOR, s1 * SECTOR) };
+}
+
+/** The second half: the result, given the stored part's encoding (`enc`; null for raw chunks). */
+export function cellResult(a: EncodeCellArgs, p: CellPart, enc: Uint8Array | null): EncodeCellResult {
+  const input = a.input;
+  const part = p.part;
+  if (!part) return { crc: p.crc, a: p.a, b: p.b, type: a.type, out: null, outCrc: 0, spare: input };
+  if (enc && enc.length < part.length) {
+    const spare = enc.buffer === input.buffer ? null : input; // (an encoder that answers with a view of its input)
+    return { crc: p.crc, a: p.a, b: p.b, type: a.type, out: enc, outCrc: crc32Fast(enc), spare };
   }
-  const outCrc = part === input ? crc : crc32Fast(part);
-  return { crc, a: s0, b: s1, type: CHUNK_RAW, out: part, outCrc, spare: null };
+  const outCrc = part === input ? p.crc : crc32Fast(part);
+  return { crc: p.crc, a: p.a, b: p.b, type: CHUNK_RAW, out: part, outCrc, spare: null };
+}
+
+/** Does one cell with `encode` (null: raw chunks) on this thread. */
+export function encodeCell(a: EncodeCellArgs, encode: Encode | null): EncodeCellResult {
+  const p = cellPart(a);
+  return cellResult(a, p, p.part && encode ? encode(p.part, a.level) : null);
 }
 
 registerTask<EncodeCellArgs, EncodeCellResult>(
