@@ -197,6 +197,13 @@ export class WorkerPool implements TaskPool {
   }
 }
 
+/**
+ * Most threads a NativeFirstPool (./native.ts) is used for: native jobs share libuv's thread pool with file reads
+ * and writes, and its size is fixed when Node starts (UV_THREADPOOL_SIZE, default 4; measured: setting it from a
+ * running ES module does not change it), so one of its threads is left for I/O. More threads: worker pools.
+ */
+export const NATIVE_MAX_THREADS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1);
+
 /** A pool of `threads` workers, or the inline pool for threads <= 1. */
 export function createPool(threads: number, opts: PoolOptions = {}): TaskPool {
   return threads > 1 ? new WorkerPool(Math.floor(threads), opts) : new InlinePool(opts);

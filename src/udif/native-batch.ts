@@ -9,7 +9,7 @@ import { DmgkitError, at } from '../errors.js';
 import { registerNativeTask } from '../pool/native.js';
 import { toWireError, type WireError } from '../pool/registry.js';
 import { crc32Fast } from '../util/crc32-fast.js';
-import { inflateAsync } from '../codecs/zlib.js';
+import { inflateIntoAsync } from '../codecs/zlib.js';
 import { BATCH_FIELDS, F, type BatchArgs, type BatchResult } from './batch-task.js';
 import { CHUNK_RAW, CHUNK_ZLIB } from './chunk-types.js';
 
@@ -87,13 +87,20 @@ async function oneChunk(a: BatchArgs, k: number): Promise<{ bytes: Uint8Array; o
     const into = sink && 'slot' in sink ? sink.slot.subarray(c[b + F.Dest], c[b + F.Dest] + to - from) : undefined;
     return stored(a, k, c[b + F.InOffset] + from, to - from, into);
   }
+  const outLength = c[b + F.OutLength];
   const input = await stored(a, k, c[b + F.InOffset], c[b + F.InLength]);
+  // Straight into the slot when the whole chunk is wanted, else into a reused buffer.
+  const direct = sink && 'slot' in sink && from === 0 && to === outLength;
+  const out = direct ? sink.slot.subarray(c[b + F.Dest], c[b + F.Dest] + outLength) : takeBuffer(outLength);
   try {
-    const out = await inflateAsync(input.bytes, c[b + F.OutLength]);
-    return { bytes: out.subarray(from, to), own: false };
+    await inflateIntoAsync(input.bytes, out);
+  } catch (e) {
+    if (!direct) giveBack(out);
+    throw e;
   } finally {
     if (input.own) giveBack(input.bytes);
   }
+  return { bytes: out.subarray(from, to), own: !direct };
 }
 
 export async function runBatchNative(a: BatchArgs): Promise<BatchResult> {
@@ -105,11 +112,14 @@ export async function runBatchNative(a: BatchArgs): Promise<BatchResult> {
       const { bytes: data, own } = await oneChunk(a, k);
       const dest = a.chunks[k * BATCH_FIELDS + F.Dest];
       const sink = a.sink;
-      if (sink && 'fd' in sink) await pwriteFully(sink.fd, data, dest);
-      else if (sink && 'slot' in sink && data.buffer !== sink.slot.buffer) sink.slot.set(data, dest);
-      crcs.push(a.crc ? crc32Fast(data) : 0);
+      try {
+        if (sink && 'fd' in sink) await pwriteFully(sink.fd, data, dest);
+        else if (sink && 'slot' in sink && data.buffer !== sink.slot.buffer) sink.slot.set(data, dest);
+        crcs.push(a.crc ? crc32Fast(data) : 0);
+      } finally {
+        if (own) giveBack(data);
+      }
       errors.push(null);
-      if (own) giveBack(data);
     } catch (e) {
       crcs.push(0);
       errors.push(toWireError(e, 'CORRUPT_CHUNK'));

@@ -9,7 +9,7 @@
 import { fstatSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { DmgkitError } from '../errors.js';
-import { createPool, compiledUrl } from '../pool/node.js';
+import { createPool, compiledUrl, NATIVE_MAX_THREADS } from '../pool/node.js';
 import { NativeFirstPool } from '../pool/native.js';
 import type { TaskPool } from '../pool/pool.js';
 import './native-batch.js'; // zlib and raw batches from a descriptor run natively (no worker): see pool/native.ts
@@ -84,7 +84,7 @@ export const BATCH_TASK_MODULE = compiledUrl(import.meta.url, './batch-task.js')
  */
 export function decodePool(threads: number, opts: { prestart?: boolean } = {}): TaskPool {
   const workers = () => createPool(threads, { modules: [BATCH_TASK_MODULE], callerRuns: true, prestart: opts.prestart });
-  return threads > 1 ? new NativeFirstPool(threads, workers, opts) : workers();
+  return threads > 1 && threads <= NATIVE_MAX_THREADS ? new NativeFirstPool(threads, workers, opts) : workers();
 }
 
 async function withPool<T>(img: UdifImage, o: ToFileOptions, start: number, end: number, fn: (pool: TaskPool) => Promise<T>): Promise<T> {

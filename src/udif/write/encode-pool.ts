@@ -8,7 +8,7 @@
  *   few % of a cell's encoding).
  * Inline (no threads) for threads <= 1.
  */
-import { compiledUrl, createPool } from '../../pool/node.js';
+import { compiledUrl, createPool, NATIVE_MAX_THREADS } from '../../pool/node.js';
 import { NativeFirstPool } from '../../pool/native.js';
 import type { TaskPool } from '../../pool/pool.js';
 import './native-encode.js';
@@ -18,5 +18,5 @@ export const ENCODE_TASK_MODULE = compiledUrl(import.meta.url, './encode-task.js
 
 export function encodePool(threads: number): TaskPool {
   const workers = () => createPool(threads, { modules: [ENCODE_TASK_MODULE], callerRuns: true });
-  return threads > 1 ? new NativeFirstPool(threads, workers) : workers();
+  return threads > 1 && threads <= NATIVE_MAX_THREADS ? new NativeFirstPool(threads, workers) : workers();
 }
