@@ -58,6 +58,8 @@ export class CommandContext {
   }
 
   private decodePoolValue: Promise<TaskPool> | undefined;
+  /** decodePool() has chosen the pool (later calls get the same one). */
+  private decodedOnce = false;
   /**
    * Starts the decode pool's workers now (--threads N: the calling thread plus N - 1 workers), so that they load
    * while the command loads and opens the image and join the decoding when they are up. For inputs large enough
@@ -79,9 +81,16 @@ export class CommandContext {
    * as many threads as the work pays for (threadsFor: one for a small image).
    */
   async decodePool(img: UdifImage, start = 0, end = img.size): Promise<TaskPool> {
-    if (this.decodePoolValue) return this.decodePoolValue;
     const { decodePool, threadsFor } = await import('../udif/to-file.js');
-    const pool = decodePool(threadsFor(img, this.threads, start, end));
+    const threads = threadsFor(img, this.threads, start, end);
+    if (this.decodePoolValue) {
+      if (threads > 1 || this.decodedOnce) return this.decodePoolValue;
+      // Prestarted for an image whose work turns out too small for threads: its workers stop now, and the command
+      // decodes on the calling thread (the prestarted pool stays owned, so it is closed again at the end: a no-op).
+      void (await this.decodePoolValue).close();
+    }
+    this.decodedOnce = true;
+    const pool = decodePool(threads);
     this.own('decoder pool', () => pool.close());
     this.decodePoolValue = Promise.resolve(pool);
     return pool;

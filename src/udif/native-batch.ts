@@ -21,7 +21,7 @@ function takeBuffer(n: number): Uint8Array {
   for (let i = spare.length - 1; i >= 0; i--) {
     if (spare[i].length >= n) return spare.splice(i, 1)[0].subarray(0, n);
   }
-  return new Uint8Array(Math.max(n, 64 << 10));
+  return new Uint8Array(Math.max(n, 64 << 10)).subarray(0, n);
 }
 
 function giveBack(b: Uint8Array): void {

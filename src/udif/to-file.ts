@@ -46,31 +46,47 @@ const SPEED: Record<number, number> = {
   [CHUNK_RAW]: 2e9,
 };
 /**
- * Estimated single-thread seconds below which threads are not started. A worker costs ~120 ms of CPU to start
- * here (a bare Node worker thread, measured with perf stat; the codec modules add 10-40 ms), and the calling
- * thread decodes from the start (callerRuns), so a worker only helps with the work left when it is up: below
- * ~0.1 s there is none left, and the start-up would be paid for nothing. See docs/benchmarks.md.
+ * Estimated single-thread seconds of worker-thread work below which no worker is started. A worker costs ~120 ms
+ * of CPU to start here (a bare Node worker thread, measured with perf stat; the codec modules add 10-40 ms) and
+ * then runs its decoder cold (the JIT warms up again in every thread), while the calling thread decodes from the
+ * start (callerRuns). Measured end to end on 64 MiB of LZFSE chunks (≈ 0.2 s of work on one thread): 0.49 s on 2
+ * threads against 0.39 s on 1, so a worker costs ≈ 0.2 s of the work it was to share, and pays from ≈ 0.4 s of
+ * work on. See docs/benchmarks.md.
  */
-export const THREADS_MIN_SECONDS = 0.1;
+export const THREADS_MIN_SECONDS = 0.4;
 
-/** Estimated seconds to decode [start, end) on one thread. */
+/** Chunk types a 2-3 thread decode pool runs natively (./native-batch.ts): no worker to start for them. */
+const NATIVE = new Set([CHUNK_ZLIB, CHUNK_RAW]);
+
+/** Estimated seconds to decode [start, end) on one thread: all of it, and the part a worker would do. */
 export function estimateSeconds(img: UdifImage, start = 0, end = img.size): number {
-  let s = 0;
+  return estimate(img, start, end).all;
+}
+
+function estimate(img: UdifImage, start: number, end: number): { all: number; workers: number } {
+  let all = 0;
+  let workers = 0;
   const chunks = img.chunks;
   for (let i = img.chunkIndexAt(start); i < chunks.length && chunks[i].outOffset < end; i++) {
     const c = chunks[i];
     if (isZeroFill(c.type)) continue;
-    s += (Math.min(end, c.outOffset + c.outLength) - Math.max(start, c.outOffset)) / (SPEED[c.type] ?? 50e6);
+    const s = (Math.min(end, c.outOffset + c.outLength) - Math.max(start, c.outOffset)) / (SPEED[c.type] ?? 50e6);
+    all += s;
+    if (!NATIVE.has(c.type)) workers += s;
   }
-  return s;
+  return { all, workers };
 }
 
-/** Threads worth starting for [start, end), at most `max`: 1 when the estimated work is small. */
+/**
+ * Threads worth using for [start, end), at most `max`: all of them when the work runs natively (zlib, raw: nothing
+ * to start) or is large enough to pay for workers, else 1.
+ */
 export function threadsFor(img: UdifImage, max: number, start = 0, end = img.size): number {
   if (max <= 1) return 1;
-  const est = estimateSeconds(img, start, end);
-  if (est < THREADS_MIN_SECONDS) return 1;
-  return max;
+  const est = estimate(img, start, end);
+  const native = max <= NATIVE_MAX_THREADS;
+  if (native && est.workers === 0) return max;
+  return (native ? est.workers : est.all) < THREADS_MIN_SECONDS ? 1 : max;
 }
 
 /** The module the pool's workers load for the 'udif.batch' task. */

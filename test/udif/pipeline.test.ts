@@ -183,7 +183,36 @@ describe.runIf(seven)('decode pipeline', () => {
   it('starts no threads for a small image', async () => {
     const img = await openUdif(path);
     expect(threadsFor(img, 8)).toBe(1);
+    expect(threadsFor(img, 2)).toBe(1); // bzip2, XZ and LZFSE chunks: workers, too few to pay for them
     await img.close();
+  });
+
+  it('decodes a zlib image natively on 2 and 3 threads (libuv, no worker): the disk 7-Zip writes, CRCs checked', async () => {
+    const zc = chunks().filter((c) => c.type === 0x80000005 || c.type === 1 || c.type === 0);
+    const zpath = join(dir, 'zlib-only.dmg');
+    writeFileSync(zpath, buildDmg([...zc, ...zc, ...zc]));
+    const zwant = execFileSync(seven!, ['x', '-tdmg', '-so', zpath], { maxBuffer: 1 << 26 });
+    const img = await openUdif(zpath);
+    try {
+      for (const threads of [2, 3]) {
+        expect(threadsFor(img, threads)).toBe(threads); // nothing to start: even a small zlib image uses them
+        const pool = decodePool(threads);
+        const out = join(dir, `zlib-${threads}.raw`);
+        const fh = await open(out, 'w+');
+        try {
+          await decodeToFile(img, fh, { pool });
+          const report = await verifyImage(img, { pool });
+          expect(report.ok).toBe(true);
+          expect(report.results.filter((r) => r.status === 'ok').length).toBeGreaterThan(0);
+        } finally {
+          await fh.close();
+          await pool.close();
+        }
+        expect(Buffer.compare(readFileSync(out), zwant)).toBe(0);
+      }
+    } finally {
+      await img.close();
+    }
   });
 
   it('the CLI converts to a pipe on 2 threads and verifies on 2 threads (child process)', () => {
