@@ -1,6 +1,7 @@
 /** zlib compression for the writer: node:zlib in Node (the `#platform` import), pako elsewhere. */
 import { deflate as pakoDeflate } from 'pako';
 import { zlibNode } from '#platform';
+import { LanePool, makeLane } from './zlib-handle.js';
 
 /**
  * node:zlib's memLevel for levels 4..9. Node's zlib (Chromium's) keeps its hash at 15 bits whatever memLevel is,
@@ -24,11 +25,55 @@ export function deflateZlib(data: Uint8Array, level = 6): Uint8Array {
   return pakoDeflate(data, { level: level as 6 });
 }
 
-/** deflateZlib on libuv's thread pool (Node only): the same bytes, off the calling thread. */
-export function deflateZlibAsync(data: Uint8Array, level = 6): Promise<Uint8Array> {
+/** Deflate lanes per level (./zlib-handle.ts), each kind tried once against inflateSync. */
+const deflateLanes = new Map<number, LanePool>();
+function lanesFor(level: number): LanePool | null {
   const z = zlibNode;
-  if (!z) return Promise.resolve().then(() => deflateZlib(data, level));
-  return new Promise((resolve, reject) =>
-    z.deflate(data, nodeOptions(data, level), (err, out) => (err ? reject(err) : resolve(new Uint8Array(out.buffer, out.byteOffset, out.length)))),
-  );
+  if (!z) return null;
+  let p = deflateLanes.get(level);
+  if (!p) {
+    const opts = nodeOptions(new Uint8Array(0), level);
+    p = new LanePool(
+      () => makeLane(z, () => z.createDeflate({ level: opts.level, memLevel: opts.memLevel })),
+      async (lane) => {
+        const plain = new Uint8Array(70000);
+        for (let i = 0; i < plain.length; i++) plain[i] = (i * 7 + (i >> 9)) & 0xff;
+        const out = new Uint8Array(plain.length);
+        const r = await lane(plain, out);
+        const tight = await lane(plain, new Uint8Array(r.produced - 1));
+        return !r.over && tight.over && Buffer.compare(z.inflateSync(out.subarray(0, r.produced)), plain) === 0;
+      },
+    );
+    deflateLanes.set(level, p);
+  }
+  return p;
+}
+
+/** Output buffers of finished jobs (one per job in flight), reused. */
+const scratch: Uint8Array[] = [];
+
+/**
+ * deflateZlib on libuv's thread pool (Node only): the same bytes, off the calling thread, or null when the
+ * result would not be smaller than `data` (store it raw). One reused stream per job in flight, its output copied
+ * out at its exact size.
+ */
+export async function deflateZlibAsync(data: Uint8Array, level = 6): Promise<Uint8Array | null> {
+  const lanes = lanesFor(level);
+  if (lanes && data.length > 0) {
+    let buf = scratch.pop();
+    if (!buf || buf.length < data.length) buf = new Uint8Array(data.length);
+    try {
+      const r = await lanes.run(data, buf.subarray(0, data.length - 1));
+      if (r) return r.over ? null : buf.slice(0, r.produced);
+    } finally {
+      if (scratch.length < 16) scratch.push(buf);
+    }
+  }
+  const z = zlibNode;
+  const out = z
+    ? await new Promise<Uint8Array>((resolve, reject) =>
+        z.deflate(data, nodeOptions(data, level), (err, b) => (err ? reject(err) : resolve(new Uint8Array(b.buffer, b.byteOffset, b.length)))),
+      )
+    : deflateZlib(data, level);
+  return out.length < data.length ? out : null;
 }

@@ -1,6 +1,7 @@
 import { corrupt } from './errors.js';
 import type { Codec } from './types.js';
 import { PakoInflate, zlibNode } from '#platform';
+import { LanePool, makeLane } from './zlib-handle.js';
 
 /**
  * zlib (RFC 1950) decoding into a preallocated buffer. In Node (the `#platform` import's `node` condition):
@@ -166,121 +167,39 @@ export function inflateAsync(input: Uint8Array, outLength: number): Promise<Uint
   });
 }
 
-/**
- * Inflating into the caller's buffer on libuv's thread pool: the asynchronous twin of inflateDirect, through a
- * node:zlib stream's handle (`handle.write`, the call the stream itself makes), so no output buffer is allocated
- * per chunk. Measured on 64 MiB of 1 MiB zlib chunks, 2 at a time: 107-112 ms of CPU against 344-400 ms for
- * zlib.inflate (which allocates each chunk's output, faulting its pages in, and hands it over in pieces).
- *
- * The handle reports through the stream's internal callback, which reads a few of the stream's fields; this
- * relies on their names (Node 20-24). The shape is checked, and the first use decodes a known stream and compares:
- * on any mismatch (or no answer within a second) every call takes zlib.inflate plus a copy instead.
- */
-interface AsyncZlibHandle extends ZlibHandle {
-  write(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
-  buffer: unknown;
-  cb: (() => void) | null;
-  inOff: number;
-  availInBefore: number;
-  availOutBefore: number;
-  flushFlag: number;
-}
-type AsyncInflater = (input: Uint8Array, output: Uint8Array) => Promise<void>;
-
-function asyncInflater(z: NodeZlib): AsyncInflater | null {
-  const stream = z.createInflate() as unknown as Record<string, unknown> & { _handle?: AsyncZlibHandle };
-  const h = stream._handle;
-  if (!h || typeof h.write !== 'function' || typeof h.reset !== 'function' || !('_outBuffer' in stream) || !('_chunkSize' in stream)) return null;
-  let produced = 0;
-  let want = 0;
-  let error: string | null = null;
-  let over = false;
-  let settle: (() => void) | null = null;
-  // The stream's callback hands each piece of output to push(); more than the caller's buffer holds stops it.
-  stream.push = (piece: Uint8Array | null) => {
-    if (piece) produced += piece.length;
-    if (produced > want) over = true;
-    return true;
-  };
-  Object.defineProperty(stream, 'destroyed', { get: () => over, configurable: true });
-  const finish = () => {
-    const s = settle;
-    settle = null;
-    s?.();
-  };
-  h.onerror = (message) => {
-    error = message;
-    finish();
-  };
-  return (input, output) =>
-    new Promise<void>((resolve, reject) => {
-      produced = 0;
-      want = output.length;
-      error = null;
-      over = false;
-      settle = () => {
-        h.reset();
-        if (error) reject(corrupt('zlib', error));
-        else if (over) reject(corrupt('zlib', `output larger than the declared ${want} bytes`));
-        else if (produced !== want) reject(corrupt('zlib', `decoded ${produced} bytes where ${want} were declared`));
-        else resolve();
-      };
-      const out = Buffer.from(output.buffer, output.byteOffset, output.length);
-      // Once the caller's buffer is full the stream goes on into buffers of _chunkSize bytes: one byte is enough
-      // to learn whether the stream ends there.
-      stream._outBuffer = out;
-      stream._outOffset = 0;
-      stream._chunkSize = 1;
-      h.buffer = input;
-      h.cb = finish;
-      h.inOff = 0;
-      h.availInBefore = input.length;
-      h.availOutBefore = output.length;
-      h.flushFlag = z.constants.Z_FINISH;
-      h.write(z.constants.Z_FINISH, input, 0, input.length, out, 0, output.length);
-    });
-}
-
-/** Inflaters not in use (one per operation in flight); null: the handle path failed its check. */
-let idleInflaters: AsyncInflater[] | null = [];
-let inflaterCheck: Promise<boolean> | null = null;
-
-/** The first use: a known stream must decode exactly, within a second (else the public API is used). */
-function checkInflaters(z: NodeZlib): Promise<boolean> {
-  const plain = new Uint8Array(70000);
-  for (let i = 0; i < plain.length; i++) plain[i] = (i * 7 + (i >> 9)) & 0xff;
-  const packed = z.deflateSync(plain);
-  const inf = asyncInflater(z);
-  if (!inf) return Promise.resolve(false);
-  const out = new Uint8Array(plain.length);
-  const short = new Uint8Array(plain.length - 1);
-  return new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 1000);
-    inf(packed, out)
-      .then(() => inf(packed, short).then(() => false, (e: { code?: string }) => e?.code === 'CORRUPT_CHUNK'))
-      .then((ok) => ok && Buffer.compare(out, plain) === 0 && (idleInflaters!.push(inf), true), () => false)
-      .then((ok) => {
-        clearTimeout(timer);
-        resolve(ok);
-      });
-  });
-}
+/** Inflate lanes (./zlib-handle.ts), tried once on a known stream: exact output, and an overflow noticed. */
+const inflateLanes =
+  nodeZlib &&
+  new LanePool(
+    () => makeLane(nodeZlib, () => nodeZlib.createInflate()),
+    async (lane) => {
+      const plain = new Uint8Array(70000);
+      for (let i = 0; i < plain.length; i++) plain[i] = (i * 7 + (i >> 9)) & 0xff;
+      const packed = nodeZlib.deflateSync(plain);
+      const out = new Uint8Array(plain.length);
+      const whole = await lane(packed, out);
+      const short = await lane(packed, new Uint8Array(plain.length - 1));
+      return whole.produced === plain.length && !whole.over && short.over && Buffer.compare(out, plain) === 0;
+    },
+  );
 
 /**
  * Inflates `input` into `output` (exactly output.length bytes, else CORRUPT_CHUNK) off the calling thread: on
- * libuv's thread pool in Node, without allocating, elsewhere as inflateAsync does, plus a copy.
+ * libuv's thread pool in Node, without allocating (a lane of ./zlib-handle.ts), elsewhere as inflateAsync does,
+ * plus a copy.
  */
 export async function inflateIntoAsync(input: Uint8Array, output: Uint8Array): Promise<void> {
-  const z = nodeZlib;
-  if (z && output.length > 0) {
-    inflaterCheck ??= checkInflaters(z).then((ok) => (ok ? true : ((idleInflaters = null), false)));
-    if (await inflaterCheck) {
-      const inf = idleInflaters!.pop() ?? asyncInflater(z)!;
-      try {
-        return await inf(input, output);
-      } finally {
-        idleInflaters!.push(inf);
-      }
+  if (inflateLanes && output.length > 0) {
+    let r: Awaited<ReturnType<LanePool['run']>>;
+    try {
+      r = await inflateLanes.run(input, output);
+    } catch (e) {
+      throw corrupt('zlib', (e as Error).message);
+    }
+    if (r) {
+      if (r.over) throw corrupt('zlib', `output larger than the declared ${output.length} bytes`);
+      check(r.produced, output.length, 'zlib');
+      return;
     }
   }
   output.set(await inflateAsync(input, output.length));

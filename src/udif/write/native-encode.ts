@@ -12,6 +12,7 @@ import { cellPart, cellResult, type EncodeCellArgs, type EncodeCellResult } from
 export async function encodeCellNative(a: EncodeCellArgs): Promise<EncodeCellResult> {
   const p = cellPart(a);
   let enc: Uint8Array | null = null;
+  // (null from deflateZlibAsync: not smaller, stored raw, as encodeCell does)
   if (p.part && a.type === CHUNK_ZLIB) {
     try {
       enc = await deflateZlibAsync(p.part, a.level);
