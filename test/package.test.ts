@@ -197,6 +197,7 @@ export async function f(p: string): Promise<string> {
     expect(Object.keys(pkg.dependencies ?? {})).toEqual(['pako']);
     expect(pkg.sideEffects).toEqual([
       './dist/udif/all-codecs.js', './src/udif/all-codecs.ts', './dist/pool/tasks.js', './src/pool/tasks.ts', './dist/udif/batch-task.js', './src/udif/batch-task.ts',
+      './dist/udif/native-batch.js', './src/udif/native-batch.ts', './dist/udif/write/native-encode.js', './src/udif/write/native-encode.ts',
       './dist/udif/write/encode-task.js', './src/udif/write/encode-task.ts',
     ]);
   });

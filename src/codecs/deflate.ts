@@ -1,7 +1,8 @@
 /** zlib compression for the writer: node:zlib in Node (the `#platform` import), pako elsewhere. */
 import { deflate as pakoDeflate } from 'pako';
-import { zlibNode } from '#platform';
-import { LanePool, makeLane } from './zlib-handle.js';
+import { zlibLanes, zlibNode } from '#platform';
+
+type LanePool = InstanceType<NonNullable<typeof zlibLanes>['LanePool']>;
 
 /**
  * node:zlib's memLevel for levels 4..9. Node's zlib (Chromium's) keeps its hash at 15 bits whatever memLevel is,
@@ -25,23 +26,24 @@ export function deflateZlib(data: Uint8Array, level = 6): Uint8Array {
   return pakoDeflate(data, { level: level as 6 });
 }
 
-/** Deflate lanes per level (./zlib-handle.ts), each kind tried once against inflateSync. */
+/** Deflate lanes per level (Node: src/platform/zlib-lanes.ts), each kind tried once against inflateSync. */
 const deflateLanes = new Map<number, LanePool>();
 function lanesFor(level: number): LanePool | null {
   const z = zlibNode;
-  if (!z) return null;
+  const L = zlibLanes;
+  if (!z || !L) return null;
   let p = deflateLanes.get(level);
   if (!p) {
     const opts = nodeOptions(new Uint8Array(0), level);
-    p = new LanePool(
-      () => makeLane(z, () => z.createDeflate({ level: opts.level, memLevel: opts.memLevel })),
+    p = new L.LanePool(
+      () => L.makeLane(z, () => z.createDeflate({ level: opts.level, memLevel: opts.memLevel })),
       async (lane) => {
         const plain = new Uint8Array(70000);
         for (let i = 0; i < plain.length; i++) plain[i] = (i * 7 + (i >> 9)) & 0xff;
         const out = new Uint8Array(plain.length);
         const r = await lane(plain, out);
         const tight = await lane(plain, new Uint8Array(r.produced - 1));
-        return !r.over && tight.over && Buffer.compare(z.inflateSync(out.subarray(0, r.produced)), plain) === 0;
+        return !r.over && tight.over && L.sameBytes(z.inflateSync(out.subarray(0, r.produced)), plain);
       },
     );
     deflateLanes.set(level, p);

@@ -1,7 +1,6 @@
 import { corrupt } from './errors.js';
 import type { Codec } from './types.js';
-import { PakoInflate, zlibNode } from '#platform';
-import { LanePool, makeLane } from './zlib-handle.js';
+import { PakoInflate, zlibLanes, zlibNode } from '#platform';
 
 /**
  * zlib (RFC 1950) decoding into a preallocated buffer. In Node (the `#platform` import's `node` condition):
@@ -167,11 +166,13 @@ export function inflateAsync(input: Uint8Array, outLength: number): Promise<Uint
   });
 }
 
-/** Inflate lanes (./zlib-handle.ts), tried once on a known stream: exact output, and an overflow noticed. */
+/** Inflate lanes (Node: src/platform/zlib-lanes.ts), tried once on a known stream: exact output, and an overflow noticed. */
+const L = zlibLanes;
 const inflateLanes =
   nodeZlib &&
-  new LanePool(
-    () => makeLane(nodeZlib, () => nodeZlib.createInflate()),
+  L &&
+  new L.LanePool(
+    () => L.makeLane(nodeZlib, () => nodeZlib.createInflate()),
     async (lane) => {
       const plain = new Uint8Array(70000);
       for (let i = 0; i < plain.length; i++) plain[i] = (i * 7 + (i >> 9)) & 0xff;
@@ -179,18 +180,18 @@ const inflateLanes =
       const out = new Uint8Array(plain.length);
       const whole = await lane(packed, out);
       const short = await lane(packed, new Uint8Array(plain.length - 1));
-      return whole.produced === plain.length && !whole.over && short.over && Buffer.compare(out, plain) === 0;
+      return whole.produced === plain.length && !whole.over && short.over && L.sameBytes(out, plain);
     },
   );
 
 /**
  * Inflates `input` into `output` (exactly output.length bytes, else CORRUPT_CHUNK) off the calling thread: on
- * libuv's thread pool in Node, without allocating (a lane of ./zlib-handle.ts), elsewhere as inflateAsync does,
+ * libuv's thread pool in Node, without allocating (a lane of src/platform/zlib-lanes.ts), elsewhere as inflateAsync does,
  * plus a copy.
  */
 export async function inflateIntoAsync(input: Uint8Array, output: Uint8Array): Promise<void> {
   if (inflateLanes && output.length > 0) {
-    let r: Awaited<ReturnType<LanePool['run']>>;
+    let r: Awaited<ReturnType<typeof inflateLanes.run>>;
     try {
       r = await inflateLanes.run(input, output);
     } catch (e) {

@@ -10,11 +10,15 @@ import { readSync, writeSync } from 'node:fs';
 import type { ByteSource } from '../io/source.js';
 import type { NodeReadableLike } from '../io/stream-types.js';
 import type { TaskPool } from '../pool/pool.js';
+import * as lanes from './zlib-lanes.js';
 
 export const platform = 'node';
 
 /** node:zlib (exact-size inflate, ~1.5× pako, and its own thread pool). */
 export const zlibNode: typeof zlib | null = zlib;
+
+/** node:zlib driven through reused stream handles into the caller's buffers (./zlib-lanes.ts). */
+export const zlibLanes: typeof import('./zlib-lanes.js') | null = lanes;
 
 /** No pako in Node (node:zlib does its work; loading it would only cost start-up). */
 export const PakoInflate: typeof import('pako').Inflate | null = null;

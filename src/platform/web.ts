@@ -12,6 +12,9 @@ export const platform = 'web';
 /** No node:zlib: src/codecs/zlib.ts uses DecompressionStream (async) and pako (sync). */
 export const zlibNode = null;
 
+/** No node:zlib stream handles to drive (see ./zlib-lanes.ts). */
+export const zlibLanes = null;
+
 /** pako's inflater, for synchronous zlib decoding where node:zlib is missing (Node never loads pako). */
 export { Inflate as PakoInflate } from 'pako';
 

@@ -1,5 +1,6 @@
 /**
- * node:zlib on libuv's thread pool into the caller's buffers (Node only: callers pass `zlibNode` of `#platform`).
+ * node:zlib on libuv's thread pool into the caller's buffers (Node only: the codecs reach it as `zlibLanes` of
+ * `#platform`, null in browsers).
  *
  * zlib.inflate and zlib.deflate make a new stream per call (~0.6 ms here: zlib's own init and the stream
  * machinery), allocate its output (1 MiB: another ~0.6 ms, then a page fault per 4 KiB written), and join the
@@ -132,4 +133,11 @@ export class LanePool {
       this.idle.push(lane);
     }
   }
+}
+
+/** Whether two byte arrays hold the same bytes (for the lanes' trials). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
