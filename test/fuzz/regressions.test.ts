@@ -139,6 +139,29 @@ describe('fuzzer regressions on inline inputs', () => {
       spy.mockRestore();
     }
   });
+
+  /**
+   * Found by the campaign (case 3470, `Info.plist:size=99999999999999999999, Info.bckup:band-size=4095`): an
+   * integer beyond 2^53 is a bigint in the plist reader, and the message naming it went through JSON.stringify,
+   * which throws on a bigint: every command exited 70 ("Do not know how to serialize a BigInt"). Fixed in
+   * src/container/sparsebundle.ts (values named without JSON for bigints).
+   */
+  it('a sparse bundle whose size is 10^20 (a bigint): CORRUPT_HEADER naming the value, exit 1 on every command', async () => {
+    const dir = join(h.root, 'bigint.sparsebundle');
+    mkdirSync(join(dir, 'bands'), { recursive: true });
+    const info = (band: string, size: string) =>
+      `<?xml version="1.0"?>\n<plist version="1.0"><dict><key>band-size</key><integer>${band}</integer><key>diskimage-bundle-type</key>` +
+      `<string>com.apple.diskimage.sparsebundle</string><key>size</key><integer>${size}</integer></dict></plist>\n`;
+    writeFileSync(join(dir, 'Info.plist'), info('8388608', '99999999999999999999'));
+    writeFileSync(join(dir, 'Info.bckup'), info('4095', '1048576'));
+    await expect(openSparseBundle(dir)).rejects.toMatchObject({ code: 'CORRUPT_HEADER' });
+    const results = await h.runAll(dir, 'bigint bundle');
+    for (const r of results) {
+      expect(r.problem, r.op).toBeUndefined();
+      expect(r.code, r.op).toBe(1);
+    }
+    expect(results[0].stderr).toMatch(/size 99999999999999999999 is not a non-negative integer/);
+  });
 });
 
 describe('convert --partition of an entry past the end of the disk', () => {
