@@ -56,6 +56,37 @@ export function write(stream: Writable, chunk: Uint8Array | string): Promise<voi
   });
 }
 
+/**
+ * Ordered writes of many small pieces to a stream, gathered into blocks of `blockBytes`: one fresh block (handed
+ * over, never reused: the stream may keep it) per `blockBytes` instead of a copy, a promise and the stream's
+ * bookkeeping per piece (a table of 300,000 one-sector chunks wrote 300,000 copies). `flush` writes the rest.
+ */
+export function gatheringWriter(stream: Writable, blockBytes = 1 << 20): { write: (b: Uint8Array) => Promise<void>; flush: () => Promise<void> } {
+  let block: Uint8Array | null = null;
+  let used = 0;
+  const flush = async () => {
+    if (!block || !used) return;
+    const full = used === block.length ? block : block.subarray(0, used);
+    block = null;
+    used = 0;
+    await write(stream, full);
+  };
+  return {
+    flush,
+    async write(b) {
+      if (b.length >= blockBytes) {
+        await flush();
+        await write(stream, b.slice());
+        return;
+      }
+      if (block && used + b.length > block.length) await flush();
+      block ??= new Uint8Array(blockBytes);
+      block.set(b, used);
+      used += b.length;
+    },
+  };
+}
+
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let u = 0;

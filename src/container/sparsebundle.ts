@@ -114,6 +114,11 @@ interface BandEntry {
   users: number;
 }
 
+/** A plist value in a message: JSON where JSON can say it (an integer beyond 2^53 is a bigint, which it cannot). */
+function shown(v: unknown): string {
+  return typeof v === 'bigint' ? v.toString() : (JSON.stringify(v) ?? String(v));
+}
+
 function parseInfo(text: string, where: string): SparseBundleInfo {
   let doc;
   try {
@@ -129,7 +134,7 @@ function parseInfo(text: string, where: string): SparseBundleInfo {
   if (bundleType !== SPARSEBUNDLE_TYPE) {
     throw new DmgkitError(
       'NOT_AN_IMAGE',
-      `${where}: diskimage-bundle-type is ${JSON.stringify(bundleType)}, not ${SPARSEBUNDLE_TYPE}`,
+      `${where}: diskimage-bundle-type is ${shown(bundleType)}, not ${SPARSEBUNDLE_TYPE}`,
       { path: where },
     );
   }
@@ -138,12 +143,12 @@ function parseInfo(text: string, where: string): SparseBundleInfo {
   if (typeof bandSize !== 'number' || !Number.isSafeInteger(bandSize) || bandSize < MIN_BAND_SIZE || bandSize > MAX_BAND_SIZE || bandSize % MIN_BAND_SIZE !== 0) {
     throw new DmgkitError(
       'CORRUPT_HEADER',
-      `${where}: band-size ${JSON.stringify(bandSize)} is not a multiple of ${MIN_BAND_SIZE} in ${MIN_BAND_SIZE}..${MAX_BAND_SIZE}`,
+      `${where}: band-size ${shown(bandSize)} is not a multiple of ${MIN_BAND_SIZE} in ${MIN_BAND_SIZE}..${MAX_BAND_SIZE}`,
       { path: where },
     );
   }
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
-    throw new DmgkitError('CORRUPT_HEADER', `${where}: size ${JSON.stringify(size)} is not a non-negative integer`, { path: where });
+    throw new DmgkitError('CORRUPT_HEADER', `${where}: size ${shown(size)} is not a non-negative integer`, { path: where });
   }
   const info: SparseBundleInfo = { bandSize, size, bundleType, usedBackup: false };
   const v = doc.get('bundle-backingstore-version');

@@ -31,6 +31,11 @@ export interface AppleDoubleContent {
   finderInfo: Uint8Array;
   xattrs: { name: string; value: Uint8Array }[];
   rsrc: Uint8Array;
+  /**
+   * The resource fork's length when the caller appends its bytes itself after the returned ones (the fork is the
+   * last entry: extract streams it instead of holding it in memory); `rsrc` is then empty.
+   */
+  rsrcLength?: number;
   /** Written into the ATTR header's debug_tag (xnu puts the file ID there). */
   debugTag?: number;
 }
@@ -54,8 +59,8 @@ export function buildAppleDouble(c: AppleDoubleContent): Uint8Array {
     finderLen = entriesEnd + dataLen - FINDER_INFO_AT;
   }
   const rsrcAt = FINDER_INFO_AT + finderLen;
-  const total = rsrcAt + c.rsrc.length;
-  const out = new Uint8Array(total);
+  const rsrcLength = c.rsrcLength ?? c.rsrc.length;
+  const out = new Uint8Array(rsrcAt + c.rsrc.length);
   putU32be(out, HDR.magic, APPLEDOUBLE_MAGIC);
   putU32be(out, HDR.version, APPLEDOUBLE_VERSION);
   for (let i = 0; i < 16; i++) out[HDR.filler + i] = FILLER.charCodeAt(i);
@@ -65,7 +70,7 @@ export function buildAppleDouble(c: AppleDoubleContent): Uint8Array {
   putU32be(out, HDR.entries + 8, finderLen);
   putU32be(out, HDR.entries + ENTRY_BYTES, ENTRY_RESOURCE_FORK);
   putU32be(out, HDR.entries + ENTRY_BYTES + 4, rsrcAt);
-  putU32be(out, HDR.entries + ENTRY_BYTES + 8, c.rsrc.length);
+  putU32be(out, HDR.entries + ENTRY_BYTES + 8, rsrcLength);
   out.set(c.finderInfo.subarray(0, FINDER_INFO_BYTES), FINDER_INFO_AT);
   if (c.xattrs.length) {
     const a = ATTR_HEADER_AT;

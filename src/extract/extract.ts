@@ -339,8 +339,13 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
       if (n === 'com.apple.FinderInfo' || n === 'com.apple.ResourceFork') continue;
       xattrs.push({ name: n, value: await volume.getXattr(entry, n) });
     }
-    const rsrc = hasRsrc ? await volume.readFile(entry, { fork: 'rsrc' }) : new Uint8Array(0);
-    const bytes = buildAppleDouble({ finderInfo: finderInfo ?? new Uint8Array(32), xattrs, rsrc, debugTag: entry.cnid });
+    // The resource fork is the file's last entry: streamed after the rest, never held whole (a 512 MiB fork of
+    // zero-fill chunks in a 1 MB image cost 1.1 GB when it was read whole).
+    const rsrcLength = hasRsrc ? entry.rsrcSize : 0;
+    const bytes = buildAppleDouble({ finderInfo: finderInfo ?? new Uint8Array(32), xattrs, rsrc: new Uint8Array(0), rsrcLength, debugTag: entry.cnid });
+    const rsrc = hasRsrc ? volume.iterateFile(entry, { fork: 'rsrc' }) : null;
+    // The first piece is read before the file is created, so a fork that cannot be read creates nothing.
+    let piece = rsrc ? await rsrc.next() : null;
     let adName = `._${name}`;
     let shortened = false;
     if (utf8Len(adName) > NAME_MAX) {
@@ -350,10 +355,30 @@ async function extractImpl(volume: HfsVolume, dest: string, opts: ExtractOptions
     try {
       const fd = fs.openSync(at(dir, adName), CREATE, 0o644);
       created.appleDouble = adName;
+      let readError: unknown = null;
       try {
         writeAll(fd, bytes);
+        let n = 0;
+        while (rsrc && piece && !piece.done) {
+          writeAll(fd, piece.value);
+          n += piece.value.length;
+          try {
+            piece = await rsrc.next();
+          } catch (e) {
+            readError = e;
+            break;
+          }
+        }
+        if (!readError && n !== rsrcLength) {
+          readError = new DmgkitError('CORRUPT_FS', `/${entry.path}: the resource fork gave ${n} bytes, not ${rsrcLength}`, { path: entry.path });
+        }
       } finally {
         fs.closeSync(fd);
+      }
+      if (readError) {
+        fs.unlinkSync(at(dir, adName));
+        created.appleDouble = undefined;
+        throw readError;
       }
       result.appleDouble++;
     } catch (e) {

@@ -4,6 +4,9 @@ import { type UdifChecksum, checksumHex, checksumTypeName, crc32Value, isPresent
 import { CHUNK_IGNORE } from './chunk-types.js';
 import type { UdifImage } from './image.js';
 import type { TaskPool } from '../pool/pool.js';
+import type { ChunkRef } from './layout.js';
+import type { RangePiece } from './decode-range.js';
+import { planTwins } from './twins.js';
 
 export interface VerifyOptions {
   /**
@@ -93,31 +96,53 @@ export async function verifyImage(img: UdifImage, opts: VerifyOptions = {}): Pro
     // chunk marks its partition unreadable and goes on. The pipeline is imported here, on first use, so that a
     // browser bundle that reads but never verifies leaves it out (the size budget of docs/browser.md).
     const { decodeRange } = await import('./decode-range.js');
-    await decodeRange(img, 0, img.size, {
-      pool: opts.pool,
-      sink: { kind: 'none' },
-      crc: true,
-      keepGoing: true,
-      signal: opts.signal,
-      onLost: ({ error }) => {
-        const pi = error.details.partition as number | undefined;
-        if (pi !== undefined && !failed.has(pi)) failed.set(pi, error.message);
-      },
-      onPiece: (piece) => {
-        const c = piece.chunk;
-        if (!c || !wanted[c.partition] || failed.has(c.partition)) return;
-        const i = c.partition;
-        if (c.type === CHUNK_IGNORE) {
-          withFree[i] = crc32Zeros(piece.length, withFree[i]);
-        } else if (!piece.zero) {
-          crcs[i] = crc32Combine(crcs[i], piece.crc!, piece.length);
-          withFree[i] = crc32Combine(withFree[i], piece.crc!, piece.length);
-        } else {
-          crcs[i] = crc32Zeros(piece.length, crcs[i]);
-          withFree[i] = crc32Zeros(piece.length, withFree[i]);
+    // Twin chunks (a hostile table's copies of one chunk, twins.ts) are decoded once: their CRC is their first's.
+    const plan = planTwins(img.chunks, img.size);
+    const firstCrc = new Map<ChunkRef, number | string>(); // a first's CRC, or why it could not be read
+    const onPiece = (piece: RangePiece) => {
+      const c = piece.chunk;
+      if (c && plan?.firsts.has(c)) firstCrc.set(c, piece.lost ? piece.lost.message : piece.crc!);
+      if (!c || !wanted[c.partition] || failed.has(c.partition)) return;
+      const i = c.partition;
+      if (c.type === CHUNK_IGNORE) {
+        withFree[i] = crc32Zeros(piece.length, withFree[i]);
+      } else if (!piece.zero) {
+        crcs[i] = crc32Combine(crcs[i], piece.crc!, piece.length);
+        withFree[i] = crc32Combine(withFree[i], piece.crc!, piece.length);
+      } else {
+        crcs[i] = crc32Zeros(piece.length, crcs[i]);
+        withFree[i] = crc32Zeros(piece.length, withFree[i]);
+      }
+    };
+    const decode = (start: number, end: number) =>
+      decodeRange(img, start, end, {
+        pool: opts.pool,
+        sink: { kind: 'none' },
+        crc: true,
+        keepGoing: true,
+        signal: opts.signal,
+        onLost: ({ error }) => {
+          const pi = error.details.partition as number | undefined;
+          if (pi !== undefined && !failed.has(pi)) failed.set(pi, error.message);
+        },
+        onPiece,
+      });
+    if (!plan) await decode(0, img.size);
+    else {
+      for (const step of plan.steps) {
+        opts.signal?.throwIfAborted();
+        if (step.kind === 'decode') await decode(step.start, step.end);
+        else {
+          for (let k = step.from; k < step.to; k++) {
+            const c = img.chunks[k];
+            const crc = firstCrc.get(img.chunks[plan.firstOf[k]]);
+            if (typeof crc === 'number') onPiece({ offset: c.outOffset, length: c.outLength, chunk: c, zero: false, crc });
+            else if (typeof crc === 'string') void (failed.has(c.partition) || failed.set(c.partition, crc));
+            else await decode(c.outOffset, c.outOffset + c.outLength); // not expected: the first is decoded before
+          }
         }
-      },
-    });
+      }
+    }
   }
   await dataFork;
   const dr = judge('data fork', k.dataChecksum, () => dataCrc);

@@ -4,7 +4,7 @@ import type { SafeOutput } from '../../io/safe-output.js';
 import type { PieceOptions } from '../../udif/image.js';
 import { decodeToFile, decodeToStream, fdWriter } from '../../udif/to-file.js';
 import { intFlag, type ParsedArgs } from '../args.js';
-import { type CliIO, write } from '../context.js';
+import { type CliIO, gatheringWriter, write } from '../context.js';
 import { diskPieces, PLAIN_PIECE } from '../../image/pieces.js';
 import { Progress } from '../progress.js';
 import type { CommandContext } from '../runner.js';
@@ -64,8 +64,12 @@ export async function convertCommand(args: ParsedArgs, io: CliIO, ctx: CommandCo
       const outFd = (io.out as { fd?: unknown }).fd;
       if (out) await decodeToFile(opened.udif, out.handle, udifOpts);
       else if (typeof outFd === 'number') await decodeToStream(opened.udif, fdWriter(outFd), udifOpts); // in order to stdout's descriptor
-      // Any other Writable keeps what it is given: hand it copies (the pipeline reuses its buffers).
-      else await decodeToStream(opened.udif, (b) => write(io.out, b.slice()), udifOpts);
+      else {
+        // Any other Writable keeps what it is given: hand it copies (the pipeline reuses its buffers), gathered.
+        const w = gatheringWriter(io.out);
+        await decodeToStream(opened.udif, w.write, udifOpts);
+        await w.flush();
+      }
     } else {
       const opts: PieceOptions = { threads: ctx.threads, keepGoing, onLost };
       let zeroBuf: Uint8Array | undefined;
