@@ -323,10 +323,12 @@ const insertDelete: Op = (b, rng, _s, recipe) => {
     out.set(b.subarray(at), at + len);
     return out;
   }
-  recipe.push(`delete(${at},${len})`);
-  const out = new Uint8Array(Math.max(0, b.length - len));
+  // no further than the end (a deletion near the end made a RangeError here: campaign case 16449)
+  const n = Math.min(len, b.length - at);
+  recipe.push(`delete(${at},${n})`);
+  const out = new Uint8Array(b.length - n);
   out.set(b.subarray(0, at));
-  out.set(b.subarray(Math.min(b.length, at + len)), at);
+  out.set(b.subarray(at + n), at);
   return out;
 };
 
