@@ -50,6 +50,8 @@ const CRC_T = BZIP2_CRC_TABLE;
 interface Work {
   /** Row r: (T(r) << 8) | F[r], the next row of the forward walk and the byte it yields. */
   tt: Uint32Array;
+  /** Row r: (LF(r) << 8) | L[r], the previous row of the walk and the byte it yields (walking backward). */
+  lf: Uint32Array;
   /** The block's bytes after Huffman, RLE2 and MTF: the BWT's last column. */
   blk: Uint8Array;
   selectors: Uint8Array;
@@ -68,6 +70,7 @@ function getWork(): Work {
   if (work === null) {
     work = {
       tt: new Uint32Array(MAX_BLOCK),
+      lf: new Uint32Array(MAX_BLOCK),
       blk: new Uint8Array(MAX_BLOCK),
       selectors: new Uint8Array(MAX_SELECTORS),
       lens: new Uint8Array(MAX_GROUPS * MAX_ALPHA),
@@ -143,37 +146,63 @@ function buildTables(w: Work, g: number, alphaSize: number, pos: number): void {
 }
 
 /**
- * Builds the forward permutation from the block's last column L = blk[0..n) (cftab = first row of each byte in
- * the first column): row LF(i) = cftab[L[i]]++ is where row i's rotation shifted right by one sorts, so
- * T(LF(i)) = i, and its first-column byte F[LF(i)] = L[i]. Stores only: tt[LF(i)] = (i << 8) | L[i]
- * (n <= 900000 < 2^23).
+ * Builds both directions of the BWT permutation from the block's last column L = blk[0..n) (cftab = first row of
+ * each byte in the first column): row LF(i) = cftab[L[i]]++ is where row i's rotation shifted right by one sorts.
+ * Forward links tt[LF(i)] = (i << 8) | L[i] (row LF(i) starts with L[i] and its successor is row i); backward
+ * links lf[i] = (LF(i) << 8) | L[i] (row i ends with L[i], the byte before it in the text; its predecessor is row
+ * LF(i)). n <= 900000 < 2^23, and every index stored is below n.
  */
-function buildLinks(tt: Uint32Array, blk: Uint8Array, n: number): void {
+function buildLinks(tt: Uint32Array, lf: Uint32Array, blk: Uint8Array, n: number): void {
   const cf = cftab;
   for (let i = 0; i < n; i++) {
     const c = blk[i];
-    tt[cf[c]++] = (i << 8) | c;
+    const j = cf[c]++;
+    tt[j] = (i << 8) | c;
+    lf[i] = (j << 8) | c;
   }
 }
 
 /**
- * Walks the permutation from origPtr (each step: the row's first-column byte, then the next row), undoes RLE1
- * (4 equal bytes, then a count byte of 0..255 more) and writes the block to output from `out`, updating the CRC
- * register; returns the new output position (it may exceed output.length: the typed array drops those stores and
- * the caller checks) and leaves the CRC register in `walkCrc`. The walk is bound by the tt[] cache misses; the
- * CRC's table chain is independent of them and overlaps. On hostile input the permutation may have several cycles:
- * the bytes are then wrong (the CRC tells) but every index stays below n.
+ * Inverts the BWT into pre[0..n) (the block's bytes before RLE1 is undone) by two independent walks at once:
+ * forward from origPtr (text[0], text[1], ...) and backward from origPtr (text[n-1], text[n-2], ...), each half
+ * the block. Each step of a walk is a cache miss on a random row; the two chains have no data dependency on each
+ * other, so the CPU overlaps their misses (one chain, as in bzip2 and 7-Zip, waits for each miss in turn).
+ * Returns false if the walks do not meet: the permutation then has several cycles (hostile input), and the one
+ * through origPtr does not divide n, where a single forward walk would give other bytes.
  */
-function walk(tt: Uint32Array, n: number, origPtr: number, output: Uint8Array, out: number): number {
+function walk2(tt: Uint32Array, lf: Uint32Array, n: number, origPtr: number, pre: Uint8Array): boolean {
+  let f = origPtr;
+  let b = origPtr;
+  const half = n >>> 1;
+  let hi = n - 1;
+  for (let k = 0; k < half; k++) {
+    const x = tt[f];
+    const y = lf[b];
+    pre[k] = x;
+    pre[hi--] = y;
+    f = x >>> 8;
+    b = y >>> 8;
+  }
+  if (n & 1) {
+    const x = tt[f];
+    pre[half] = x;
+    f = x >>> 8;
+  }
+  return f === b;
+}
+
+/**
+ * Undoes RLE1 (4 equal bytes, then a count byte of 0..255 more) from pre[0..n) into output from `out`, updating the
+ * CRC register; returns the new output position (it may exceed output.length: the typed array drops those stores
+ * and the caller checks) and leaves the CRC register in `walkCrc`.
+ */
+function unRle1(pre: Uint8Array, n: number, output: Uint8Array, out: number): number {
   const T = CRC_T;
   let c = -1;
-  let tPos = origPtr;
   let last = -1;
   let run = 0;
   for (let k = 0; k < n; k++) {
-    const t = tt[tPos];
-    const b = t & 0xff;
-    tPos = t >>> 8;
+    const b = pre[k];
     if (run === 4) {
       output.fill(last, out, out + b);
       out += b;
@@ -450,8 +479,12 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
         cftab[i] = sum;
         sum += byteCount[i];
       }
-      buildLinks(w.tt, blk, nblock);
-      out = walk(w.tt, nblock, origPtr, output, out);
+      buildLinks(w.tt, w.lf, blk, nblock);
+      // blk (the last column) is no longer needed: it takes the block's bytes before RLE1.
+      if (!walk2(w.tt, w.lf, nblock, origPtr, blk)) {
+        throw corrupt(CODEC, 'BWT permutation is not a single cycle', blockPos);
+      }
+      out = unRle1(blk, nblock, output, out);
       if (out > outLen) throw corrupt(CODEC, `output larger than the declared ${outLen} bytes`, blockPos);
       const crc = ~walkCrc >>> 0;
       if (crc !== storedCrc) {
