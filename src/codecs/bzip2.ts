@@ -1,7 +1,7 @@
 import type { DmgkitError } from '../errors.js';
 import { corrupt } from './errors.js';
 import type { Codec } from './types.js';
-import { BZIP2_CRC_TABLE } from './bzip2-crc.js';
+import { bzip2CrcUpdate } from './bzip2-crc.js';
 
 /**
  * bzip2 decoder (UDIF chunk type 0x80000006, "UDBZ"), pure TypeScript, decoding straight into the caller's
@@ -15,11 +15,12 @@ import { BZIP2_CRC_TABLE } from './bzip2-crc.js';
  *
  * Speed (single thread): the symbol loop runs in a function of its own with a 32-bit bit accumulator in locals,
  * 10-bit Huffman lookup tables with a canonical fallback for longer codes, and a byte MTF list; it writes the
- * block's bytes into a byte array (`blk`, runs by fill). One pass with stores only builds the BWT permutation
- * `tt` (byte in the low 8 bits, next row in the high 24); the walk then follows it from origPtr, undoes RLE1 and
- * writes straight into the caller's output with the block CRC inline (its table chain overlaps the walk's cache
- * misses, which bound it). All work arrays are sized by the format (not by input), allocated on first use and
- * reused across blocks and calls.
+ * block's bytes into a byte array (`blk`, runs by fill). One pass with stores only builds both directions of the
+ * BWT permutation (`tt` forward, `lf` backward: byte in the low 8 bits, next row in the high 24). The inverse BWT
+ * then runs two independent walks at once from origPtr, forward (undoing RLE1 straight into the caller's output)
+ * and backward (into `blk`, undone after): each step is a cache miss on a random row, and two chains overlap
+ * their misses where bzip2 and 7-Zip wait for one at a time. The block CRC is computed after, sliced by 8. All
+ * work arrays are sized by the format (not by input), allocated on first use and reused across blocks and calls.
  */
 
 const CODEC = 'bzip2';
@@ -43,8 +44,6 @@ const MAX_CODE_LEN = 20;
 const LUT_BITS = 10;
 const LUT_SIZE = 1 << LUT_BITS;
 
-/** The CRC is updated inline with this table (CRC-32/BZIP2). */
-const CRC_T = BZIP2_CRC_TABLE;
 
 /** Work buffers sized by the format's constants (not by input), allocated on first use and reused. */
 interface Work {
@@ -163,66 +162,72 @@ function buildLinks(tt: Uint32Array, lf: Uint32Array, blk: Uint8Array, n: number
 }
 
 /**
- * Inverts the BWT into pre[0..n) (the block's bytes before RLE1 is undone) by two independent walks at once:
- * forward from origPtr (text[0], text[1], ...) and backward from origPtr (text[n-1], text[n-2], ...), each half
- * the block. Each step of a walk is a cache miss on a random row; the two chains have no data dependency on each
- * other, so the CPU overlaps their misses (one chain, as in bzip2 and 7-Zip, waits for each miss in turn).
- * Returns false if the walks do not meet: the permutation then has several cycles (hostile input), and the one
- * through origPtr does not divide n, where a single forward walk would give other bytes.
+ * Inverts the BWT by two independent walks at once, each half the block: forward from origPtr (text[0],
+ * text[1], ...) undoing RLE1 (4 equal bytes, then a count byte of 0..255 more) straight into output, and backward
+ * from origPtr (text[n-1], text[n-2], ...) into pre[half..n). Each step of a walk is a cache miss on a random row;
+ * the two chains have no data dependency on each other, so the CPU overlaps their misses (one chain, as in bzip2
+ * and 7-Zip, waits for each miss in turn), and the forward chain's RLE1 work hides behind them. Then the back half
+ * is undone from pre, continuing the RLE1 state.
+ *
+ * Returns the new output position (it may exceed output.length: the typed array drops those stores and the caller
+ * checks), or -1 if the walks do not meet: the permutation then has several cycles (hostile input), and the one
+ * through origPtr does not divide n, where a single forward walk would give other bytes. (When they meet, the
+ * bytes are those of bzip2's single forward walk.)
  */
-function walk2(tt: Uint32Array, lf: Uint32Array, n: number, origPtr: number, pre: Uint8Array): boolean {
-  let f = origPtr;
-  let b = origPtr;
-  const half = n >>> 1;
-  let hi = n - 1;
-  for (let k = 0; k < half; k++) {
-    const x = tt[f];
-    const y = lf[b];
-    pre[k] = x;
-    pre[hi--] = y;
-    f = x >>> 8;
-    b = y >>> 8;
-  }
-  if (n & 1) {
-    const x = tt[f];
-    pre[half] = x;
-    f = x >>> 8;
-  }
-  return f === b;
-}
-
-/**
- * Undoes RLE1 (4 equal bytes, then a count byte of 0..255 more) from pre[0..n) into output from `out`, updating the
- * CRC register; returns the new output position (it may exceed output.length: the typed array drops those stores
- * and the caller checks) and leaves the CRC register in `walkCrc`.
- */
-function unRle1(pre: Uint8Array, n: number, output: Uint8Array, out: number): number {
-  const T = CRC_T;
-  let c = -1;
+function walk(tt: Uint32Array, lf: Uint32Array, n: number, origPtr: number, pre: Uint8Array, output: Uint8Array, out: number): number {
   let last = -1;
   let run = 0;
-  for (let k = 0; k < n; k++) {
+  let f = origPtr;
+  let bk = origPtr;
+  const half = n >>> 1;
+  const fwd = n - half;
+  let hi = n - 1;
+  for (let k = 0; k < half; k++) {
+    const y = lf[bk];
+    pre[hi--] = y;
+    bk = y >>> 8;
+    const t = tt[f];
+    const b = t & 0xff;
+    f = t >>> 8;
+    if (run === 4) {
+      output.fill(last, out, out + b);
+      out += b;
+      run = 0;
+      last = -1;
+    } else {
+      if (b === last) run++;
+      else {
+        last = b;
+        run = 1;
+      }
+      output[out++] = b;
+    }
+  }
+  if (fwd > half) {
+    // n odd: the forward walk takes the middle byte.
+    const t = tt[f];
+    pre[half] = t;
+    f = t >>> 8;
+  }
+  if (f !== bk) return -1;
+  for (let k = half; k < n; k++) {
     const b = pre[k];
     if (run === 4) {
       output.fill(last, out, out + b);
       out += b;
-      for (let r = 0; r < b; r++) c = (c << 8) ^ T[(c >>> 24) ^ last];
       run = 0;
       last = -1;
-      continue;
+    } else {
+      if (b === last) run++;
+      else {
+        last = b;
+        run = 1;
+      }
+      output[out++] = b;
     }
-    if (b === last) run++;
-    else {
-      last = b;
-      run = 1;
-    }
-    output[out++] = b;
-    c = (c << 8) ^ T[(c >>> 24) ^ b];
   }
-  walkCrc = c;
   return out;
 }
-let walkCrc = 0;
 
 /** MSB-first bit reader: `bc` valid bits in the low end of `bb`. Bytes past the end read as 0; `overrun()` tells. */
 class BitReader {
@@ -481,12 +486,11 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
       }
       buildLinks(w.tt, w.lf, blk, nblock);
       // blk (the last column) is no longer needed: it takes the block's bytes before RLE1.
-      if (!walk2(w.tt, w.lf, nblock, origPtr, blk)) {
-        throw corrupt(CODEC, 'BWT permutation is not a single cycle', blockPos);
-      }
-      out = unRle1(blk, nblock, output, out);
-      if (out > outLen) throw corrupt(CODEC, `output larger than the declared ${outLen} bytes`, blockPos);
-      const crc = ~walkCrc >>> 0;
+      const end = walk(w.tt, w.lf, nblock, origPtr, blk, output, out);
+      if (end < 0) throw corrupt(CODEC, 'BWT permutation is not a single cycle', blockPos);
+      if (end > outLen) throw corrupt(CODEC, `output larger than the declared ${outLen} bytes`, blockPos);
+      const crc = ~bzip2CrcUpdate(-1, output, out, end) >>> 0;
+      out = end;
       if (crc !== storedCrc) {
         throw corrupt(CODEC, `block CRC mismatch (stored 0x${storedCrc.toString(16)}, computed 0x${crc.toString(16)})`, blockPos);
       }
