@@ -51,9 +51,15 @@ export function normalizeFreq(counts: Uint32Array, nstates: number, freq: Uint16
 }
 
 /**
- * Per-symbol encoder entries packed 4 per symbol into `t`: s0, k, delta0, delta1 (as the reference's
- * fse_init_encoder_table). Encoding `sym` from state s: nb = s < s0 ? k − 1 : k; write the low nb bits of s;
- * next state = (s < s0 ? delta1 : delta0) + (s >> nb).
+ * Per-symbol encoder entries packed 4 per symbol into `t`, for an encoder that keeps its state offset by the state
+ * count, S = s + nstates (the reference's fse_init_encoder_table holds s0, k, delta0, delta1 for s itself):
+ *
+ *   t[0] = s0 + nstates, where s0 = (f << k) − nstates     t[1] = k     t[2] = offset − f + nstates     t[3] = 0
+ *
+ * Encoding `sym` from S: nb = k − (S < t[0] ? 1 : 0), computed without a branch as k + ((S − t[0]) >> 31); write
+ * the low nb bits of S (those of s); next S = t[2] + (S >> nb). This is the reference's next state,
+ * (s < s0 ? delta1 : delta0) + (s >> nb) + nstates, since delta0/1 = offset − f + (nstates >> nb) and nstates is
+ * a multiple of 2^nb (k ≤ log2 nstates).
  */
 export function fillEncoderTable(nstates: number, freq: Uint16Array, t: Int32Array): void {
   const nClz = Math.clz32(nstates);
@@ -66,10 +72,10 @@ export function fillEncoderTable(nstates: number, freq: Uint16Array, t: Int32Arr
       continue;
     }
     const k = Math.clz32(f) - nClz; // nstates <= f << k < 2 * nstates
-    t[e] = (f << k) - nstates;
+    t[e] = f << k;
     t[e + 1] = k;
-    t[e + 2] = offset - f + (nstates >> k);
-    t[e + 3] = k > 0 ? offset - f + (nstates >> (k - 1)) : 0;
+    t[e + 2] = offset - f + nstates;
+    t[e + 3] = 0;
     offset += f;
   }
 }

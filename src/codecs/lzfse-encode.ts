@@ -14,10 +14,12 @@ import {
  *         (4 interleaved streams) and L/M/D values (base symbol + extra bits)
  *   bvxn  LZVN block                         bvx-  raw block                  bvx$  end of stream
  *
- * Match search after the reference's: every position is hashed (4 bytes, 15-bit multiplicative hash; the
- * reference uses 14) into a history line holding the last 4 positions and their 4-byte values, so that most
- * candidates are rejected without touching the input; matches of ≥ 4 bytes within 262139 bytes are extended
- * forwards (4 bytes per step) and, for the chosen one, backwards. Unlike the reference, candidates (and the
+ * Match search after the reference's: positions are hashed (4 bytes, 15-bit multiplicative hash; the reference
+ * uses 14) into a history line holding the last 4 positions, each packed with a 14-bit tag of its 4-byte value
+ * (the reference stores the whole value beside the position), so that most candidates are rejected without
+ * touching the input; matches of ≥ 4 bytes within 262139 bytes are extended forwards (4 bytes per step) and, for
+ * the chosen one, backwards. Inside an emitted match only every other position and the last 8 are entered (the
+ * reference enters all). Unlike the reference, candidates (and the
  * previous distance, tried first) compete by gain, 4 · length − log2(distance), not by length alone (see
  * REP_GAIN). A match of ≥ 100 bytes is emitted at once, shorter ones are kept pending and compared with the next
  * positions' (overlapping: the one of more gain wins). Entropy stage as the reference's: frequencies normalized
@@ -46,6 +48,14 @@ const LMD_PAD_BYTES = 8;
 const HASH_BITS = 15;
 const HASH_WIDTH = 4;
 const HASH_ENTRIES = (1 << HASH_BITS) * HASH_WIDTH;
+/**
+ * A history entry packs a position modulo 2^POS_BITS (the low bits; 2^18 > LZFSE_MAX_D_VALUE, so the distance
+ * is recovered as (pos − entry) mod 2^18) with a 14-bit tag of its 4-byte value (the high bits, from a second
+ * multiplicative hash): one Int32 per entry, a line of 4 in 16 bytes, the table 512 KiB.
+ */
+const POS_BITS = 18;
+const POS_MASK = (1 << POS_BITS) - 1;
+const TAG_MASK = ~POS_MASK;
 /** A match this long is emitted without waiting for a longer overlapping one. */
 const GOOD_MATCH = 100;
 /** Inputs below this size may be better as one LZVN block. */
@@ -62,9 +72,13 @@ const LITERAL_FLUSH = 8 * LZFSE_MAX_L_VALUE;
  */
 const REP_GAIN = 1;
 const LAZY_BONUS = 4;
-/** Positions at the end of an emitted match that are still hashed. */
-const SKIP_TAIL = 64;
-const INVALID_POS = -4 * LZFSE_MAX_D_VALUE;
+/**
+ * Positions inside an emitted match entered into the history: one in INSERT_STEP, and all of its last
+ * INSERT_TAIL (a later match that starts between two entered positions is found one byte late and extended
+ * backwards).
+ */
+const INSERT_STEP = 2;
+const INSERT_TAIL = 8;
 /** Worst-case bytes of one bvx2 block: header + 40000 literals · 10 bits + 10000 triples · 54 bits. */
 const BLOCK_WORST = 1024 + (LITERALS_PER_BLOCK * 10) / 8 + LMD_PAD_BYTES + (MATCHES_PER_BLOCK * 54) / 8 + 64;
 
@@ -101,7 +115,7 @@ function freqCode(v: number): number {
 
 /** The encoder's workspace: match history, the current block's triples and literals, tables, output. */
 class Work {
-  readonly hash = new Int32Array(HASH_ENTRIES * 2);
+  readonly hash = new Int32Array(HASH_ENTRIES);
   readonly lv = new Int32Array(MATCHES_PER_BLOCK);
   readonly mv = new Int32Array(MATCHES_PER_BLOCK);
   readonly dv = new Int32Array(MATCHES_PER_BLOCK);
@@ -255,70 +269,51 @@ class Work {
     if (nb > 0) out[op++] = acc;
     const headerSize = op - blockStart;
 
-    // Literals, from the last group of four to the first so that the decoder goes forwards.
+    // Literals, from the last group of four to the first so that the decoder goes forwards. States are kept
+    // offset by the state count (S = s + nstates, see fillEncoderTable); after every two symbols the whole bytes
+    // of the accumulator go out with one 32-bit store (the bytes beyond are overwritten by the next store).
+    const ov = new DataView(out.buffer, out.byteOffset, out.byteLength);
     acc = 0;
     nb = 0;
     const litStart = op;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
+    let s0 = LITERAL_STATES;
+    let s1 = LITERAL_STATES;
+    let s2 = LITERAL_STATES;
+    let s3 = LITERAL_STATES;
     for (let i = nl - 4; i >= 0; i -= 4) {
       let e = lit[i + 3]! << 2;
-      let k = litEnc[e + 1]!;
-      if (s3 < litEnc[e]!) {
-        k--;
-        acc |= (s3 & ((1 << k) - 1)) << nb;
-        s3 = litEnc[e + 3]! + (s3 >> k);
-      } else {
-        acc |= (s3 & ((1 << k) - 1)) << nb;
-        s3 = litEnc[e + 2]! + (s3 >> k);
-      }
+      let k = litEnc[e + 1]! + ((s3 - litEnc[e]!) >> 31);
+      acc |= (s3 & ((1 << k) - 1)) << nb;
       nb += k;
+      s3 = litEnc[e + 2]! + (s3 >> k);
       e = lit[i + 2]! << 2;
-      k = litEnc[e + 1]!;
-      if (s2 < litEnc[e]!) {
-        k--;
-        acc |= (s2 & ((1 << k) - 1)) << nb;
-        s2 = litEnc[e + 3]! + (s2 >> k);
-      } else {
-        acc |= (s2 & ((1 << k) - 1)) << nb;
-        s2 = litEnc[e + 2]! + (s2 >> k);
-      }
+      k = litEnc[e + 1]! + ((s2 - litEnc[e]!) >> 31);
+      acc |= (s2 & ((1 << k) - 1)) << nb;
       nb += k;
-      while (nb >= 8) {
-        out[op++] = acc;
-        acc >>>= 8;
-        nb -= 8;
-      }
+      s2 = litEnc[e + 2]! + (s2 >> k);
+      ov.setUint32(op, acc, true);
+      op += nb >>> 3;
+      acc >>>= nb & 24;
+      nb &= 7;
       e = lit[i + 1]! << 2;
-      k = litEnc[e + 1]!;
-      if (s1 < litEnc[e]!) {
-        k--;
-        acc |= (s1 & ((1 << k) - 1)) << nb;
-        s1 = litEnc[e + 3]! + (s1 >> k);
-      } else {
-        acc |= (s1 & ((1 << k) - 1)) << nb;
-        s1 = litEnc[e + 2]! + (s1 >> k);
-      }
+      k = litEnc[e + 1]! + ((s1 - litEnc[e]!) >> 31);
+      acc |= (s1 & ((1 << k) - 1)) << nb;
       nb += k;
+      s1 = litEnc[e + 2]! + (s1 >> k);
       e = lit[i]! << 2;
-      k = litEnc[e + 1]!;
-      if (s0 < litEnc[e]!) {
-        k--;
-        acc |= (s0 & ((1 << k) - 1)) << nb;
-        s0 = litEnc[e + 3]! + (s0 >> k);
-      } else {
-        acc |= (s0 & ((1 << k) - 1)) << nb;
-        s0 = litEnc[e + 2]! + (s0 >> k);
-      }
+      k = litEnc[e + 1]! + ((s0 - litEnc[e]!) >> 31);
+      acc |= (s0 & ((1 << k) - 1)) << nb;
       nb += k;
-      while (nb >= 8) {
-        out[op++] = acc;
-        acc >>>= 8;
-        nb -= 8;
-      }
+      s0 = litEnc[e + 2]! + (s0 >> k);
+      ov.setUint32(op, acc, true);
+      op += nb >>> 3;
+      acc >>>= nb & 24;
+      nb &= 7;
     }
+    s0 -= LITERAL_STATES;
+    s1 -= LITERAL_STATES;
+    s2 -= LITERAL_STATES;
+    s3 -= LITERAL_STATES;
     // Final partial byte; the header records the padding as a count in [-7, 0].
     const literalBits = nb > 0 ? nb - 8 : 0;
     if (nb > 0) out[op++] = acc;
@@ -329,68 +324,50 @@ class Work {
     for (let i = 0; i < LMD_PAD_BYTES; i++) out[op++] = 0;
     acc = 0;
     nb = 0;
-    let ls = 0;
-    let ms = 0;
-    let ds = 0;
+    let ls = L_STATES;
+    let ms = M_STATES;
+    let ds = D_STATES;
     for (let i = nm - 1; i >= 0; i--) {
       let sym = dSym[i]!;
       acc |= (dv[i]! - D_BASE_VALUE[sym]!) << nb;
       nb += D_EXTRA_BITS[sym]!;
       let e = sym << 2;
-      let k = dEnc[e + 1]!;
-      if (ds < dEnc[e]!) {
-        k--;
-        acc |= (ds & ((1 << k) - 1)) << nb;
-        ds = dEnc[e + 3]! + (ds >> k);
-      } else {
-        acc |= (ds & ((1 << k) - 1)) << nb;
-        ds = dEnc[e + 2]! + (ds >> k);
-      }
+      let k = dEnc[e + 1]! + ((ds - dEnc[e]!) >> 31);
+      acc |= (ds & ((1 << k) - 1)) << nb;
       nb += k;
-      while (nb >= 8) {
-        out[op++] = acc;
-        acc >>>= 8;
-        nb -= 8;
-      }
+      ds = dEnc[e + 2]! + (ds >> k);
+      ov.setUint32(op, acc, true);
+      op += nb >>> 3;
+      acc >>>= nb & 24;
+      nb &= 7;
       sym = mSym[i]!;
       acc |= (mv[i]! - M_BASE_VALUE[sym]!) << nb;
       nb += M_EXTRA_BITS[sym]!;
       e = sym << 2;
-      k = mEnc[e + 1]!;
-      if (ms < mEnc[e]!) {
-        k--;
-        acc |= (ms & ((1 << k) - 1)) << nb;
-        ms = mEnc[e + 3]! + (ms >> k);
-      } else {
-        acc |= (ms & ((1 << k) - 1)) << nb;
-        ms = mEnc[e + 2]! + (ms >> k);
-      }
+      k = mEnc[e + 1]! + ((ms - mEnc[e]!) >> 31);
+      acc |= (ms & ((1 << k) - 1)) << nb;
       nb += k;
-      while (nb >= 8) {
-        out[op++] = acc;
-        acc >>>= 8;
-        nb -= 8;
-      }
+      ms = mEnc[e + 2]! + (ms >> k);
+      ov.setUint32(op, acc, true);
+      op += nb >>> 3;
+      acc >>>= nb & 24;
+      nb &= 7;
       sym = lSym[i]!;
       acc |= (lv[i]! - L_BASE_VALUE[sym]!) << nb;
       nb += L_EXTRA_BITS[sym]!;
       e = sym << 2;
-      k = lEnc[e + 1]!;
-      if (ls < lEnc[e]!) {
-        k--;
-        acc |= (ls & ((1 << k) - 1)) << nb;
-        ls = lEnc[e + 3]! + (ls >> k);
-      } else {
-        acc |= (ls & ((1 << k) - 1)) << nb;
-        ls = lEnc[e + 2]! + (ls >> k);
-      }
+      k = lEnc[e + 1]! + ((ls - lEnc[e]!) >> 31);
+      acc |= (ls & ((1 << k) - 1)) << nb;
       nb += k;
-      while (nb >= 8) {
-        out[op++] = acc;
-        acc >>>= 8;
-        nb -= 8;
-      }
+      ls = lEnc[e + 2]! + (ls >> k);
+      ov.setUint32(op, acc, true);
+      op += nb >>> 3;
+      acc >>>= nb & 24;
+      nb &= 7;
     }
+    ls -= L_STATES;
+    ms -= M_STATES;
+    ds -= D_STATES;
     const lmdBits = nb > 0 ? nb - 8 : 0;
     if (nb > 0) out[op++] = acc;
     const lmdBytes = op - lmdStart;
@@ -421,11 +398,9 @@ class Work {
     this.nLiterals = 0;
     this.lastD = 1;
     const ht = this.hash;
-    // History lines of 8 int32: 4 positions (most recent first), then their 4-byte values.
-    for (let i = 0; i < HASH_ENTRIES * 2; i += 8) {
-      ht[i] = ht[i + 1] = ht[i + 2] = ht[i + 3] = INVALID_POS;
-      ht[i + 4] = ht[i + 5] = ht[i + 6] = ht[i + 7] = 0;
-    }
+    // History lines of 4 entries, most recent first; all zero: position 0 (a candidate only where the tag matches,
+    // and then checked against the input like any other).
+    ht.fill(0);
     let litStart = 0;
     let pendPos = 0;
     let pendRef = 0;
@@ -433,35 +408,29 @@ class Work {
     let pendGain = 0;
     const dv = new DataView(src.buffer, src.byteOffset, n);
     const end = n - 8; // positions hashed: 8 bytes of margin at the end, as the reference
-    let x = 0;
     for (let pos = 0; pos < end; pos++) {
+      const x = dv.getInt32(pos, true);
+      const h = (Math.imul(x, 0x9e3779b1) >>> (32 - HASH_BITS)) << 2;
+      const tag = Math.imul(x, 0x85ebca6b) & TAG_MASK;
+      const e0 = ht[h]!;
+      const e1 = ht[h + 1]!;
+      const e2 = ht[h + 2]!;
+      const e3 = ht[h + 3]!;
+      ht[h] = tag | (pos & POS_MASK);
+      ht[h + 1] = e0;
+      ht[h + 2] = e1;
+      ht[h + 3] = e2;
       if (pos < litStart) {
-        // Inside an emitted match: hash only its last SKIP_TAIL positions (the reference hashes all; long
-        // matches, as runs of zeros, would otherwise cost a hash update per byte).
-        if (litStart - pos > SKIP_TAIL) pos = litStart - SKIP_TAIL < end ? litStart - SKIP_TAIL : end - 1;
+        // Inside an emitted match: enter one position in INSERT_STEP, then the last INSERT_TAIL.
+        if (litStart - pos > INSERT_TAIL) {
+          const q = pos + INSERT_STEP;
+          pos = (q < litStart - INSERT_TAIL ? q : litStart - INSERT_TAIL) - 1;
+        }
+        continue;
       }
-      x = dv.getInt32(pos, true);
-      const h = (Math.imul(x, 0x9e3779b1) >>> (32 - HASH_BITS)) << 3;
-      const p0 = ht[h]!;
-      const p1 = ht[h + 1]!;
-      const p2 = ht[h + 2]!;
-      const p3 = ht[h + 3]!;
-      const v0 = ht[h + 4]!;
-      const v1 = ht[h + 5]!;
-      const v2 = ht[h + 6]!;
-      const v3 = ht[h + 7]!;
-      ht[h] = pos;
-      ht[h + 1] = p0;
-      ht[h + 2] = p1;
-      ht[h + 3] = p2;
-      ht[h + 4] = x;
-      ht[h + 5] = v0;
-      ht[h + 6] = v1;
-      ht[h + 7] = v2;
-      if (pos < litStart) continue;
 
-      // The candidate of most gain among the previous distance and the up to 4 whose 4-byte value matches.
-      const far = pos - LZFSE_MAX_D_VALUE;
+      // The candidate of most gain among the previous distance and the up to 4 whose tag matches (each checked
+      // against the input: a tag may collide, and a position is known only modulo 2^18).
       const lim = n - pos < MAX_MATCH_LENGTH ? n - pos : MAX_MATCH_LENGTH;
       let best = 0;
       let gain = -1000;
@@ -474,40 +443,56 @@ class Work {
         gain = 4 * best + REP_GAIN;
         ref = r;
       }
-      if (v0 === x && p0 >= far && src[p0 + best] === src[pos + best]) {
-        const l = extend(src, dv, p0, pos, 4, lim);
-        const g = 4 * l - (31 - Math.clz32(pos - p0));
-        if (g > gain) {
-          best = l;
-          gain = g;
-          ref = p0;
+      if (((e0 ^ tag) >>> POS_BITS) === 0) {
+        const d = (pos - e0) & POS_MASK;
+        const c = pos - d;
+        if (d !== 0 && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+          const l = extend(src, dv, c, pos, 4, lim);
+          const g = 4 * l - (31 - Math.clz32(d));
+          if (g > gain) {
+            best = l;
+            gain = g;
+            ref = c;
+          }
         }
       }
-      if (v1 === x && p1 >= far && src[p1 + best] === src[pos + best]) {
-        const l = extend(src, dv, p1, pos, 4, lim);
-        const g = 4 * l - (31 - Math.clz32(pos - p1));
-        if (g > gain) {
-          best = l;
-          gain = g;
-          ref = p1;
+      if (((e1 ^ tag) >>> POS_BITS) === 0) {
+        const d = (pos - e1) & POS_MASK;
+        const c = pos - d;
+        if (d !== 0 && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+          const l = extend(src, dv, c, pos, 4, lim);
+          const g = 4 * l - (31 - Math.clz32(d));
+          if (g > gain) {
+            best = l;
+            gain = g;
+            ref = c;
+          }
         }
       }
-      if (v2 === x && p2 >= far && src[p2 + best] === src[pos + best]) {
-        const l = extend(src, dv, p2, pos, 4, lim);
-        const g = 4 * l - (31 - Math.clz32(pos - p2));
-        if (g > gain) {
-          best = l;
-          gain = g;
-          ref = p2;
+      if (((e2 ^ tag) >>> POS_BITS) === 0) {
+        const d = (pos - e2) & POS_MASK;
+        const c = pos - d;
+        if (d !== 0 && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+          const l = extend(src, dv, c, pos, 4, lim);
+          const g = 4 * l - (31 - Math.clz32(d));
+          if (g > gain) {
+            best = l;
+            gain = g;
+            ref = c;
+          }
         }
       }
-      if (v3 === x && p3 >= far && src[p3 + best] === src[pos + best]) {
-        const l = extend(src, dv, p3, pos, 4, lim);
-        const g = 4 * l - (31 - Math.clz32(pos - p3));
-        if (g > gain) {
-          best = l;
-          gain = g;
-          ref = p3;
+      if (((e3 ^ tag) >>> POS_BITS) === 0) {
+        const d = (pos - e3) & POS_MASK;
+        const c = pos - d;
+        if (d !== 0 && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+          const l = extend(src, dv, c, pos, 4, lim);
+          const g = 4 * l - (31 - Math.clz32(d));
+          if (g > gain) {
+            best = l;
+            gain = g;
+            ref = c;
+          }
         }
       }
 

@@ -161,6 +161,26 @@ describe('encodeLzfse', () => {
     expect(encodeLzfse(spoiled).length - encodeLzfse(data).length).toBeGreaterThan(900);
   });
 
+  it('history positions are kept modulo 2^18: copies at distances that alias to 0 and 100 still decode exactly', () => {
+    // The same block at 0, 100 (partly), 2^18 (the entries of the first copy alias to distance 0 and 100 there,
+    // both with matching tags) and 30100 after that (a real match): every candidate must be checked against the
+    // input. Our decoder and, inside a DMG, 7-Zip.
+    const block = randomData(8192, 21);
+    const data = randomData(616 * 512, 22);
+    data.set(block, 0);
+    data.set(block, 262_144);
+    data.set(block, 262_144 + 30_100);
+    data.set(block.subarray(0, 512), 100);
+    const enc = encodeLzfse(data, { blockKind: 'bvx2' });
+    const out = new Uint8Array(data.length);
+    decodeLzfse(enc, out);
+    expect(Buffer.compare(out, data)).toBe(0);
+    const spoiled = Uint8Array.from(data);
+    spoiled.set(randomData(8192, 23), 262_144 + 30_100);
+    expect(encodeLzfse(spoiled, { blockKind: 'bvx2' }).length - enc.length).toBeGreaterThan(7000); // found
+    if (sz) sevenZipAgrees([{ type: LZFSE_CHUNK, payload: enc, decoded: data }]);
+  });
+
   it.runIf(sz)('7-Zip decodes bvx2 and bvxn chunks of every sample inside a ULFO image', () => {
     for (const kind of ['bvx2', 'bvxn'] as LzfseBlockKind[]) {
       sevenZipAgrees(
