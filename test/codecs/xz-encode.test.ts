@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { openDisk } from '../../src/open.js';
 import { writeUdifImage } from '../../src/udif/write/udif.js';
 import { wholeDiskPlan } from '../../src/udif/write/plan.js';
-import { shapedData } from './data.js';
+import { mixedData, shapedData } from './data.js';
 
 /** Independent oracle: the native xz tool (liblzma) decodes and tests every stream we write. */
 const xzDecode = (data: Uint8Array): Uint8Array => new Uint8Array(run('xz', ['-d', '-c', '-T1'], data));
@@ -168,6 +168,20 @@ describe('XZ encoder against our decoder and the native xz tool', () => {
     let p = 14; // block header: size, flags, then two multibyte sizes, filter id 0x21, props size 1, dict code
     for (let k = 0; k < 2; k++) while (x[p++] & 0x80);
     expect(Array.from(x.subarray(p, p + 3))).toEqual([0x21, 1, 16]);
+  });
+
+  it('presets 1 and 6 stay within 3 % and 2 % of xz -1 and xz -6 in size (real text, mixed data)', () => {
+    // dmgkit's presets 1 and 6 trade a little of xz's search depth for speed (docs/formats/bzip2-xz.md); this pins
+    // the size they give up against liblzma run live on the same bytes
+    const tsText = new Uint8Array(readFileSync(join('node_modules', 'typescript', 'lib', 'lib.dom.d.ts'))).subarray(0, 384 * 1024);
+    const inputs = [tsText, mixedData(384 * 1024, 7)];
+    for (const [preset, slack] of [[1, 1.03], [6, 1.02]] as const) {
+      for (const data of inputs) {
+        const mine = roundTrip(data, preset).length;
+        const theirs = run('xz', ['-T1', `-${preset}`, '-c', '--check=none'], data).length;
+        expect(mine, `preset ${preset}: ${mine} vs xz ${theirs}`).toBeLessThanOrEqual(Math.ceil(theirs * slack));
+      }
+    }
   });
 
   it('rejects presets outside 0-9', () => {
