@@ -225,6 +225,8 @@ let budget = 0;
 let sBlock: Uint8Array = new Uint8Array(0);
 let sRank: Int32Array = new Int32Array(0);
 let sRanked: Uint8Array = new Uint8Array(0);
+/** Whether the shortcut is on for this block (its checks cost ~3 % on ordinary data, so they are skipped till then). */
+let sRankOn = false;
 
 /** Sort sa[lo..hi) by rank[sa[i] + e] (distinct keys): tmp carries the keys. */
 function sortByRank(sa: Int32Array, tmp: Uint32Array, n: number, lo: number, hi: number, e: number): void {
@@ -297,7 +299,7 @@ function cmpRot(keys: Uint32Array, n: number, a: number, b: number, d: number): 
       budget -= (d - d0) >> 2;
       return ka < kb ? -1 : 1;
     }
-    if (sRanked[ka >>> 16]) {
+    if (sRankOn && sRanked[ka >>> 16]) {
       // Both continue in the same final bucket: their rows there decide.
       budget -= (d - d0) >> 2;
       return sRank[x]! < sRank[y]! ? -1 : 1;
@@ -323,7 +325,7 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
   let keyed = keyed0;
   while (hi - lo > 1) {
     if (budget < 0 || d >= n) return;
-    if (!keyed) {
+    if (!keyed && sRankOn) {
       // The group shares its first d bytes; the buckets at e = d − 5 .. d − 2 are new at this depth.
       const blk = sBlock;
       const p = sa[lo]!;
@@ -446,6 +448,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
   }
   budget = n * RANK_AFTER_PER_BYTE;
   let ranking = false;
+  sRankOn = false;
   sBlock = b;
   sRank = w.text; // free until the SA-IS fallback
   const rank = sRank;
@@ -481,6 +484,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
           if (ranking) return false;
           // Repetitive data: rank every final bucket, then sort this one again with the shortcut.
           ranking = true;
+          sRankOn = true;
           budget = n * SORT_BUDGET_PER_BYTE;
           for (let q = 0; q < 65536; q++) {
             if (!smallDone[q]) continue;
