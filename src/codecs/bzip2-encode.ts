@@ -32,8 +32,29 @@ const RUNB = 1;
 /** Bytes of RLE1 output a block may hold at `level` (bzip2's nblockMAX: 100000·level − 19). */
 export const bzip2BlockLimit = (level: number): number => level * 100_000 - 19;
 
-/** The CRC is updated inline with this table (CRC-32/BZIP2). */
-const CRC_T = BZIP2_CRC_TABLE;
+/** CRC-32/BZIP2 (MSB first), four bytes per step: CRC_T[k·256 + x] is byte x followed by k zero bytes. */
+const CRC_T = (() => {
+  const t = new Int32Array(1024);
+  t.set(BZIP2_CRC_TABLE);
+  for (let i = 256; i < 1024; i++) {
+    const p = t[i - 256]!;
+    t[i] = (p << 8) ^ t[p >>> 24]!;
+  }
+  return t;
+})();
+
+/** Running (not inverted) CRC-32/BZIP2 of data[from..to). */
+function crcBzip2(data: Uint8Array, from: number, to: number, crc0: number): number {
+  const t = CRC_T;
+  let crc = crc0;
+  let i = from;
+  for (const end4 = to - 3; i < end4; i += 4) {
+    const x = crc ^ ((data[i]! << 24) | (data[i + 1]! << 16) | (data[i + 2]! << 8) | data[i + 3]!);
+    crc = t[768 + (x >>> 24)]! ^ t[512 + ((x >>> 16) & 0xff)]! ^ t[256 + ((x >>> 8) & 0xff)]! ^ t[x & 0xff]!;
+  }
+  for (; i < to; i++) crc = (crc << 8) ^ t[((crc >>> 24) ^ data[i]!) & 0xff]!;
+  return crc;
+}
 
 /** Per-thread workspace, sized for the largest block seen so far, reused by every call. */
 interface Work {
@@ -52,6 +73,8 @@ interface Work {
   order: Uint8Array;
   bigDone: Uint8Array;
   smallDone: Uint8Array;
+  /** Buckets whose rows are in the rank array (the rank shortcut, once it is on). */
+  ranked: Uint8Array;
   copyStart: Int32Array;
   copyEnd: Int32Array;
   mtf: Uint16Array;
@@ -75,6 +98,7 @@ function getWork(blockMax: number): Work {
     order: new Uint8Array(256),
     bigDone: new Uint8Array(256),
     smallDone: new Uint8Array(65536),
+    ranked: new Uint8Array(65536),
     copyStart: new Int32Array(256),
     copyEnd: new Int32Array(256),
     mtf: new Uint16Array(cap + 1),
@@ -184,8 +208,82 @@ function sais(t: Int32Array, sa: Int32Array, n: number, k: number, ty: Uint8Arra
 
 /** Elements × key levels the quicksort may spend per block byte before falling back to SA-IS. */
 const SORT_BUDGET_PER_BYTE = 12;
+/**
+ * Per block byte spent before the rank shortcut is turned on (its rank writes cost ~5 % on ordinary data, where
+ * the sort is done within 2–6 per byte; on repetitive data it saves the fallback): the bucket being sorted
+ * then starts over with the shortcut, and the budget above begins.
+ */
+const RANK_AFTER_PER_BYTE = 8;
 const SMALL_SORT = 12;
 let budget = 0;
+/**
+ * Rank shortcut: once a 2-byte bucket's rows are final, rank[r] holds the row of rotation r for every r in it
+ * (ranked[c] = 1). A group whose rotations share their first d bytes and whose bytes e, e + 1 (e + 2 ≤ d) fall
+ * in a ranked bucket — the same one for every member — is ordered by rank[r + e] at once, however long the
+ * rotations stay equal (the copy step's idea, taken deeper; it is what keeps repetitive data off the fallback).
+ */
+let sBlock: Uint8Array = new Uint8Array(0);
+let sRank: Int32Array = new Int32Array(0);
+let sRanked: Uint8Array = new Uint8Array(0);
+/** Whether the shortcut is on for this block (its checks cost ~3 % on ordinary data, so they are skipped till then). */
+let sRankOn = false;
+
+/** Sort sa[lo..hi) by rank[sa[i] + e] (distinct keys): tmp carries the keys. */
+function sortByRank(sa: Int32Array, tmp: Uint32Array, n: number, lo: number, hi: number, e: number): void {
+  const rank = sRank;
+  for (let i = lo; i < hi; i++) {
+    let x = sa[i]! + e;
+    if (x >= n) x -= n;
+    tmp[i] = rank[x]!;
+  }
+  quickSortPairs(sa, tmp, lo, hi);
+}
+
+function quickSortPairs(sa: Int32Array, tmp: Uint32Array, lo0: number, hi0: number): void {
+  let lo = lo0;
+  let hi = hi0;
+  while (hi - lo > 16) {
+    const a = tmp[lo]!;
+    const b = tmp[(lo + hi) >> 1]!;
+    const c = tmp[hi - 1]!;
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let i = lo;
+    let j = hi - 1;
+    for (;;) {
+      while (tmp[i]! < pivot) i++;
+      while (tmp[j]! > pivot) j--;
+      if (i >= j) break;
+      const t = tmp[i]!;
+      tmp[i] = tmp[j]!;
+      tmp[j] = t;
+      const s = sa[i]!;
+      sa[i] = sa[j]!;
+      sa[j] = s;
+      i++;
+      j--;
+    }
+    // [lo, j] ≤ pivot ≤ [j + 1, hi); recurse into the smaller side.
+    if (j + 1 - lo < hi - j - 1) {
+      quickSortPairs(sa, tmp, lo, j + 1);
+      lo = j + 1;
+    } else {
+      quickSortPairs(sa, tmp, j + 1, hi);
+      hi = j + 1;
+    }
+  }
+  for (let i = lo + 1; i < hi; i++) {
+    const k = tmp[i]!;
+    const v = sa[i]!;
+    let j = i;
+    while (j > lo && tmp[j - 1]! > k) {
+      tmp[j] = tmp[j - 1]!;
+      sa[j] = sa[j - 1]!;
+      j--;
+    }
+    tmp[j] = k;
+    sa[j] = v;
+  }
+}
 
 /** Compare rotations a and b from depth d (4-byte steps); negative, 0 or positive. */
 function cmpRot(keys: Uint32Array, n: number, a: number, b: number, d: number): number {
@@ -200,6 +298,11 @@ function cmpRot(keys: Uint32Array, n: number, a: number, b: number, d: number): 
     if (ka !== kb) {
       budget -= (d - d0) >> 2;
       return ka < kb ? -1 : 1;
+    }
+    if (sRankOn && sRanked[ka >>> 16]) {
+      // Both continue in the same final bucket: their rows there decide.
+      budget -= (d - d0) >> 2;
+      return sRank[x]! < sRank[y]! ? -1 : 1;
     }
     x += 4;
     y += 4;
@@ -222,6 +325,21 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
   let keyed = keyed0;
   while (hi - lo > 1) {
     if (budget < 0 || d >= n) return;
+    if (!keyed && sRankOn) {
+      // The group shares its first d bytes; the buckets at e = d − 5 .. d − 2 are new at this depth.
+      const blk = sBlock;
+      const p = sa[lo]!;
+      for (let e = d - 2; e >= 1 && e >= d - 5; e--) {
+        let x = p + e;
+        if (x >= n) x -= n;
+        const y = x + 1 === n ? 0 : x + 1;
+        if (sRanked[(blk[x]! << 8) | blk[y]!]) {
+          budget -= hi - lo;
+          sortByRank(sa, tmp, n, lo, hi, e);
+          return;
+        }
+      }
+    }
     if (hi - lo <= SMALL_SORT) {
       if (!keyed) {
         for (let i = lo; i < hi; i++) {
@@ -328,7 +446,15 @@ function sortRotationsFast(w: Work, n: number): boolean {
     sa[p] = i;
     tmp[p] = keys[i2]!;
   }
-  budget = n * SORT_BUDGET_PER_BYTE;
+  budget = n * RANK_AFTER_PER_BYTE;
+  let ranking = false;
+  sRankOn = false;
+  sBlock = b;
+  sRank = w.text; // free until the SA-IS fallback
+  const rank = sRank;
+  const ranked = w.ranked;
+  ranked.fill(0);
+  sRanked = ranked;
 
   // Big buckets (first byte) from the smallest to the largest. In big bucket ss, the small buckets [ss, j]
   // (j ≠ ss) not yet done are sorted by comparison; one scan of the now sorted big bucket then places, in order,
@@ -354,7 +480,25 @@ function sortRotationsFast(w: Work, n: number): boolean {
       const hi = start[c + 1]!;
       if (hi - lo > 1) {
         mkqs(sa, tmp, keys, n, lo, hi, 2, true);
-        if (budget < 0) return false;
+        if (budget < 0) {
+          if (ranking) return false;
+          // Repetitive data: rank every final bucket, then sort this one again with the shortcut.
+          ranking = true;
+          sRankOn = true;
+          budget = n * SORT_BUDGET_PER_BYTE;
+          for (let q = 0; q < 65536; q++) {
+            if (!smallDone[q]) continue;
+            const e = start[q + 1]!;
+            for (let i = start[q]!; i < e; i++) rank[sa[i]!] = i;
+            ranked[q] = 1;
+          }
+          mkqs(sa, tmp, keys, n, lo, hi, 2, false);
+          if (budget < 0) return false;
+        }
+      }
+      if (ranking) {
+        for (let i = lo; i < hi; i++) rank[sa[i]!] = i;
+        ranked[c] = 1;
       }
       smallDone[c] = 1;
     }
@@ -376,7 +520,15 @@ function sortRotationsFast(w: Work, n: number): boolean {
       const c1 = b[k]!;
       if (!bigDone[c1]) sa[copyEnd[c1]!--] = k;
     }
-    for (let t = 0; t < 256; t++) smallDone[(t << 8) | ss] = 1;
+    for (let t = 0; t < 256; t++) {
+      const c = (t << 8) | ss;
+      if (smallDone[c]) continue;
+      smallDone[c] = 1;
+      if (!ranking) continue;
+      const hi = start[c + 1]!;
+      for (let i = start[c]!; i < hi; i++) rank[sa[i]!] = i;
+      ranked[c] = 1;
+    }
     bigDone[ss] = 1;
   }
   return true;
@@ -658,10 +810,15 @@ function mtfBlock(w: Work, n: number, nInUse: number): number {
 
 function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
   const origPtr = bwtBlock(w, n);
-  // Byte values in use.
+  // Byte values in use: from the fast path's 2-byte bucket counts (computed from the block whenever n ≥ 4).
   inUse.fill(0);
-  const block = w.block;
-  for (let i = 0; i < n; i++) inUse[block[i]!] = 1;
+  if (n >= 4) {
+    const start = w.ptr;
+    for (let c = 0; c < 256; c++) if (start[(c + 1) << 8]! > start[c << 8]!) inUse[c] = 1;
+  } else {
+    const block = w.block;
+    for (let i = 0; i < n; i++) inUse[block[i]!] = 1;
+  }
   let nInUse = 0;
   for (let i = 0; i < 256; i++) if (inUse[i]) unseqToSeq[i] = nInUse++;
   const nMtf = mtfBlock(w, n, nInUse);
@@ -886,12 +1043,11 @@ export function encodeBzip2(input: Uint8Array, level = 9): Uint8Array {
   while (ip < n) {
     // RLE1 into the block, CRC over the consumed input bytes.
     let nb = 0;
-    let crc = -1;
+    const ip0 = ip;
     let runCh = -1;
     let runLen = 0;
     while (ip < n && nb < blockMax) {
       const c = input[ip++]!;
-      crc = (crc << 8) ^ CRC_T[((crc >>> 24) ^ c) & 0xff]!;
       if (c === runCh && runLen < 255) {
         runLen++;
         if (runLen <= 4) block[nb++] = c;
@@ -903,7 +1059,7 @@ export function encodeBzip2(input: Uint8Array, level = 9): Uint8Array {
       block[nb++] = c;
     }
     if (runLen >= 4) block[nb++] = runLen - 4;
-    crc = ~crc >>> 0;
+    const crc = ~crcBzip2(input, ip0, ip, -1) >>> 0;
     combined = (((combined << 1) | (combined >>> 31)) ^ crc) >>> 0;
     writeBlock(w, nb, crc, out);
   }

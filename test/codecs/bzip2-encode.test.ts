@@ -101,7 +101,7 @@ describe('encodeBzip2 (decoded by the native bzip2 tool and by our decoder)', ()
     }
   });
 
-  it('periodic and highly repetitive blocks (the linear-time sort path)', () => {
+  it('periodic and highly repetitive blocks (the rank shortcut and the linear-time sort path)', () => {
     roundTrip(new Uint8Array(1 << 20), 9, 'zeros');
     roundTrip(shapedData(4, 300_000, 5), 9, 'three letters');
     const ab = new Uint8Array(200_000);
@@ -115,6 +115,15 @@ describe('encodeBzip2 (decoded by the native bzip2 tool and by our decoder)', ()
     roundTrip(twice, 9, 'twice');
     // A period that does not divide the block: ab…ab a.
     roundTrip(ab.subarray(0, 199_999), 9, 'abab…a');
+    // Eight copies of 100 kB of random bytes, each with other bytes changed every ~1000: long near-repeats, which
+    // the quicksort finishes through the rank shortcut rather than the fallback.
+    const near = new Uint8Array(800_000);
+    const base = shapedData(0, 100_000, 11);
+    for (let k = 0; k < 8; k++) {
+      near.set(base, k * 100_000);
+      for (let i = 997 * (k + 1); i < 100_000; i += 1009) near[k * 100_000 + i] ^= 1 + k;
+    }
+    roundTrip(near, 9, 'near-repeats');
   });
 
   it('output is within 1 % of bzip2 -9 on text and mixed data', () => {
