@@ -6,7 +6,6 @@
  * Adding a command: one entry here (keep `usage` and `options` in step with what the command reads) and a module
  * under commands/ exporting a `CommandFn`.
  */
-import type { ParsedArgs } from './args.js';
 import type { CommandFn } from './runner.js';
 
 /** 'flag' takes no value, 'value' takes one (`--name V`, `--name=V`, or `-x V` for one-letter names). */
@@ -23,11 +22,6 @@ export interface CommandSpec {
   /** How many positional arguments the command takes. */
   args: [min: number, max: number];
   load(): Promise<CommandFn>;
-  /**
-   * The command decodes a whole UDIF image on the decode pool (CommandContext.decodePool) with these arguments:
-   * the runner starts the pool's workers before it even loads the command, so they are up when decoding begins.
-   */
-  decodesAll?(args: ParsedArgs): boolean;
 }
 
 /** Options every command accepts. */
@@ -90,7 +84,6 @@ ${SOURCE_HELP}`,
     options: { ...IMAGE_OPTIONS, json: 'flag' },
     args: [1, 1],
     load: async () => (await import('./commands/verify.js')).verifyCommand,
-    decodesAll: () => true,
   },
   {
     name: 'convert',
@@ -121,7 +114,6 @@ ${WRITE_HELP}`,
     options: { ...IMAGE_OPTIONS, o: 'value', output: 'value', force: 'flag', partition: 'value', blkx: 'value', 'keep-going': 'flag', ...WRITE_OPTIONS, shadow: 'value' },
     args: [1, 1],
     load: async () => (await import('./commands/convert.js')).convertCommand,
-    decodesAll: (a) => !a.flags.has('format') && !a.flags.has('shadow'),
   },
   {
     name: 'create',

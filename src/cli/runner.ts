@@ -12,7 +12,6 @@ import type { OpenedVolume, OpenVolumeOptions } from '../volume.js';
 import type { SafeOutput } from '../io/safe-output.js';
 import type { TaskPool } from '../pool/pool.js';
 import type { UdifImage } from '../udif/image.js';
-import { statSync } from 'node:fs';
 import { parseArgs, type ParsedArgs } from './args.js';
 import { type CliIO, write } from './context.js';
 import { COMMON_OPTIONS, type CommandSpec } from './registry.js';
@@ -58,39 +57,15 @@ export class CommandContext {
   }
 
   private decodePoolValue: Promise<TaskPool> | undefined;
-  /** decodePool() has chosen the pool (later calls get the same one). */
-  private decodedOnce = false;
-  /**
-   * Starts the decode pool's workers now (--threads N: the calling thread plus N - 1 workers), so that they load
-   * while the command loads and opens the image and join the decoding when they are up. For inputs large enough
-   * that they will be needed (see prestartWorthIt); decodePool() then hands out this pool.
-   */
-  prestartDecodePool(): void {
-    if (this.decodePoolValue || this.threads <= 1) return;
-    this.decodePoolValue = (async () => {
-      const { decodePool } = await import('../udif/to-file.js');
-      const pool = decodePool(this.threads, { prestart: true });
-      this.own('decoder pool', () => pool.close());
-      return pool;
-    })();
-    this.decodePoolValue.catch(() => undefined); // a command that fails before using it never awaits it
-  }
 
   /**
    * The pool to decode [start, end) of `img` on, closed when the command ends: the prestarted one, else one of
    * as many threads as the work pays for (threadsFor: one for a small image).
    */
   async decodePool(img: UdifImage, start = 0, end = img.size): Promise<TaskPool> {
+    if (this.decodePoolValue) return this.decodePoolValue;
     const { decodePool, threadsFor } = await import('../udif/to-file.js');
-    const threads = threadsFor(img, this.threads, start, end);
-    if (this.decodePoolValue) {
-      if (threads > 1 || this.decodedOnce) return this.decodePoolValue;
-      // Prestarted for an image whose work turns out too small for threads: its workers stop now, and the command
-      // decodes on the calling thread (the prestarted pool stays owned, so it is closed again at the end: a no-op).
-      void (await this.decodePoolValue).close();
-    }
-    this.decodedOnce = true;
-    const pool = decodePool(threads);
+    const pool = decodePool(threadsFor(img, this.threads, start, end));
     this.own('decoder pool', () => pool.close());
     this.decodePoolValue = Promise.resolve(pool);
     return pool;
@@ -184,24 +159,6 @@ export class CommandContext {
   }
 }
 
-/**
- * Image files from this size on are decoded on every thread asked for from the start (the decode pool is
- * prestarted): their decoding takes longer than a worker takes to start (≈ 0.1 s), whatever the codec (8 MiB of
- * zlib chunks decode to ≥ 16 MiB, ≈ 0.06 s at 300 MB/s; every other codec is slower). Below it threadsFor decides
- * once the image is open, and a small image never starts a thread.
- */
-const PRESTART_MIN_BYTES = 8 << 20;
-
-function prestartWorthIt(path: string | undefined): boolean {
-  if (!path || path === '-') return false;
-  try {
-    const st = statSync(path);
-    return st.isFile() && st.size >= PRESTART_MIN_BYTES;
-  } catch {
-    return false; // the command names the problem when it opens the image
-  }
-}
-
 /** Parses the arguments against the command's table, runs it, shows warnings, closes what it opened. */
 export async function runCommand(spec: CommandSpec, argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, { ...COMMON_OPTIONS, ...spec.options }, spec.name);
@@ -219,7 +176,6 @@ export async function runCommand(spec: CommandSpec, argv: string[], io: CliIO): 
   const ctx = new CommandContext(spec, args, io);
   let failed = true;
   try {
-    if (spec.decodesAll?.(args) && prestartWorthIt(args.positional[0])) ctx.prestartDecodePool();
     const command = await spec.load();
     const code = await command(args, io, ctx);
     failed = false;
