@@ -1,7 +1,7 @@
 import type { DmgkitError } from '../errors.js';
 import { corrupt } from './errors.js';
 import type { Codec } from './types.js';
-import { bzip2CrcUpdate } from './bzip2-crc.js';
+import { BZIP2_CRC_TABLE } from './bzip2-crc.js';
 
 /**
  * bzip2 decoder (UDIF chunk type 0x80000006, "UDBZ"), pure TypeScript, decoding straight into the caller's
@@ -15,12 +15,11 @@ import { bzip2CrcUpdate } from './bzip2-crc.js';
  *
  * Speed (single thread): the symbol loop runs in a function of its own with a 32-bit bit accumulator in locals,
  * 10-bit Huffman lookup tables with a canonical fallback for longer codes, and a byte MTF list; it writes the
- * block's bytes into a byte array (`blk`, runs by fill). One pass with stores only builds both directions of the
- * BWT permutation (`tt` forward, `lf` backward: byte in the low 8 bits, next row in the high 24). The inverse BWT
- * then runs two independent walks at once from origPtr, forward (undoing RLE1 straight into the caller's output)
- * and backward (into `blk`, undone after): each step is a cache miss on a random row, and two chains overlap
- * their misses where bzip2 and 7-Zip wait for one at a time. The block CRC is computed after, sliced by 8. All
- * work arrays are sized by the format (not by input), allocated on first use and reused across blocks and calls.
+ * block's bytes into a byte array (`blk`, runs by fill). One pass with stores only builds the BWT permutation
+ * `tt` (byte in the low 8 bits, next row in the high 24); the walk then follows it from origPtr, undoes RLE1 and
+ * writes straight into the caller's output with the block CRC inline (its table chain overlaps the walk's cache
+ * misses, which bound it). All work arrays are sized by the format (not by input), allocated on first use and
+ * reused across blocks and calls.
  */
 
 const CODEC = 'bzip2';
@@ -44,13 +43,13 @@ const MAX_CODE_LEN = 20;
 const LUT_BITS = 10;
 const LUT_SIZE = 1 << LUT_BITS;
 
+/** The CRC is updated inline with this table (CRC-32/BZIP2). */
+const CRC_T = BZIP2_CRC_TABLE;
 
 /** Work buffers sized by the format's constants (not by input), allocated on first use and reused. */
 interface Work {
   /** Row r: (T(r) << 8) | F[r], the next row of the forward walk and the byte it yields. */
   tt: Uint32Array;
-  /** Row r: (LF(r) << 8) | L[r], the previous row of the walk and the byte it yields (walking backward). */
-  lf: Uint32Array;
   /** The block's bytes after Huffman, RLE2 and MTF: the BWT's last column. */
   blk: Uint8Array;
   selectors: Uint8Array;
@@ -69,7 +68,6 @@ function getWork(): Work {
   if (work === null) {
     work = {
       tt: new Uint32Array(MAX_BLOCK),
-      lf: new Uint32Array(MAX_BLOCK),
       blk: new Uint8Array(MAX_BLOCK),
       selectors: new Uint8Array(MAX_SELECTORS),
       lens: new Uint8Array(MAX_GROUPS * MAX_ALPHA),
@@ -145,89 +143,57 @@ function buildTables(w: Work, g: number, alphaSize: number, pos: number): void {
 }
 
 /**
- * Builds both directions of the BWT permutation from the block's last column L = blk[0..n) (cftab = first row of
- * each byte in the first column): row LF(i) = cftab[L[i]]++ is where row i's rotation shifted right by one sorts.
- * Forward links tt[LF(i)] = (i << 8) | L[i] (row LF(i) starts with L[i] and its successor is row i); backward
- * links lf[i] = (LF(i) << 8) | L[i] (row i ends with L[i], the byte before it in the text; its predecessor is row
- * LF(i)). n <= 900000 < 2^23, and every index stored is below n.
+ * Builds the forward permutation from the block's last column L = blk[0..n) (cftab = first row of each byte in
+ * the first column): row LF(i) = cftab[L[i]]++ is where row i's rotation shifted right by one sorts, so
+ * T(LF(i)) = i, and its first-column byte F[LF(i)] = L[i]. Stores only: tt[LF(i)] = (i << 8) | L[i]
+ * (n <= 900000 < 2^23).
  */
-function buildLinks(tt: Uint32Array, lf: Uint32Array, blk: Uint8Array, n: number): void {
+function buildLinks(tt: Uint32Array, blk: Uint8Array, n: number): void {
   const cf = cftab;
   for (let i = 0; i < n; i++) {
     const c = blk[i];
-    const j = cf[c]++;
-    tt[j] = (i << 8) | c;
-    lf[i] = (j << 8) | c;
+    tt[cf[c]++] = (i << 8) | c;
   }
 }
 
 /**
- * Inverts the BWT by two independent walks at once, each half the block: forward from origPtr (text[0],
- * text[1], ...) undoing RLE1 (4 equal bytes, then a count byte of 0..255 more) straight into output, and backward
- * from origPtr (text[n-1], text[n-2], ...) into pre[half..n). Each step of a walk is a cache miss on a random row;
- * the two chains have no data dependency on each other, so the CPU overlaps their misses (one chain, as in bzip2
- * and 7-Zip, waits for each miss in turn), and the forward chain's RLE1 work hides behind them. Then the back half
- * is undone from pre, continuing the RLE1 state.
- *
- * Returns the new output position (it may exceed output.length: the typed array drops those stores and the caller
- * checks), or -1 if the walks do not meet: the permutation then has several cycles (hostile input), and the one
- * through origPtr does not divide n, where a single forward walk would give other bytes. (When they meet, the
- * bytes are those of bzip2's single forward walk.)
+ * Walks the permutation from origPtr (each step: the row's first-column byte, then the next row), undoes RLE1
+ * (4 equal bytes, then a count byte of 0..255 more) and writes the block to output from `out`, updating the CRC
+ * register; returns the new output position (it may exceed output.length: the typed array drops those stores and
+ * the caller checks) and leaves the CRC register in `walkCrc`. The walk is bound by the tt[] cache misses; the
+ * CRC's table chain is independent of them and overlaps. On hostile input the permutation may have several cycles:
+ * the bytes are then wrong (the CRC tells) but every index stays below n.
  */
-function walk(tt: Uint32Array, lf: Uint32Array, n: number, origPtr: number, pre: Uint8Array, output: Uint8Array, out: number): number {
+function walk(tt: Uint32Array, n: number, origPtr: number, output: Uint8Array, out: number): number {
+  const T = CRC_T;
+  let c = -1;
+  let tPos = origPtr;
   let last = -1;
   let run = 0;
-  let f = origPtr;
-  let bk = origPtr;
-  const half = n >>> 1;
-  const fwd = n - half;
-  let hi = n - 1;
-  for (let k = 0; k < half; k++) {
-    const y = lf[bk];
-    pre[hi--] = y;
-    bk = y >>> 8;
-    const t = tt[f];
+  for (let k = 0; k < n; k++) {
+    const t = tt[tPos];
     const b = t & 0xff;
-    f = t >>> 8;
+    tPos = t >>> 8;
     if (run === 4) {
       output.fill(last, out, out + b);
       out += b;
+      for (let r = 0; r < b; r++) c = (c << 8) ^ T[(c >>> 24) ^ last];
       run = 0;
       last = -1;
-    } else {
-      if (b === last) run++;
-      else {
-        last = b;
-        run = 1;
-      }
-      output[out++] = b;
+      continue;
     }
-  }
-  if (fwd > half) {
-    // n odd: the forward walk takes the middle byte.
-    const t = tt[f];
-    pre[half] = t;
-    f = t >>> 8;
-  }
-  if (f !== bk) return -1;
-  for (let k = half; k < n; k++) {
-    const b = pre[k];
-    if (run === 4) {
-      output.fill(last, out, out + b);
-      out += b;
-      run = 0;
-      last = -1;
-    } else {
-      if (b === last) run++;
-      else {
-        last = b;
-        run = 1;
-      }
-      output[out++] = b;
+    if (b === last) run++;
+    else {
+      last = b;
+      run = 1;
     }
+    output[out++] = b;
+    c = (c << 8) ^ T[(c >>> 24) ^ b];
   }
+  walkCrc = c;
   return out;
 }
+let walkCrc = 0;
 
 /** MSB-first bit reader: `bc` valid bits in the low end of `bb`. Bytes past the end read as 0; `overrun()` tells. */
 class BitReader {
@@ -484,13 +450,10 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
         cftab[i] = sum;
         sum += byteCount[i];
       }
-      buildLinks(w.tt, w.lf, blk, nblock);
-      // blk (the last column) is no longer needed: it takes the block's bytes before RLE1.
-      const end = walk(w.tt, w.lf, nblock, origPtr, blk, output, out);
-      if (end < 0) throw corrupt(CODEC, 'BWT permutation is not a single cycle', blockPos);
-      if (end > outLen) throw corrupt(CODEC, `output larger than the declared ${outLen} bytes`, blockPos);
-      const crc = ~bzip2CrcUpdate(-1, output, out, end) >>> 0;
-      out = end;
+      buildLinks(w.tt, blk, nblock);
+      out = walk(w.tt, nblock, origPtr, output, out);
+      if (out > outLen) throw corrupt(CODEC, `output larger than the declared ${outLen} bytes`, blockPos);
+      const crc = ~walkCrc >>> 0;
       if (crc !== storedCrc) {
         throw corrupt(CODEC, `block CRC mismatch (stored 0x${storedCrc.toString(16)}, computed 0x${crc.toString(16)})`, blockPos);
       }
