@@ -59,8 +59,7 @@ export class CommandContext {
   private decodePoolValue: Promise<TaskPool> | undefined;
 
   /**
-   * The pool to decode [start, end) of `img` on, closed when the command ends: the prestarted one, else one of
-   * as many threads as the work pays for (threadsFor: one for a small image).
+   * The pool to decode [start, end) of `img` on, closed when the command ends: one of as many threads as the work pays for (threadsFor: one for a small image).
    */
   async decodePool(img: UdifImage, start = 0, end = img.size): Promise<TaskPool> {
     if (this.decodePoolValue) return this.decodePoolValue;

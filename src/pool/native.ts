@@ -36,8 +36,7 @@ interface Waiting {
 
 /**
  * A pool that runs native jobs itself, `threads` at a time, and every other job on a pool made by `inner` when
- * the first such job comes (or at once with `prestart`, so its workers load while the caller opens its input;
- * expectOnlyNative() stops them when it turns out that none will be needed). Closing it closes the inner pool.
+ * the first such job comes. Closing it closes the inner pool.
  */
 export class NativeFirstPool implements TaskPool {
   private innerPool: TaskPool | null = null;
@@ -51,25 +50,7 @@ export class NativeFirstPool implements TaskPool {
   constructor(
     readonly threads: number,
     private readonly inner: () => TaskPool,
-    opts: { prestart?: boolean } = {},
-  ) {
-    if (opts.prestart) this.innerPool = inner();
-  }
-
-  /** Whether a job of `kind` with `args` would run natively. */
-  static accepts(kind: string, args: unknown): boolean {
-    return nativeTasks.get(kind)?.accepts(args) ?? false;
-  }
-
-  /**
-   * The caller knows that every job to come runs natively: prestarted workers are stopped now (they have no
-   * jobs), so their start-up stops taking a core from the native jobs.
-   */
-  expectOnlyNative(): void {
-    const p = this.innerPool;
-    this.innerPool = null;
-    if (p) void p.close();
-  }
+  ) {}
 
   run<R = unknown>(kind: string, args: unknown, transfer?: ArrayBuffer[]): Promise<R> {
     if (this.closed) return Promise.reject(new DmgkitError('IO_ERROR', `pool is closed (task '${kind}')`, { pool: 'closed' }));

@@ -8,7 +8,6 @@
 import { DmgkitError } from '../errors.js';
 import { InlinePool, type TaskPool } from '../pool/pool.js';
 import { orderedMap } from '../pool/ordered.js';
-import { NativeFirstPool } from '../pool/native.js';
 import { fromWireError } from '../pool/registry.js';
 import { BufferSource } from '../io/buffer-source.js';
 import { checkRange } from '../io/source.js';
@@ -134,19 +133,6 @@ export async function decodeRange(img: UdifImage, start: number, end: number, op
   else if (src instanceof BufferSource) {
     const whole = src.readSync(0, src.size);
     if (!threaded || isShared(whole)) input = { image: whole };
-  }
-
-  // A pool that runs some batches natively (Node: zlib and raw chunks) and started workers for the others, in case:
-  // when every batch of this range runs natively, the workers are stopped now.
-  if (pool instanceof NativeFirstPool) {
-    const types = new Set<number>();
-    for (let i = img.chunkIndexAt(start), chunks = img.chunks; i < chunks.length && chunks[i].outOffset < end; i++) {
-      if (!isZeroFill(chunks[i].type) && !chunks[i].damage) types.add(chunks[i].type);
-    }
-    const probe = new Float64Array(types.size * BATCH_FIELDS);
-    let k = 0;
-    for (const t of types) probe[k++ * BATCH_FIELDS] = t;
-    if (NativeFirstPool.accepts('udif.batch', { chunks: probe, input: input ?? { bytes: [] }, sink: null, crc: false, keepGoing: false })) pool.expectOnlyNative();
   }
 
   // Stream sink: each job in flight decodes into its own slot (shared memory when threads run it).

@@ -12,7 +12,7 @@ import type { DmgkitError } from '../errors.js';
 import { createPool, compiledUrl, NATIVE_MAX_THREADS } from '../pool/node.js';
 import { NativeFirstPool } from '../pool/native.js';
 import type { TaskPool } from '../pool/pool.js';
-import './native-batch.js'; // zlib and raw batches from a descriptor run natively (no worker): see pool/native.ts
+import './native-batch.js'; // zlib and raw batches run natively (no worker): see pool/native.ts
 import { CHUNK_ADC, CHUNK_BZIP2, CHUNK_LZFSE, CHUNK_LZMA, CHUNK_RAW, CHUNK_ZLIB, isZeroFill } from './chunk-types.js';
 import { decodeRange, type RangePiece, type RangeSink } from './decode-range.js';
 import type { UdifImage } from './image.js';
@@ -94,13 +94,12 @@ export const BATCH_TASK_MODULE = compiledUrl(import.meta.url, './batch-task.js')
 
 /**
  * A pool for decoding an image range on `threads` threads (from threadsFor; inline for 1). Batches of zlib and raw
- * chunks read from a descriptor run natively, `threads` at a time on libuv's thread pool (./native-batch.ts); any
- * other batch runs on the calling thread and threads - 1 workers that know 'udif.batch', started on the first such
- * batch, or now with `prestart` (see PoolOptions; decodeRange stops them when the range needs none).
+ * chunks run natively, `threads` at a time on libuv's thread pool (./native-batch.ts); any other batch runs on
+ * the calling thread and threads - 1 workers that know 'udif.batch', started on the first such batch.
  */
-export function decodePool(threads: number, opts: { prestart?: boolean } = {}): TaskPool {
-  const workers = () => createPool(threads, { modules: [BATCH_TASK_MODULE], callerRuns: true, prestart: opts.prestart });
-  return threads > 1 && threads <= NATIVE_MAX_THREADS ? new NativeFirstPool(threads, workers, opts) : workers();
+export function decodePool(threads: number): TaskPool {
+  const workers = () => createPool(threads, { modules: [BATCH_TASK_MODULE], callerRuns: true });
+  return threads > 1 && threads <= NATIVE_MAX_THREADS ? new NativeFirstPool(threads, workers) : workers();
 }
 
 async function withPool<T>(img: UdifImage, o: ToFileOptions, start: number, end: number, fn: (pool: TaskPool) => Promise<T>): Promise<T> {
