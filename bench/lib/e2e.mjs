@@ -116,6 +116,31 @@ export async function runE2E({ d, entries, units: unitList, reps, threadsList, c
     }
     log('\n');
   }
+  // The machine's own two-way scaling: one copy of a single-threaded command alone against two copies at once (the
+  // same image, different outputs), on the smallest images. On a VM whose two vCPUs share caches, memory bandwidth
+  // or a physical core, two copies take longer than one even for the native tools: that bounds what any program's
+  // 2t/1t can reach here.
+  const twoAtOnce = [];
+  for (const j of jobs.filter((x) => x.units === unitList[0])) {
+    const dmgkit1 = (o) => [process.execPath, [cli, 'convert', j.image, '-o', o, '--threads', '1'], {}];
+    const pairs = [['dmgkit 1t', dmgkit1]];
+    if (j.toolList[0]) pairs.push([j.toolList[0], (o) => toolCommand(j.toolList[0], j.image, o)]);
+    for (const [name, make] of pairs) {
+      const one = new Samples();
+      const [fa, fb] = [`${out}.a`, `${out}.b`];
+      for (let rep = 0; rep < reps; rep++) {
+        for (const f of [fa, fb]) rmSync(f, { force: true });
+        one.add('alone', timeTool('bash', ['-c', shellLine(make(fa))]));
+        for (const f of [fa, fb]) rmSync(f, { force: true });
+        one.add('two', timeTool('bash', ['-c', `${shellLine(make(fa))} & ${shellLine(make(fb))} & wait`]));
+      }
+      for (const f of [fa, fb]) rmSync(f, { force: true });
+      const a = one.get('alone');
+      const b = one.get('two');
+      twoAtOnce.push({ codec: j.codec, units: j.units, name, aloneWall: a.wall, twoWall: b.wall, aloneCpu: a.cpu, twoCpu: b.cpu });
+    }
+    log(`  two at once: ${j.codec}/${j.units}\n`);
+  }
   const rows = [];
   for (const j of jobs) {
     const bytes = j.units * MiB;
@@ -137,8 +162,12 @@ export async function runE2E({ d, entries, units: unitList, reps, threadsList, c
     const fastest = j.toolList.map((t) => [t, measures[t].wallSeconds]).sort((a, b) => a[1] - b[1])[0];
     rows.push({ codec: j.codec, units: j.units, measures, rssMiB, fastestTool: fastest ? { name: fastest[0], wallSeconds: fastest[1] } : null });
   }
-  return { outDir, reps, threads: threadsList, rows };
+  return { outDir, reps, threads: threadsList, rows, twoAtOnce };
 }
+
+const quote = (a) => `'${String(a).replaceAll("'", `'\\''`)}'`;
+/** A contender ([cmd, args, { stdoutPath }]) as one shell command line. */
+const shellLine = ([cmd, args, opts]) => [cmd, ...args].map(quote).join(' ') + (opts.stdoutPath ? ` > ${quote(opts.stdoutPath)}` : '');
 
 const f2 = (x) => (x === null || x === undefined ? '–' : x.toFixed(2));
 const f0 = (x) => (x === null || x === undefined ? '–' : x.toFixed(0));
@@ -164,5 +193,15 @@ export function renderE2E(e, { markdown = false } = {}) {
   lines.push('');
   lines.push(...head(['codec', ...e.threads.map((t) => `--threads ${t}`)]));
   for (const r of small) lines.push(row([r.codec, ...e.threads.map((t) => f0(r.measures[`dmgkit ${t}t`]?.wallMBps))]));
+  if (e.twoAtOnce?.length) {
+    lines.push('');
+    lines.push(markdown ? "#### Two copies at once (the machine's own 2-way scaling)" : 'Two copies at once (one single-threaded command alone vs two at once; wall s, medians):');
+    lines.push('');
+    lines.push(...head(['codec', 'command', 'alone s', 'two at once s', 'throughput 2 vs 1', 'CPU per copy vs alone']));
+    for (const t of e.twoAtOnce) {
+      const cpuRatio = t.aloneCpu && t.twoCpu ? `${(t.twoCpu / 2 / t.aloneCpu).toFixed(2)}×` : '–';
+      lines.push(row([t.codec, t.name, f2(t.aloneWall), f2(t.twoWall), `${((2 * t.aloneWall) / t.twoWall).toFixed(2)}×`, cpuRatio]));
+    }
+  }
   return lines.join('\n') + '\n';
 }
