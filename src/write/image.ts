@@ -12,6 +12,7 @@ import { DmgkitError } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import type { SourceInput } from '../io/open-source.js';
 import { toWebStream } from '../io/stream.js';
+import { giveBack } from '../util/lent.js';
 import { createEncodePool } from '#platform';
 import { CODECS, canEncode } from '../codecs/table.js';
 import { openDisk, type OpenedDisk } from '../open.js';
@@ -92,6 +93,12 @@ export interface WriteImageOptions {
   discardFreeSpace?: boolean;
   /** Block tables to write, instead of planning them (advanced; see src/udif/write/plan.ts). */
   plan?: ImagePlan;
+  /**
+   * The consumer hands each piece back with `releasePiece` once it has written it (and no longer reads it), so the
+   * writer may reuse its buffer for a later piece instead of allocating one per chunk. Leave it unset when pieces
+   * are kept (collected, enqueued in a stream that buffers them).
+   */
+  reusePieces?: boolean;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -159,6 +166,11 @@ async function openInput(input: SourceInput | OpenedDisk): Promise<{ opened: Ope
   return { opened: await openDisk(input, { raw: 'always' }), owned: true };
 }
 
+/** Gives a piece of writeImage({ reusePieces: true }) back once written: its buffer may then serve a later piece. */
+export function releasePiece(piece: Uint8Array): void {
+  giveBack(piece);
+}
+
 /** The UDIF writer's options for a chunk type, from the caller's options and the pool in use. */
 function udifOptions(chunkType: number, opts: WriteImageOptions, pool: TaskPool | undefined): UdifWriteOptions {
   return {
@@ -167,6 +179,7 @@ function udifOptions(chunkType: number, opts: WriteImageOptions, pool: TaskPool 
     chunkSectors: opts.chunkSectors,
     pool,
     segmentId: opts.segmentId ?? (opts.deterministic ? 'content' : undefined),
+    reusePieces: opts.reusePieces,
     onProgress: opts.onProgress,
     signal: opts.signal,
   };

@@ -8,7 +8,7 @@ import { DmgkitError } from '../errors.js';
 import { openSafeOutput } from '../io/safe-output.js';
 import { writeSparseBundle } from '../container/sparsebundle-write.js';
 import { openDisk } from '../open.js';
-import { type ImageInput, type WriteImageOptions, resolveFormat, writeImage } from './image.js';
+import { type ImageInput, type WriteImageOptions, releasePiece, resolveFormat, writeImage } from './image.js';
 
 export interface WriteImageFileOptions extends WriteImageOptions {
   /** Replace an existing file (or sparse bundle folder). */
@@ -38,9 +38,10 @@ export async function writeImageFile(input: ImageInput, path: string, opts: Writ
   const out = await openSafeOutput(path, { inputs, force: opts.force, forceHint: '--force' });
   let pos = 0;
   try {
-    for await (const piece of writeImage(input, opts)) {
+    for await (const piece of writeImage(input, { ...opts, reusePieces: true })) {
       await out.write(piece, pos);
       pos += piece.length;
+      releasePiece(piece);
     }
     await out.commit();
     return pos;

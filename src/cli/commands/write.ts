@@ -7,7 +7,7 @@ import { DmgkitError } from '../../errors.js';
 import type { OpenedDisk } from '../../open.js';
 import type { ByteSource } from '../../io/source.js';
 import type { TaskPool } from '../../pool/index.js';
-import { resolveFormat, writeImage, type ImageInput, type WriteImageOptions } from '../../write/image.js';
+import { releasePiece, resolveFormat, writeImage, type ImageInput, type WriteImageOptions } from '../../write/image.js';
 import { intFlag, type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
 import { Progress } from '../progress.js';
@@ -63,9 +63,12 @@ export async function writeOut(input: ImageInput, diskSize: number, inputs: stri
     }
   } else {
     const out = await ctx.openOutput(outPath, inputs);
-    for await (const piece of writeImage(input, opts)) {
+    // (a file: each piece is written before the next is asked for, so its buffer can serve again; not so for the
+    // stream above, whose write may return before the bytes are out)
+    for await (const piece of writeImage(input, { ...opts, reusePieces: true })) {
       await out.write(piece, bytes);
       bytes += piece.length;
+      releasePiece(piece);
     }
     await out.commit();
   }

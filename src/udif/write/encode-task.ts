@@ -28,6 +28,8 @@ export interface EncodeCellArgs {
   input: Uint8Array;
   /** Find zero sectors: an all-zero cell, and zero runs of MIN_ZERO_SPLIT_SECTORS or more at either end. */
   split: boolean;
+  /** The caller gives `out` back with releasePiece (src/write/image.ts) once written (native zlib: no copy out). */
+  lend?: boolean;
 }
 
 export interface EncodeCellResult {

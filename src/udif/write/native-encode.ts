@@ -15,7 +15,7 @@ export async function encodeCellNative(a: EncodeCellArgs): Promise<EncodeCellRes
   // (null from deflateZlibAsync: not smaller, stored raw, as encodeCell does)
   if (p.part && a.type === CHUNK_ZLIB) {
     try {
-      enc = await deflateZlibAsync(p.part, a.level);
+      enc = await deflateZlibAsync(p.part, a.level, a.lend);
     } catch (e) {
       throw new DmgkitError('INVALID_ARGUMENT', `zlib could not compress a chunk: ${(e as Error)?.message ?? e}`);
     }

@@ -54,6 +54,8 @@ export interface UdifWriteOptions {
   window?: number;
   /** 16-byte segment ID, or 'content' for one derived from the image's tables and checksums; default random. */
   segmentId?: Uint8Array | 'content';
+  /** The consumer gives each yielded piece back with releasePiece (src/write/image.ts) once it has written it. */
+  reusePieces?: boolean;
   /** Decoded bytes done so far / total, after each chunk is written. */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -277,7 +279,7 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
 
   const encode = async (job: Job): Promise<[Job, EncodeCellResult | null]> => {
     if (!job.cell) return [job, null];
-    const args: EncodeCellArgs = { type, level, input: job.cell, split: !job.stored };
+    const args: EncodeCellArgs = { type, level, input: job.cell, split: !job.stored, lend: opts.reusePieces };
     if (opts.encoder) {
       const enc = opts.encoder;
       const first = tables[job.table].firstSector + job.sectorStart;
