@@ -34,6 +34,26 @@ interface Slot {
   ready: boolean;
 }
 
+/**
+ * Node flags a worker takes: the process's, except those that only make sense for the main script (node -e
+ * --input-type=module) and those a worker refuses (V8's and process-wide ones such as --max-old-space-size or
+ * --expose-gc: ERR_WORKER_INVALID_EXEC_ARGV; they apply to the whole process anyway). Learned at the first refusal.
+ */
+let workerExecArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+
+function newWorker(url: URL, workerData: unknown): Worker {
+  try {
+    return new Worker(url, { workerData, execArgv: workerExecArgv });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException)?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || workerExecArgv.length === 0) throw e;
+    // "Initiated Worker with invalid execArgv flags: --a, --b": drop those; if that cannot be read, drop them all.
+    const bad = new Set(/flags: (.*)$/.exec((e as Error).message)?.[1].split(/,\s*/) ?? []);
+    const kept = workerExecArgv.filter((a) => !bad.has(a));
+    workerExecArgv = bad.size && kept.length < workerExecArgv.length ? kept : [];
+    return newWorker(url, workerData);
+  }
+}
+
 /** Jobs sent ahead to a worker, so it starts the next one without waiting for the main thread. */
 const PER_WORKER = 2;
 
@@ -71,11 +91,7 @@ export class WorkerPool implements TaskPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL(this.url), {
-      workerData: { modules: this.opts.modules ?? [] },
-      // Node flags carry over, except those that only make sense for the main script (node -e --input-type=module).
-      execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
-    });
+    const worker = newWorker(new URL(this.url), { modules: this.opts.modules ?? [] });
     // Referenced while it starts (jobs may be waiting for it), then only while it has jobs.
     const slot: Slot = { worker, jobs: new Map(), dead: false, ready: false };
     worker.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: WireError; ready?: true }) => {
