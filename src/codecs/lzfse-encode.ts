@@ -432,7 +432,9 @@ class Work {
 
       // The candidate of most gain among the previous distance and the up to 4 whose tag matches (each checked
       // against the input: a tag may collide, and a position is known only modulo 2^18).
-      const lim = n - pos < MAX_MATCH_LENGTH ? n - pos : MAX_MATCH_LENGTH;
+      // Matches stop one byte before the end, so that src[pos + best] below stays in bounds (an out-of-bounds
+      // read deoptimizes the function), as (e & POS_MASK) keeps pos − entry an int32 (an overflow does too).
+      const lim = n - 1 - pos < MAX_MATCH_LENGTH ? n - 1 - pos : MAX_MATCH_LENGTH;
       let best = 0;
       let gain = -1000;
       let ref = 0;
@@ -445,7 +447,7 @@ class Work {
         ref = r;
       }
       if (((e0 ^ tag) >>> POS_BITS) === 0) {
-        const d = (pos - e0) & POS_MASK;
+        const d = (pos - (e0 & POS_MASK)) & POS_MASK;
         const c = pos - d;
         if (d !== 0 && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
           const l = extend(src, dv, c, pos, 4, lim);
@@ -458,7 +460,7 @@ class Work {
         }
       }
       if (((e1 ^ tag) >>> POS_BITS) === 0) {
-        const d = (pos - e1) & POS_MASK;
+        const d = (pos - (e1 & POS_MASK)) & POS_MASK;
         const c = pos - d;
         if (d !== 0 && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
           const l = extend(src, dv, c, pos, 4, lim);
@@ -471,7 +473,7 @@ class Work {
         }
       }
       if (((e2 ^ tag) >>> POS_BITS) === 0) {
-        const d = (pos - e2) & POS_MASK;
+        const d = (pos - (e2 & POS_MASK)) & POS_MASK;
         const c = pos - d;
         if (d !== 0 && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
           const l = extend(src, dv, c, pos, 4, lim);
@@ -484,7 +486,7 @@ class Work {
         }
       }
       if (((e3 ^ tag) >>> POS_BITS) === 0) {
-        const d = (pos - e3) & POS_MASK;
+        const d = (pos - (e3 & POS_MASK)) & POS_MASK;
         const c = pos - d;
         if (d !== 0 && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
           const l = extend(src, dv, c, pos, 4, lim);
