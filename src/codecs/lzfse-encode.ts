@@ -128,6 +128,9 @@ class Work {
   readonly mOcc = new Uint32Array(M_SYMBOLS);
   readonly dOcc = new Uint32Array(D_SYMBOLS);
   readonly litOcc = new Uint32Array(LITERAL_SYMBOLS);
+  /** Four literal histograms counted in turn (a run of one byte value would otherwise wait on its own count). */
+  readonly litOcc4 = new Uint32Array(4 * LITERAL_SYMBOLS);
+  readonly litView = new DataView(this.lit.buffer);
   readonly lFreq = new Uint16Array(L_SYMBOLS);
   readonly mFreq = new Uint16Array(M_SYMBOLS);
   readonly dFreq = new Uint16Array(D_SYMBOLS);
@@ -139,6 +142,7 @@ class Work {
   readonly lSymOf = symbolTable(L_BASE_VALUE, LZFSE_MAX_L_VALUE);
   readonly mSymOf = symbolTable(M_BASE_VALUE, LZFSE_MAX_M_VALUE);
   src: Uint8Array = new Uint8Array(0);
+  srcView: DataView = new DataView(this.src.buffer);
   nMatches = 0;
   nLiterals = 0;
   /** Distance of the last triple (1 before the first). */
@@ -169,11 +173,16 @@ class Work {
     this.lv[n] = L;
     this.mv[n] = M;
     this.dv[n] = D;
+    const o = this.nLiterals;
+    // 4 bytes at a time (lit has room beyond its limit), then the rest.
+    const lv = this.litView;
+    const sv = this.srcView;
+    let i = 0;
+    for (; i + 4 <= L; i += 4) lv.setInt32(o + i, sv.getInt32(litAt + i, true), true);
     const lit = this.lit;
     const src = this.src;
-    let o = this.nLiterals;
-    for (let i = 0; i < L; i++) lit[o++] = src[litAt + i]!;
-    this.nLiterals = o;
+    for (; i < L; i++) lit[o + i] = src[litAt + i]!;
+    this.nLiterals = o + L;
   }
 
   /** Emit the literals src[litStart, pos) and a match of `len` bytes at pos from ref; returns the new litStart. */
@@ -213,7 +222,6 @@ class Work {
     lOcc.fill(0);
     mOcc.fill(0);
     dOcc.fill(0);
-    litOcc.fill(0);
     let rawBytes = 0;
     let dPrev = 0;
     for (let i = 0; i < nm; i++) {
@@ -237,7 +245,15 @@ class Work {
       mOcc[ms]!++;
       dOcc[ds]!++;
     }
-    for (let i = 0; i < nl; i++) litOcc[lit[i]!]!++;
+    const occ4 = this.litOcc4;
+    occ4.fill(0);
+    for (let i = 0; i < nl; i += 4) {
+      occ4[lit[i]!]!++;
+      occ4[256 + lit[i + 1]!]!++;
+      occ4[512 + lit[i + 2]!]!++;
+      occ4[768 + lit[i + 3]!]!++;
+    }
+    for (let i = 0; i < LITERAL_SYMBOLS; i++) litOcc[i] = occ4[i]! + occ4[256 + i]! + occ4[512 + i]! + occ4[768 + i]!;
     const { lFreq, mFreq, dFreq, litFreq, lEnc, mEnc, dEnc, litEnc } = this;
     normalizeFreq(lOcc, L_STATES, lFreq);
     normalizeFreq(mOcc, M_STATES, mFreq);
@@ -395,6 +411,7 @@ class Work {
   encodeV2(src: Uint8Array): void {
     const n = src.length;
     this.src = src;
+    this.srcView = new DataView(src.buffer, src.byteOffset, src.length);
     this.nMatches = 0;
     this.nLiterals = 0;
     this.lastD = 1;
@@ -547,6 +564,7 @@ class Work {
     if (litStart < n) this.match(litStart, n, n - 1, 0);
     this.flushBlock();
     this.src = new Uint8Array(0);
+    this.srcView = new DataView(this.src.buffer);
   }
 }
 
