@@ -457,7 +457,9 @@ class Work {
       let ref = 0;
       // The previous distance first: a repeated distance is stored as D = 0, the cheapest.
       const rd = this.lastD;
-      if (pos >= rd && dv.getInt32(pos - rd, true) === x) {
+      // The pending match seen again one byte later (same distance) cannot win against it: skipped.
+      const skipD = pendLen > 0 ? pendPos - pendRef : 0;
+      if (pos >= rd && rd !== skipD && dv.getInt32(pos - rd, true) === x) {
         const r = pos - rd;
         best = extend(src, dv, r, pos, 4, lim);
         gain = 4 * best + REP_GAIN;
@@ -466,7 +468,7 @@ class Work {
       if (((e0 ^ tag) >>> POS_BITS) === 0) {
         const d = (pos - (e0 & POS_MASK)) & POS_MASK;
         const c = pos - d;
-        if (d !== 0 && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+        if (d !== 0 && d !== skipD && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
           const l = extend(src, dv, c, pos, 4, lim);
           const g = 4 * l - (31 - Math.clz32(d));
           if (g > gain) {
@@ -479,7 +481,7 @@ class Work {
       if (((e1 ^ tag) >>> POS_BITS) === 0) {
         const d = (pos - (e1 & POS_MASK)) & POS_MASK;
         const c = pos - d;
-        if (d !== 0 && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+        if (d !== 0 && d !== skipD && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
           const l = extend(src, dv, c, pos, 4, lim);
           const g = 4 * l - (31 - Math.clz32(d));
           if (g > gain) {
@@ -492,7 +494,7 @@ class Work {
       if (((e2 ^ tag) >>> POS_BITS) === 0) {
         const d = (pos - (e2 & POS_MASK)) & POS_MASK;
         const c = pos - d;
-        if (d !== 0 && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+        if (d !== 0 && d !== skipD && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
           const l = extend(src, dv, c, pos, 4, lim);
           const g = 4 * l - (31 - Math.clz32(d));
           if (g > gain) {
@@ -505,7 +507,7 @@ class Work {
       if (((e3 ^ tag) >>> POS_BITS) === 0) {
         const d = (pos - (e3 & POS_MASK)) & POS_MASK;
         const c = pos - d;
-        if (d !== 0 && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+        if (d !== 0 && d !== skipD && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
           const l = extend(src, dv, c, pos, 4, lim);
           const g = 4 * l - (31 - Math.clz32(d));
           if (g > gain) {
@@ -517,6 +519,12 @@ class Work {
       }
 
       if (best === 0) {
+        if (pendLen > 0) {
+          // One-step lazy evaluation: nothing better at the next position, the pending match goes.
+          litStart = this.match(litStart, pendPos, pendRef, pendLen);
+          pendLen = 0;
+          continue;
+        }
         // No match here: do not let literals pile up beyond what a block can take.
         if (pos - litStart > LITERAL_FLUSH) {
           if (pendLen > 0) {
