@@ -542,6 +542,31 @@ class Work {
 
 let work: Work | null = null;
 
+/**
+ * The workspace of this thread, created on first use and then run once over a small sample that takes the
+ * encoder's main paths (repeats, the previous distance, pending and overlapping matches, a stretch without
+ * matches, long matches), so that V8 has type feedback for them before it compiles the hot loops. Without it the
+ * optimized code of the first chunk meets paths it has never seen, is discarded and recompiled several times.
+ */
+function workspace(): Work {
+  if (work) return work;
+  const w = new Work();
+  const sample = new Uint8Array(6144);
+  const words = 'the of and data block chunk stream table encoder 0123456789 ';
+  let s = 0x2545f491;
+  for (let i = 0; i < 2048; i++) sample[i] = words.charCodeAt((i * 7 + (i >> 5)) % words.length);
+  for (let i = 2048; i < 5120; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    sample[i] = s;
+  }
+  sample.copyWithin(5120, 0, 1024);
+  w.encodeV2(sample);
+  w.op = 0;
+  return (work = w);
+}
+
 function encodeRaw(input: Uint8Array, w: Work): void {
   for (let at = 0; at < input.length; at += OTHER_BLOCK_BYTES) {
     const part = input.subarray(at, Math.min(input.length, at + OTHER_BLOCK_BYTES));
@@ -569,7 +594,7 @@ function encodeBvxn(input: Uint8Array, w: Work): void {
 /** Encode `input` as a complete LZFSE stream ending with `bvx$`. */
 export function encodeLzfse(input: Uint8Array, opts: { blockKind?: LzfseBlockKind } = {}): Uint8Array {
   const kind = opts.blockKind ?? 'auto';
-  const w = (work ??= new Work());
+  const w = workspace();
   w.op = 0;
   if (input.length > 0) {
     if (kind === 'bvx-') encodeRaw(input, w);
