@@ -465,11 +465,47 @@ class Work {
         gain = 4 * best + REP_GAIN;
         ref = r;
       }
-      // The 4 history entries (the line was read above, before the current position was entered).
-      for (let j = 0; j < HASH_WIDTH; j++) {
-        const e = j === 0 ? e0 : j === 1 ? e1 : j === 2 ? e2 : e3;
-        if (((e ^ tag) >>> POS_BITS) !== 0) continue;
-        const d = (pos - (e & POS_MASK)) & POS_MASK;
+      if (((e0 ^ tag) >>> POS_BITS) === 0) {
+        const d = (pos - (e0 & POS_MASK)) & POS_MASK;
+        const c = pos - d;
+        if (d !== 0 && d !== skipD && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+          const l = extend(src, dv, c, pos, 4, lim);
+          const g = 4 * l - (31 - Math.clz32(d));
+          if (g > gain) {
+            best = l;
+            gain = g;
+            ref = c;
+          }
+        }
+      }
+      if (((e1 ^ tag) >>> POS_BITS) === 0) {
+        const d = (pos - (e1 & POS_MASK)) & POS_MASK;
+        const c = pos - d;
+        if (d !== 0 && d !== skipD && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+          const l = extend(src, dv, c, pos, 4, lim);
+          const g = 4 * l - (31 - Math.clz32(d));
+          if (g > gain) {
+            best = l;
+            gain = g;
+            ref = c;
+          }
+        }
+      }
+      if (((e2 ^ tag) >>> POS_BITS) === 0) {
+        const d = (pos - (e2 & POS_MASK)) & POS_MASK;
+        const c = pos - d;
+        if (d !== 0 && d !== skipD && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+          const l = extend(src, dv, c, pos, 4, lim);
+          const g = 4 * l - (31 - Math.clz32(d));
+          if (g > gain) {
+            best = l;
+            gain = g;
+            ref = c;
+          }
+        }
+      }
+      if (((e3 ^ tag) >>> POS_BITS) === 0) {
+        const d = (pos - (e3 & POS_MASK)) & POS_MASK;
         const c = pos - d;
         if (d !== 0 && d !== skipD && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
           const l = extend(src, dv, c, pos, 4, lim);
