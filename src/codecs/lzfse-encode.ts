@@ -21,8 +21,9 @@ import {
  * the chosen one, backwards. Inside an emitted match only every other position and the last 4 are entered (the
  * reference enters all). Unlike the reference, candidates (and the
  * previous distance, tried first) compete by gain, 4 · length − log2(distance), not by length alone (see
- * REP_GAIN). A match of ≥ 100 bytes is emitted at once, shorter ones are kept pending and compared with the next
- * positions' (overlapping: the one of more gain wins). Entropy stage as the reference's: frequencies normalized
+ * REP_GAIN). A match of ≥ 100 bytes is emitted at once, a shorter one is kept pending and compared with the next
+ * position's (one-step lazy evaluation, as the reference: overlapping, the one of more gain wins; none, the
+ * pending one goes). Entropy stage as the reference's: frequencies normalized
  * by rounding, 10000 L/M/D triples or 40000 literals per block.
  *
  * blockKind 'auto' (default) emits bvx2 blocks, and for inputs under 4 KiB (the reference's LZVN threshold) an
