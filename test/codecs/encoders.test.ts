@@ -140,6 +140,24 @@ describe('encodeLzfse', () => {
     expect(encodeLzfse(rnd).length).toBeLessThan(rnd.length * 1.05);
   });
 
+  it('the same input encodes to the same bytes whatever was encoded before (reused workspace, warm-up sample)', () => {
+    const text = samples[1]![1];
+    const first = encodeLzfse(text);
+    encodeLzfse(samples[3]![1]);
+    encodeLzfse(samples[0]![1]);
+    expect(Buffer.compare(encodeLzfse(text), first)).toBe(0);
+  });
+
+  it('a match running to the last byte of the input decodes exactly', () => {
+    // A 64-byte pattern repeated to the very end: the last match must stop within the input.
+    const data = new Uint8Array(100_003);
+    const pat = randomData(64, 31);
+    for (let i = 0; i < data.length; i++) data[i] = pat[i % 64]!;
+    const enc = encodeLzfse(data);
+    expect(enc.length).toBeLessThan(1000);
+    expect(Buffer.compare(ourLzfse(enc, data.length), data)).toBe(0);
+  });
+
   it('feature data spans several bvx2 blocks within the decoder limits', () => {
     const data = featureData();
     const bl = blocks(encodeLzfse(data, { blockKind: 'bvx2' }));
