@@ -3,7 +3,9 @@
 // compressed by `bzip2 -9` as hdiutil writes UDBZ. Prints MB/s of output (MB = 1e6 bytes) and the ratios.
 //
 // Usage: nice -n 15 node bench/codec-bzip2.mjs [--mib 8] [--reps 5] [--kinds text,binary,...] [--no-tools]
-//        [--decoder dist/codecs/bzip2.js] [--vs other/bzip2.js] [--once KIND]
+//        [--decoder dist/codecs/bzip2.js] [--vs other/bzip2.js] [--once KIND] [--image IMG.dmg]
+// --image: one more kind, `image`, made of the bzip2 chunks of a UDBZ image as stored (e.g. the bench's end-to-end
+// image), checked against `bzip2 -dc` of the same streams.
 // --vs: a second build of the decoder (e.g. the previous commit's, built with esbuild), timed in the same process
 // rep by rep alternately with the first (a fair A/B on a busy machine); --once: one decode pass of KIND, for
 // callgrind (--passes N: N passes; the difference of two pass counts is the steady state). Times are medians (and minima) of per-rep on-CPU time.
@@ -30,6 +32,8 @@ const decoderPath = resolve(opt('decoder', join(repoRoot, 'dist', 'codecs', 'bzi
 const { decodeBzip2 } = await import(pathToFileURL(decoderPath).href);
 const vsPath = opt('vs', null) && resolve(opt('vs', null));
 const decodeVs = vsPath ? (await import(pathToFileURL(vsPath).href)).decodeBzip2 : null;
+const IMAGE = opt('image', null);
+if (IMAGE && !KINDS.includes('image')) KINDS.push('image');
 
 /** `size` bytes of one kind of data (the generators of the bench mix, one kind at a time). */
 function kindData(kind, size) {
@@ -97,13 +101,31 @@ function streams(kind) {
   return { data, chunks, encoded, cat: base + '.cat' };
 }
 
+/** The bzip2 chunks of a UDBZ image, as stored; the decoded bytes come from `bzip2 -dc` of each. */
+async function imageStreams(path) {
+  const { openUdif, BufferSource, CHUNK_BZIP2 } = await import('../dist/node.js');
+  const buf = new Uint8Array(readFileSync(path));
+  const img = await openUdif(new BufferSource(buf));
+  const encoded = img.chunks.filter((c) => c.type === CHUNK_BZIP2).map((c) => buf.subarray(c.inOffset, c.inOffset + c.inLength));
+  const chunks = encoded.map((e) => {
+    const r = spawnSync('bzip2', ['-dc'], { input: e, maxBuffer: 4 * MiB });
+    if (r.status !== 0) throw new Error(`bzip2 -dc failed on a chunk of ${path}: ${r.stderr}`);
+    return new Uint8Array(r.stdout);
+  });
+  const data = Buffer.concat(chunks);
+  const cat = join(cacheDir, `bz-image-${sha(data)}.cat`);
+  if (!existsSync(cat)) writeFileSync(cat, Buffer.concat(encoded));
+  return { data, chunks, encoded, cat };
+}
+const imageData = IMAGE ? await imageStreams(IMAGE) : null;
+
 function decodeAll(s, out, decode = decodeBzip2) {
   for (let i = 0; i < s.encoded.length; i++) decode(s.encoded[i], out.subarray(0, s.chunks[i].length));
 }
 
 const out = new Uint8Array(MiB);
 if (ONCE) {
-  const s = streams(ONCE);
+  const s = ONCE === 'image' ? imageData : streams(ONCE);
   for (let p = Number(opt('passes', '1')); p > 0; p--) decodeAll(s, out);
   process.exit(0);
 }
@@ -111,7 +133,7 @@ if (ONCE) {
 const mbs = (bytes, sec) => (sec ? bytes / 1e6 / sec : NaN);
 const rows = [];
 for (const kind of KINDS) {
-  const s = streams(kind);
+  const s = kind === 'image' ? imageData : streams(kind);
   const bytes = s.data.length;
   const encBytes = s.encoded.reduce((a, e) => a + e.length, 0);
   // Check once, warm up, then alternate ours and the tools rep by rep (load on the machine drifts).
@@ -159,6 +181,6 @@ for (const kind of KINDS) {
   );
 }
 console.log(
-  `(${MIB} MiB per kind in 1 MiB bzip2 -9 streams; MB/s of output from the median (best) of ${REPS} reps of on-CPU time; ` +
+  `(${MIB} MiB per kind in 1 MiB bzip2 -9 streams${IMAGE ? `, image: the chunks of ${IMAGE}` : ''}; MB/s of output from the median (best) of ${REPS} reps of on-CPU time; ` +
     `decoder ${decoderPath}${vsPath ? `, vs ${vsPath}` : ''})`,
 );

@@ -224,7 +224,7 @@ class BitReader {
 /**
  * Decodes one block's Huffman-coded MTF/RLE2 symbols up to end-of-block into w.blk (the BWT's last column) and
  * counts the bytes in byteCount; returns the block length. The MTF list `mtf` is set up by the caller. Hot loop in
- * a function of its own, all state in locals (bit accumulator included, saved back into `r` at the end).
+ * a function of its own, all state in locals (bit accumulator included, left in symBb/symBc/symPos for the caller at the end).
  */
 function decodeSymbols(r: BitReader, w: Work, keep: number, eob: number, blockMax: number): number {
   byteCount.fill(0);
@@ -296,8 +296,13 @@ function decodeSymbols(r: BitReader, w: Work, keep: number, eob: number, blockMa
       if (nblock + runLen > blockMax) throw corrupt(CODEC, 'block larger than its declared size', pos - (bc >> 3));
       const uc = mtf[0];
       byteCount[uc] += runLen;
-      blk.fill(uc, nblock, nblock + runLen);
-      nblock += runLen;
+      // Most runs are short (on mixed data 3 in 4 are under 4 bytes): a loop, not a call into fill.
+      if (runLen <= 16) {
+        for (let k = nblock + runLen; nblock < k; nblock++) blk[nblock] = uc;
+      } else {
+        blk.fill(uc, nblock, nblock + runLen);
+        nblock += runLen;
+      }
       runLen = 0;
       runShift = 0;
     }
@@ -315,11 +320,17 @@ function decodeSymbols(r: BitReader, w: Work, keep: number, eob: number, blockMa
     byteCount[v]++;
     blk[nblock++] = v;
   }
-  r.bb = bb;
-  r.bc = bc;
-  r.pos = pos;
+  // The bit reader's state goes back through module variables, not r's fields: the loop is compiled (OSR) long
+  // before it first ends, and a property store never run by then would throw the compiled code away on the spot
+  // (an eager deopt at the end of the first blocks; a context slot store needs no type feedback).
+  symBb = bb;
+  symBc = bc;
+  symPos = pos;
   return nblock;
 }
+let symBb = 0;
+let symBc = 0;
+let symPos = 0;
 
 /** Decodes one or more concatenated bzip2 streams from `input`, filling `output` exactly. */
 export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
@@ -441,6 +452,9 @@ export function decodeBzip2(input: Uint8Array, output: Uint8Array): void {
       // never reached, as an MTF index is below numInUse).
       for (let i = 0; i < numInUse; i++) mtf[i] = seqToUnseq[i];
       const nblock = decodeSymbols(r, w, keep, eob, blockMax);
+      r.bb = symBb;
+      r.bc = symBc;
+      r.pos = symPos;
       if (overrun()) throw truncated();
       if (origPtr >= nblock) throw corrupt(CODEC, `origPtr ${origPtr} outside the block of ${nblock} bytes`, blockPos);
 
