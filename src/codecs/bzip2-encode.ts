@@ -737,23 +737,33 @@ const rfreq = new Int32Array(MAX_GROUPS * MAX_ALPHA);
 const cost = new Int32Array(MAX_GROUPS);
 const packed = new Int32Array(MAX_ALPHA * 3);
 const inUse = new Uint8Array(256);
-const unseqToSeq = new Uint8Array(256);
+const tableLen = new Uint8Array(MAX_ALPHA);
+const tableFreq = new Int32Array(MAX_ALPHA);
+const selectorMtf = new Uint8Array(MAX_GROUPS);
 
-/** The MTF list, 4 symbols per word, rank r in byte r & 3 (little-endian) of word r >> 2. */
+// Each hot loop below sits in a function of its own that returns right after it: V8 compiles a long loop on the
+// fly (on-stack replacement) before the code after it ever ran, and that code, lacking type feedback, then
+// deoptimises the function — once per call while the function is not yet optimised as a whole, which is what
+// made the first blocks of a fresh thread up to 3× slower. Small one-loop functions are also optimised early.
+
+/** The MTF list, 4 byte values per word, rank r in byte r & 3 (little-endian) of word r >> 2. */
 const mtfList = new Int32Array(64);
+const mtfOrder = new Uint8Array(256);
+/** Zero run still pending after mtfLoop (written by mtfFinish). */
+let mtfPend = 0;
 
-/** MTF + zero-run coding of the BWT output into w.mtf; returns the symbol count (EOB included). */
-function mtfBlock(w: Work, n: number, nInUse: number): number {
-  const bwt = w.bwt;
-  const mtf = w.mtf;
-  const eob = nInUse + 1;
-  mtfFreq.fill(0, 0, eob + 1);
+/**
+ * MTF + zero-run coding of bwt[0..n) into mtf; returns the symbols written (the last zero run is left in mtfPend).
+ * The list starts with the byte values in use in ascending order, so a byte's rank is its MTF symbol as bzip2
+ * numbers them (no byte → sequence-number lookup per byte).
+ */
+function mtfLoop(bwt: Uint8Array, mtf: Uint16Array, n: number): number {
   const list = mtfList;
-  for (let i = 0; i < 64; i++) list[i] = (4 * i) | ((4 * i + 1) << 8) | ((4 * i + 2) << 16) | ((4 * i + 3) << 24);
+  const freq = mtfFreq;
   let wr = 0;
   let zPend = 0;
   for (let i = 0; i < n; i++) {
-    const c = unseqToSeq[bwt[i]!]!;
+    const c = bwt[i]!;
     let x = list[0]!;
     if ((x & 0xff) === c) {
       zPend++;
@@ -762,9 +772,9 @@ function mtfBlock(w: Work, n: number, nInUse: number): number {
     if (zPend > 0) {
       zPend--;
       for (;;) {
-        const s = zPend & 1 ? RUNB : RUNA;
+        const s = zPend & 1; // RUNB : RUNA
         mtf[wr++] = s;
-        mtfFreq[s]!++;
+        freq[s]!++;
         if (zPend < 2) break;
         zPend = (zPend - 2) >> 1;
       }
@@ -783,9 +793,9 @@ function mtfBlock(w: Work, n: number, nInUse: number): number {
         const lowMask = (1 << (r << 3)) - 1; // r = 0: none
         const hiMask = r === 3 ? 0 : -1 << ((r + 1) << 3);
         list[q] = (x & hiMask) | ((x & lowMask) << 8) | carry;
-        const j = (q << 2) + r;
-        mtf[wr++] = j + 1;
-        mtfFreq[j + 1]!++;
+        const j = (q << 2) + r + 1;
+        mtf[wr++] = j;
+        freq[j]!++;
         break;
       }
       list[q] = (x << 8) | carry;
@@ -793,6 +803,25 @@ function mtfBlock(w: Work, n: number, nInUse: number): number {
       x = list[++q]!;
     }
   }
+  mtfPend = zPend;
+  return wr;
+}
+
+/** MTF + zero-run coding of the BWT output into w.mtf; returns the symbol count (EOB included). */
+function mtfBlock(w: Work, n: number, nInUse: number): number {
+  const eob = nInUse + 1;
+  mtfFreq.fill(0, 0, eob + 1);
+  // The byte values in use first (ascending), the rest after them (never searched for).
+  const order = mtfOrder;
+  let k = 0;
+  for (let c = 0; c < 256; c++) if (inUse[c]) order[k++] = c;
+  for (let c = 0; c < 256; c++) if (!inUse[c]) order[k++] = c;
+  for (let i = 0; i < 64; i++) {
+    mtfList[i] = order[4 * i]! | (order[4 * i + 1]! << 8) | (order[4 * i + 2]! << 16) | (order[4 * i + 3]! << 24);
+  }
+  const mtf = w.mtf;
+  let wr = mtfLoop(w.bwt, mtf, n);
+  let zPend = mtfPend;
   if (zPend > 0) {
     zPend--;
     for (;;) {
@@ -808,111 +837,117 @@ function mtfBlock(w: Work, n: number, nInUse: number): number {
   return wr;
 }
 
-function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
-  const origPtr = bwtBlock(w, n);
-  // Byte values in use: from the fast path's 2-byte bucket counts (computed from the block whenever n ≥ 4).
-  inUse.fill(0);
-  if (n >= 4) {
-    const start = w.ptr;
-    for (let c = 0; c < 256; c++) if (start[(c + 1) << 8]! > start[c << 8]!) inUse[c] = 1;
-  } else {
-    const block = w.block;
-    for (let i = 0; i < n; i++) inUse[block[i]!] = 1;
+/** Initial tables: the symbol range split into nGroups parts of about equal frequency. */
+function initialTables(nGroups: number, nMtf: number, alphaSize: number): void {
+  let nPart = nGroups;
+  let remF = nMtf;
+  let gs = 0;
+  while (nPart > 0) {
+    const tFreq = Math.floor(remF / nPart);
+    let ge = gs - 1;
+    let aFreq = 0;
+    while (aFreq < tFreq && ge < alphaSize - 1) {
+      ge++;
+      aFreq += mtfFreq[ge]!;
+    }
+    if (ge > gs && nPart !== nGroups && nPart !== 1 && (nGroups - nPart) % 2 === 1) {
+      aFreq -= mtfFreq[ge]!;
+      ge--;
+    }
+    const base = (nPart - 1) * MAX_ALPHA;
+    for (let v = 0; v < alphaSize; v++) lens[base + v] = v >= gs && v <= ge ? 0 : 15;
+    nPart--;
+    gs = ge + 1;
+    remF -= aFreq;
   }
-  let nInUse = 0;
-  for (let i = 0; i < 256; i++) if (inUse[i]) unseqToSeq[i] = nInUse++;
-  const nMtf = mtfBlock(w, n, nInUse);
-  const mtf = w.mtf;
-  const alphaSize = nInUse + 2;
-  const nGroups = nMtf < 200 ? 2 : nMtf < 600 ? 3 : nMtf < 1200 ? 4 : nMtf < 2400 ? 5 : 6;
+}
 
-  // Initial tables: split the symbol range into nGroups parts of about equal frequency.
-  {
-    let nPart = nGroups;
-    let remF = nMtf;
-    let gs = 0;
-    while (nPart > 0) {
-      const tFreq = Math.floor(remF / nPart);
-      let ge = gs - 1;
-      let aFreq = 0;
-      while (aFreq < tFreq && ge < alphaSize - 1) {
-        ge++;
-        aFreq += mtfFreq[ge]!;
-      }
-      if (ge > gs && nPart !== nGroups && nPart !== 1 && (nGroups - nPart) % 2 === 1) {
-        aFreq -= mtfFreq[ge]!;
-        ge--;
-      }
-      const base = (nPart - 1) * MAX_ALPHA;
-      for (let v = 0; v < alphaSize; v++) lens[base + v] = v >= gs && v <= ge ? 0 : 15;
-      nPart--;
-      gs = ge + 1;
-      remF -= aFreq;
-    }
+/**
+ * One refinement pass with 6 tables: each group of 50 symbols takes its cheapest table (costs of two tables
+ * packed in one 32-bit sum, ≤ 50 · 17 < 2^16 each, as bzip2 does); rfreq counts the symbols per table.
+ */
+function selectorPass6(mtf: Uint16Array, nMtf: number, alphaSize: number, selectors: Uint8Array): void {
+  for (let v = 0; v < alphaSize; v++) {
+    packed[v * 3] = lens[v]! | (lens[MAX_ALPHA + v]! << 16);
+    packed[v * 3 + 1] = lens[2 * MAX_ALPHA + v]! | (lens[3 * MAX_ALPHA + v]! << 16);
+    packed[v * 3 + 2] = lens[4 * MAX_ALPHA + v]! | (lens[5 * MAX_ALPHA + v]! << 16);
   }
+  const pk = packed;
+  const rf = rfreq;
+  let sel = 0;
+  for (let gs = 0; gs < nMtf; gs += GROUP_SIZE) {
+    const ge = gs + GROUP_SIZE < nMtf ? gs + GROUP_SIZE : nMtf;
+    let c01 = 0;
+    let c23 = 0;
+    let c45 = 0;
+    for (let i = gs; i < ge; i++) {
+      const s = mtf[i]! * 3;
+      c01 += pk[s]!;
+      c23 += pk[s + 1]!;
+      c45 += pk[s + 2]!;
+    }
+    // The first cheapest table, as a strict < scan over 0..5.
+    let bt = 0;
+    let bc = c01 & 0xffff;
+    if (c01 >>> 16 < bc) {
+      bc = c01 >>> 16;
+      bt = 1;
+    }
+    if ((c23 & 0xffff) < bc) {
+      bc = c23 & 0xffff;
+      bt = 2;
+    }
+    if (c23 >>> 16 < bc) {
+      bc = c23 >>> 16;
+      bt = 3;
+    }
+    if ((c45 & 0xffff) < bc) {
+      bc = c45 & 0xffff;
+      bt = 4;
+    }
+    if (c45 >>> 16 < bc) bt = 5;
+    selectors[sel++] = bt;
+    const base = bt * MAX_ALPHA;
+    for (let i = gs; i < ge; i++) rf[base + mtf[i]!]!++;
+  }
+}
 
-  // Refinement: each group of 50 symbols picks its cheapest table; tables are rebuilt from their groups.
-  const selectors = w.selectors;
-  let nSelectors = 0;
-  const tableLen = new Uint8Array(MAX_ALPHA);
-  const tableFreq = new Int32Array(MAX_ALPHA);
-  for (let iter = 0; iter < N_ITERS; iter++) {
-    rfreq.fill(0);
-    nSelectors = 0;
-    if (nGroups === 6) {
-      for (let v = 0; v < alphaSize; v++) {
-        packed[v * 3] = lens[v]! | (lens[MAX_ALPHA + v]! << 16);
-        packed[v * 3 + 1] = lens[2 * MAX_ALPHA + v]! | (lens[3 * MAX_ALPHA + v]! << 16);
-        packed[v * 3 + 2] = lens[4 * MAX_ALPHA + v]! | (lens[5 * MAX_ALPHA + v]! << 16);
-      }
-    }
-    for (let gs = 0; gs < nMtf; gs += GROUP_SIZE) {
-      const ge = Math.min(gs + GROUP_SIZE, nMtf);
-      let bt = 0;
-      if (nGroups === 6) {
-        // Costs of two tables packed in one 32-bit sum (≤ 50 · 17 < 2^16 each), as bzip2 does.
-        let c01 = 0;
-        let c23 = 0;
-        let c45 = 0;
-        for (let i = gs; i < ge; i++) {
-          const s = mtf[i]! * 3;
-          c01 += packed[s]!;
-          c23 += packed[s + 1]!;
-          c45 += packed[s + 2]!;
-        }
-        cost[0] = c01 & 0xffff;
-        cost[1] = c01 >>> 16;
-        cost[2] = c23 & 0xffff;
-        cost[3] = c23 >>> 16;
-        cost[4] = c45 & 0xffff;
-        cost[5] = c45 >>> 16;
-      } else {
-        for (let t = 0; t < nGroups; t++) {
-          let c = 0;
-          const base = t * MAX_ALPHA;
-          for (let i = gs; i < ge; i++) c += lens[base + mtf[i]!]!;
-          cost[t] = c;
-        }
-      }
-      let bc = 999_999_999;
-      for (let t = 0; t < nGroups; t++) {
-        if (cost[t]! < bc) {
-          bc = cost[t]!;
-          bt = t;
-        }
-      }
-      selectors[nSelectors++] = bt;
-      const base = bt * MAX_ALPHA;
-      for (let i = gs; i < ge; i++) rfreq[base + mtf[i]!]!++;
-    }
+/** One refinement pass with 2..5 tables (small blocks). */
+function selectorPassN(mtf: Uint16Array, nMtf: number, nGroups: number, selectors: Uint8Array): void {
+  let sel = 0;
+  for (let gs = 0; gs < nMtf; gs += GROUP_SIZE) {
+    const ge = gs + GROUP_SIZE < nMtf ? gs + GROUP_SIZE : nMtf;
     for (let t = 0; t < nGroups; t++) {
-      for (let v = 0; v < alphaSize; v++) tableFreq[v] = rfreq[t * MAX_ALPHA + v]!;
-      makeCodeLengths(tableLen, tableFreq, alphaSize, MAX_CODE_LEN);
-      lens.set(tableLen.subarray(0, alphaSize), t * MAX_ALPHA);
+      let c = 0;
+      const base = t * MAX_ALPHA;
+      for (let i = gs; i < ge; i++) c += lens[base + mtf[i]!]!;
+      cost[t] = c;
     }
+    let bt = 0;
+    let bc = 999_999_999;
+    for (let t = 0; t < nGroups; t++) {
+      if (cost[t]! < bc) {
+        bc = cost[t]!;
+        bt = t;
+      }
+    }
+    selectors[sel++] = bt;
+    const base = bt * MAX_ALPHA;
+    for (let i = gs; i < ge; i++) rfreq[base + mtf[i]!]!++;
   }
+}
 
-  // Canonical codes.
+/** Tables rebuilt from the symbol counts of their groups. */
+function rebuildTables(nGroups: number, alphaSize: number): void {
+  for (let t = 0; t < nGroups; t++) {
+    for (let v = 0; v < alphaSize; v++) tableFreq[v] = rfreq[t * MAX_ALPHA + v]!;
+    makeCodeLengths(tableLen, tableFreq, alphaSize, MAX_CODE_LEN);
+    lens.set(tableLen.subarray(0, alphaSize), t * MAX_ALPHA);
+  }
+}
+
+/** Canonical codes from the code lengths. */
+function canonicalCodes(nGroups: number, alphaSize: number): void {
   for (let t = 0; t < nGroups; t++) {
     const base = t * MAX_ALPHA;
     let minLen = 32;
@@ -928,9 +963,10 @@ function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
       code <<= 1;
     }
   }
+}
 
-  // ---- block header ----
-  out.reserve(nMtf * 3 + nSelectors + 8192);
+/** Block header: magic, CRC, origPtr, symbol map, selectors (MTF-coded, unary), delta-coded code lengths. */
+function writeHeader(out: Bits, crc: number, origPtr: number, nGroups: number, nSelectors: number, alphaSize: number, selectors: Uint8Array): void {
   out.put(24, BLOCK_MAGIC_HI);
   out.put(24, BLOCK_MAGIC_LO);
   out.put32(crc);
@@ -953,20 +989,18 @@ function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
     for (let j = 0; j < 16; j++) if (inUse[i * 16 + j]) m |= 0x8000 >>> j;
     out.put(16, m);
   }
-  // Selectors, MTF-coded, unary.
   out.put(3, nGroups);
   out.put(15, nSelectors);
-  {
-    const pos = [0, 1, 2, 3, 4, 5];
-    for (let i = 0; i < nSelectors; i++) {
-      const v = selectors[i]!;
-      let j = 0;
-      while (pos[j] !== v) j++;
-      for (let k = j; k > 0; k--) pos[k] = pos[k - 1]!;
-      pos[0] = v;
-      for (let k = 0; k < j; k++) out.put(1, 1);
-      out.put(1, 0);
-    }
+  const pos = selectorMtf;
+  for (let i = 0; i < MAX_GROUPS; i++) pos[i] = i;
+  for (let i = 0; i < nSelectors; i++) {
+    const v = selectors[i]!;
+    let j = 0;
+    while (pos[j] !== v) j++;
+    for (let k = j; k > 0; k--) pos[k] = pos[k - 1]!;
+    pos[0] = v;
+    // j ones and a zero (j ≤ 5).
+    out.put(j + 1, ((1 << j) - 1) << 1);
   }
   // Code lengths, delta-coded: 5-bit start, then per symbol '10' (+1) / '11' (−1) steps and a '0'.
   for (let t = 0; t < nGroups; t++) {
@@ -986,37 +1020,100 @@ function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
       out.put(1, 0);
     }
   }
-  // Symbols, inlined bit writer.
-  {
-    const buf = out.buf;
-    let pos = out.pos;
-    let acc = out.acc;
-    let live = out.live;
-    let sel = 0;
-    for (let gs = 0; gs < nMtf; gs += GROUP_SIZE) {
-      const ge = gs + GROUP_SIZE < nMtf ? gs + GROUP_SIZE : nMtf;
-      const base = selectors[sel++]! * MAX_ALPHA;
-      for (let i = gs; i < ge; i++) {
-        const s = base + mtf[i]!;
-        const l = lens[s]!;
-        acc = (acc << l) | codes[s]!;
-        live += l;
-        if (live >= 16) {
-          live -= 8;
-          buf[pos++] = acc >>> live;
-          live -= 8;
-          buf[pos++] = acc >>> live;
-        }
+}
+
+/** The symbols, each group with its table's codes (inlined bit writer; whole bytes flushed, < 8 bits left). */
+function writeSymbols(out: Bits, mtf: Uint16Array, nMtf: number, selectors: Uint8Array): void {
+  const buf = out.buf;
+  let pos = out.pos;
+  let acc = out.acc;
+  let live = out.live;
+  let sel = 0;
+  for (let gs = 0; gs < nMtf; gs += GROUP_SIZE) {
+    const ge = gs + GROUP_SIZE < nMtf ? gs + GROUP_SIZE : nMtf;
+    const base = selectors[sel++]! * MAX_ALPHA;
+    for (let i = gs; i < ge; i++) {
+      const s = base + mtf[i]!;
+      const l = lens[s]!;
+      acc = (acc << l) | codes[s]!;
+      live += l;
+      if (live >= 16) {
+        live -= 8;
+        buf[pos++] = acc >>> live;
+        live -= 8;
+        buf[pos++] = acc >>> live;
       }
     }
-    out.pos = pos;
-    out.acc = acc & ((1 << live) - 1);
-    out.live = live;
-    out.put(0, 0);
   }
+  if (live >= 8) {
+    live -= 8;
+    buf[pos++] = acc >>> live;
+  }
+  out.pos = pos;
+  out.acc = acc & ((1 << live) - 1);
+  out.live = live;
+}
+
+function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
+  const origPtr = bwtBlock(w, n);
+  // Byte values in use: from the fast path's 2-byte bucket counts (computed from the block whenever n ≥ 4).
+  inUse.fill(0);
+  if (n >= 4) {
+    const start = w.ptr;
+    for (let c = 0; c < 256; c++) if (start[(c + 1) << 8]! > start[c << 8]!) inUse[c] = 1;
+  } else {
+    const block = w.block;
+    for (let i = 0; i < n; i++) inUse[block[i]!] = 1;
+  }
+  let nInUse = 0;
+  for (let i = 0; i < 256; i++) if (inUse[i]) nInUse++;
+  const nMtf = mtfBlock(w, n, nInUse);
+  const mtf = w.mtf;
+  const alphaSize = nInUse + 2;
+  const nGroups = nMtf < 200 ? 2 : nMtf < 600 ? 3 : nMtf < 1200 ? 4 : nMtf < 2400 ? 5 : 6;
+  initialTables(nGroups, nMtf, alphaSize);
+  // Refinement: each group of 50 symbols picks its cheapest table; tables are rebuilt from their groups.
+  const selectors = w.selectors;
+  const nSelectors = Math.ceil(nMtf / GROUP_SIZE);
+  for (let iter = 0; iter < N_ITERS; iter++) {
+    rfreq.fill(0);
+    if (nGroups === 6) selectorPass6(mtf, nMtf, alphaSize, selectors);
+    else selectorPassN(mtf, nMtf, nGroups, selectors);
+    rebuildTables(nGroups, alphaSize);
+  }
+  canonicalCodes(nGroups, alphaSize);
+  out.reserve(nMtf * 3 + nSelectors + 8192);
+  writeHeader(out, crc, origPtr, nGroups, nSelectors, alphaSize, selectors);
+  writeSymbols(out, mtf, nMtf, selectors);
 }
 
 let bits: Bits | null = null;
+/** Bytes of input consumed by the last rle1Block call. */
+let rleIn = 0;
+
+/** RLE1 of input[ip..) into block until the input ends or the block is full; returns the block's length. */
+function rle1Block(input: Uint8Array, ip0: number, block: Uint8Array, blockMax: number): number {
+  const n = input.length;
+  let ip = ip0;
+  let nb = 0;
+  let runCh = -1;
+  let runLen = 0;
+  while (ip < n && nb < blockMax) {
+    const c = input[ip++]!;
+    if (c === runCh && runLen < 255) {
+      runLen++;
+      if (runLen <= 4) block[nb++] = c;
+      continue;
+    }
+    if (runLen >= 4) block[nb++] = runLen - 4;
+    runCh = c;
+    runLen = 1;
+    block[nb++] = c;
+  }
+  if (runLen >= 4) block[nb++] = runLen - 4;
+  rleIn = ip - ip0;
+  return nb;
+}
 
 /**
  * Encode `input` as one bzip2 stream. `level` 1..9 sets the block size (100 000·level bytes), as `bzip2 -N`.
@@ -1039,27 +1136,11 @@ export function encodeBzip2(input: Uint8Array, level = 9): Uint8Array {
   let combined = 0;
   const n = input.length;
   let ip = 0;
-  const block = w.block;
   while (ip < n) {
     // RLE1 into the block, CRC over the consumed input bytes.
-    let nb = 0;
-    const ip0 = ip;
-    let runCh = -1;
-    let runLen = 0;
-    while (ip < n && nb < blockMax) {
-      const c = input[ip++]!;
-      if (c === runCh && runLen < 255) {
-        runLen++;
-        if (runLen <= 4) block[nb++] = c;
-        continue;
-      }
-      if (runLen >= 4) block[nb++] = runLen - 4;
-      runCh = c;
-      runLen = 1;
-      block[nb++] = c;
-    }
-    if (runLen >= 4) block[nb++] = runLen - 4;
-    const crc = ~crcBzip2(input, ip0, ip, -1) >>> 0;
+    const nb = rle1Block(input, ip, w.block, blockMax);
+    const crc = ~crcBzip2(input, ip, ip + rleIn, -1) >>> 0;
+    ip += rleIn;
     combined = (((combined << 1) | (combined >>> 31)) ^ crc) >>> 0;
     writeBlock(w, nb, crc, out);
   }
