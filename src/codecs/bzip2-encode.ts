@@ -411,14 +411,11 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
   }
 }
 
-/** Rotation order into w.sa[0..n) by the fast path; false when the work budget ran out. */
-function sortRotationsFast(w: Work, n: number): boolean {
-  const b = w.block;
-  const keys = w.keys;
-  const sa = w.sa;
-  // Keys from the end down, each the next one shifted (n >= 4), counting the 2-byte buckets on the way:
-  // start[c] .. start[c + 1] after the prefix sum.
-  const start = w.ptr;
+/**
+ * Keys from the end down, each the next one shifted (n ≥ 4), counting the 2-byte buckets on the way; after the
+ * prefix sum, bucket c is start[c] .. start[c + 1].
+ */
+function buildKeys(b: Uint8Array, keys: Uint32Array, start: Int32Array, n: number): void {
   start.fill(0);
   let k = ((b[n - 1]! << 24) | (b[0]! << 16) | (b[1]! << 8) | b[2]!) >>> 0;
   keys[n - 1] = k;
@@ -430,15 +427,18 @@ function sortRotationsFast(w: Work, n: number): boolean {
   }
   let sum = 0;
   for (let c = 0; c < 65536; c++) {
-    const k = start[c]!;
+    const x = start[c]!;
     start[c] = sum;
-    sum += k;
+    sum += x;
   }
   start[65536] = n;
-  const fill = w.fill;
-  fill.set(start.subarray(0, 65536));
-  // Each rotation's key at depth 2 goes beside it (read in order here, so the sort's first level needs no gather).
-  const tmp = w.tmp;
+}
+
+/**
+ * Rotations into their 2-byte buckets (fill: each bucket's next free row), each with its key at depth 2 beside it
+ * (read in order here, so the sort's first level needs no gather).
+ */
+function scatter(keys: Uint32Array, sa: Int32Array, tmp: Uint32Array, fill: Int32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     let i2 = i + 2;
     if (i2 >= n) i2 -= n;
@@ -446,6 +446,38 @@ function sortRotationsFast(w: Work, n: number): boolean {
     sa[p] = i;
     tmp[p] = keys[i2]!;
   }
+}
+
+/**
+ * bzip2's copy step for the sorted big bucket ss: every rotation t·ss… with t not yet done goes, in order, into
+ * small bucket [t, ss] (rows copyStart[t] up, copyEnd[t] down).
+ */
+function copyStep(b: Uint8Array, sa: Int32Array, n: number, bigLo: number, bigHi: number, ss: number, copyStart: Int32Array, copyEnd: Int32Array, bigDone: Uint8Array): void {
+  for (let j = bigLo; j < copyStart[ss]!; j++) {
+    let k = sa[j]! - 1;
+    if (k < 0) k += n;
+    const c1 = b[k]!;
+    if (!bigDone[c1]) sa[copyStart[c1]!++] = k;
+  }
+  for (let j = bigHi - 1; j > copyEnd[ss]!; j--) {
+    let k = sa[j]! - 1;
+    if (k < 0) k += n;
+    const c1 = b[k]!;
+    if (!bigDone[c1]) sa[copyEnd[c1]!--] = k;
+  }
+}
+
+/** Rotation order into w.sa[0..n) by the fast path; false when the work budget ran out. */
+function sortRotationsFast(w: Work, n: number): boolean {
+  const b = w.block;
+  const keys = w.keys;
+  const sa = w.sa;
+  const start = w.ptr;
+  buildKeys(b, keys, start, n);
+  const fill = w.fill;
+  fill.set(start.subarray(0, 65536));
+  const tmp = w.tmp;
+  scatter(keys, sa, tmp, fill, n);
   budget = n * RANK_AFTER_PER_BYTE;
   let ranking = false;
   sRankOn = false;
@@ -506,20 +538,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
       copyStart[t] = start[(t << 8) | ss]!;
       copyEnd[t] = start[((t << 8) | ss) + 1]! - 1;
     }
-    const bigLo = start[ss << 8]!;
-    const bigHi = start[(ss + 1) << 8]!;
-    for (let j = bigLo; j < copyStart[ss]!; j++) {
-      let k = sa[j]! - 1;
-      if (k < 0) k += n;
-      const c1 = b[k]!;
-      if (!bigDone[c1]) sa[copyStart[c1]!++] = k;
-    }
-    for (let j = bigHi - 1; j > copyEnd[ss]!; j--) {
-      let k = sa[j]! - 1;
-      if (k < 0) k += n;
-      const c1 = b[k]!;
-      if (!bigDone[c1]) sa[copyEnd[c1]!--] = k;
-    }
+    copyStep(b, sa, n, start[ss << 8]!, start[(ss + 1) << 8]!, ss, copyStart, copyEnd, bigDone);
     for (let t = 0; t < 256; t++) {
       const c = (t << 8) | ss;
       if (smallDone[c]) continue;
