@@ -215,6 +215,13 @@ const SORT_BUDGET_PER_BYTE = 12;
  */
 const RANK_AFTER_PER_BYTE = 8;
 const SMALL_SORT = 12;
+/**
+ * The fast path's sa entries carry the byte before their rotation above the position (blocks < 2^20 bytes): the
+ * copy step and the last column then read it from the entry in hand instead of from the block at a random
+ * place (a cache miss per row); only rotations the copy step places need one block read, for their own entry.
+ */
+const PREV_SHIFT = 20;
+const POS = (1 << PREV_SHIFT) - 1;
 let budget = 0;
 /**
  * Rank shortcut: once a 2-byte bucket's rows are final, rank[r] holds the row of rotation r for every r in it
@@ -232,7 +239,7 @@ let sRankOn = false;
 function sortByRank(sa: Int32Array, tmp: Uint32Array, n: number, lo: number, hi: number, e: number): void {
   const rank = sRank;
   for (let i = lo; i < hi; i++) {
-    let x = sa[i]! + e;
+    let x = (sa[i]! & POS) + e;
     if (x >= n) x -= n;
     tmp[i] = rank[x]!;
   }
@@ -328,7 +335,7 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
     if (!keyed && sRankOn) {
       // The group shares its first d bytes; the buckets at e = d − 5 .. d − 2 are new at this depth.
       const blk = sBlock;
-      const p = sa[lo]!;
+      const p = sa[lo]! & POS;
       for (let e = d - 2; e >= 1 && e >= d - 5; e--) {
         let x = p + e;
         if (x >= n) x -= n;
@@ -343,7 +350,7 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
     if (hi - lo <= SMALL_SORT) {
       if (!keyed) {
         for (let i = lo; i < hi; i++) {
-          let x = sa[i]! + d;
+          let x = (sa[i]! & POS) + d;
           if (x >= n) x -= n;
           tmp[i] = keys[x]!;
         }
@@ -355,7 +362,7 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
         let j = i;
         while (j > lo) {
           const kj = tmp[j - 1]!;
-          if (kj < kv || (kj === kv && cmpRot(keys, n, sa[j - 1]!, v, d4) <= 0)) break;
+          if (kj < kv || (kj === kv && cmpRot(keys, n, sa[j - 1]! & POS, v & POS, d4) <= 0)) break;
           sa[j] = sa[j - 1]!;
           tmp[j] = kj;
           j--;
@@ -369,7 +376,7 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
     // Keys of this level, gathered once.
     if (!keyed) {
       for (let i = lo; i < hi; i++) {
-        let x = sa[i]! + d;
+        let x = (sa[i]! & POS) + d;
         if (x >= n) x -= n;
         tmp[i] = keys[x]!;
       }
@@ -438,13 +445,15 @@ function buildKeys(b: Uint8Array, keys: Uint32Array, start: Int32Array, n: numbe
  * Rotations into their 2-byte buckets (fill: each bucket's next free row), each with its key at depth 2 beside it
  * (read in order here, so the sort's first level needs no gather).
  */
-function scatter(keys: Uint32Array, sa: Int32Array, tmp: Uint32Array, fill: Int32Array, n: number): void {
+function scatter(b: Uint8Array, keys: Uint32Array, sa: Int32Array, tmp: Uint32Array, fill: Int32Array, n: number): void {
+  let prev = b[n - 1]!;
   for (let i = 0; i < n; i++) {
     let i2 = i + 2;
     if (i2 >= n) i2 -= n;
     const p = fill[keys[i]! >>> 16]!++;
-    sa[p] = i;
+    sa[p] = i | (prev << PREV_SHIFT);
     tmp[p] = keys[i2]!;
+    prev = b[i]!;
   }
 }
 
@@ -454,16 +463,20 @@ function scatter(keys: Uint32Array, sa: Int32Array, tmp: Uint32Array, fill: Int3
  */
 function copyStep(b: Uint8Array, sa: Int32Array, n: number, bigLo: number, bigHi: number, ss: number, copyStart: Int32Array, copyEnd: Int32Array, bigDone: Uint8Array): void {
   for (let j = bigLo; j < copyStart[ss]!; j++) {
-    let k = sa[j]! - 1;
+    const s = sa[j]!;
+    const c1 = s >>> PREV_SHIFT;
+    if (bigDone[c1]) continue;
+    let k = (s & POS) - 1;
     if (k < 0) k += n;
-    const c1 = b[k]!;
-    if (!bigDone[c1]) sa[copyStart[c1]!++] = k;
+    sa[copyStart[c1]!++] = k | (b[k === 0 ? n - 1 : k - 1]! << PREV_SHIFT);
   }
   for (let j = bigHi - 1; j > copyEnd[ss]!; j--) {
-    let k = sa[j]! - 1;
+    const s = sa[j]!;
+    const c1 = s >>> PREV_SHIFT;
+    if (bigDone[c1]) continue;
+    let k = (s & POS) - 1;
     if (k < 0) k += n;
-    const c1 = b[k]!;
-    if (!bigDone[c1]) sa[copyEnd[c1]!--] = k;
+    sa[copyEnd[c1]!--] = k | (b[k === 0 ? n - 1 : k - 1]! << PREV_SHIFT);
   }
 }
 
@@ -477,7 +490,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
   const fill = w.fill;
   fill.set(start.subarray(0, 65536));
   const tmp = w.tmp;
-  scatter(keys, sa, tmp, fill, n);
+  scatter(b, keys, sa, tmp, fill, n);
   budget = n * RANK_AFTER_PER_BYTE;
   let ranking = false;
   sRankOn = false;
@@ -521,7 +534,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
           for (let q = 0; q < 65536; q++) {
             if (!smallDone[q]) continue;
             const e = start[q + 1]!;
-            for (let i = start[q]!; i < e; i++) rank[sa[i]!] = i;
+            for (let i = start[q]!; i < e; i++) rank[sa[i]! & POS] = i;
             ranked[q] = 1;
           }
           mkqs(sa, tmp, keys, n, lo, hi, 2, false);
@@ -529,7 +542,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
         }
       }
       if (ranking) {
-        for (let i = lo; i < hi; i++) rank[sa[i]!] = i;
+        for (let i = lo; i < hi; i++) rank[sa[i]! & POS] = i;
         ranked[c] = 1;
       }
       smallDone[c] = 1;
@@ -545,7 +558,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
       smallDone[c] = 1;
       if (!ranking) continue;
       const hi = start[c + 1]!;
-      for (let i = start[c]!; i < hi; i++) rank[sa[i]!] = i;
+      for (let i = start[c]!; i < hi; i++) rank[sa[i]! & POS] = i;
       ranked[c] = 1;
     }
     bigDone[ss] = 1;
@@ -553,25 +566,23 @@ function sortRotationsFast(w: Work, n: number): boolean {
   return true;
 }
 
+/** The fast path's last column (the byte before each row, packed in its sa entry) into out; returns origPtr. */
+function lastColumn(sa: Int32Array, out: Uint8Array, n: number): number {
+  let origPtr = 0;
+  for (let x = 0; x < n; x++) {
+    const s = sa[x]!;
+    if ((s & POS) === 0) origPtr = x;
+    out[x] = s >>> PREV_SHIFT;
+  }
+  return origPtr;
+}
+
 /**
  * Burrows–Wheeler transform of block[0..n) over cyclic rotations: last column into `bwt`, returns origPtr (the
  * row of the rotation starting at 0).
  */
 function bwtBlock(w: Work, n: number): number {
-  const b = w.block;
-  const out = w.bwt;
-  if (n >= 4 && sortRotationsFast(w, n)) {
-    const sa = w.sa;
-    let origPtr = 0;
-    for (let x = 0; x < n; x++) {
-      const s = sa[x]!;
-      if (s === 0) {
-        origPtr = x;
-        out[x] = b[n - 1]!;
-      } else out[x] = b[s - 1]!;
-    }
-    return origPtr;
-  }
+  if (n >= 4 && sortRotationsFast(w, n)) return lastColumn(w.sa, w.bwt, n);
   return bwtBySais(w, n);
 }
 
