@@ -776,10 +776,18 @@ const selectorMtf = new Uint8Array(MAX_GROUPS);
 // deoptimises the function — once per call while the function is not yet optimised as a whole, which is what
 // made the first blocks of a fresh thread up to 3× slower. Small one-loop functions are also optimised early.
 
-/** The MTF list, 4 byte values per word, rank r in byte r & 3 (little-endian) of word r >> 2. */
-const mtfList = new Int32Array(64);
+/**
+ * The MTF list as 16 segments of 16 ranks, each a ring: rank 16·k + j is in mtfSeg[16·k + ((mtfHead[k] + j) & 15)],
+ * and mtfSlot[c] is where byte c is. Moving a byte of rank 16·k + j to the front touches one slot per segment
+ * passed (the ring's head steps back, its last byte goes on to the next segment) and at most 8 in segment k
+ * (the shorter side of j moves), instead of every rank below it: ~3× fewer steps on binary and random data,
+ * whose mean rank is ~70 on the bench mix.
+ */
+const mtfSeg = new Uint8Array(256);
+const mtfSlot = new Uint8Array(256);
+const mtfHead = new Int32Array(16);
 const mtfOrder = new Uint8Array(256);
-/** Zero run still pending after mtfLoop (written by mtfFinish). */
+/** Zero run still pending after mtfLoop. */
 let mtfPend = 0;
 
 /**
@@ -788,17 +796,20 @@ let mtfPend = 0;
  * numbers them (no byte → sequence-number lookup per byte).
  */
 function mtfLoop(bwt: Uint8Array, mtf: Uint16Array, n: number): number {
-  const list = mtfList;
+  const seg = mtfSeg;
+  const slot = mtfSlot;
+  const head = mtfHead;
   const freq = mtfFreq;
   let wr = 0;
   let zPend = 0;
+  let front = seg[head[0]!]!;
   for (let i = 0; i < n; i++) {
     const c = bwt[i]!;
-    let x = list[0]!;
-    if ((x & 0xff) === c) {
+    if (c === front) {
       zPend++;
       continue;
     }
+    front = c;
     if (zPend > 0) {
       zPend--;
       for (;;) {
@@ -810,28 +821,48 @@ function mtfLoop(bwt: Uint8Array, mtf: Uint16Array, n: number): number {
       }
       zPend = 0;
     }
-    // Find c a word at a time (the lowest zero byte of x ^ c·0x01010101 is exact), shifting every word passed one
-    // byte up; the word holding c shifts only the bytes below it.
-    const rep = c * 0x01010101;
-    let carry = c;
-    let q = 0;
-    for (;;) {
-      const y = x ^ rep;
-      const z = (y - 0x01010101) & ~y & 0x80808080;
-      if (z !== 0) {
-        const r = (31 - Math.clz32(z & -z)) >> 3; // byte index of c in word q
-        const lowMask = (1 << (r << 3)) - 1; // r = 0: none
-        const hiMask = r === 3 ? 0 : -1 << ((r + 1) << 3);
-        list[q] = (x & hiMask) | ((x & lowMask) << 8) | carry;
-        const j = (q << 2) + r + 1;
-        mtf[wr++] = j;
-        freq[j]!++;
-        break;
+    const ph = slot[c]!;
+    const k = ph >> 4;
+    const base = k << 4;
+    let hk = head[k]!;
+    const j = (ph - hk) & 15;
+    const sym = base + j + 1;
+    mtf[wr++] = sym;
+    freq[sym]!++;
+    // Close the gap at offset j of segment k, leaving its front (offset 0) free.
+    if (j < 8) {
+      for (let t = j; t > 0; t--) {
+        const from = base | ((hk + t - 1) & 15);
+        const to = base | ((hk + t) & 15);
+        const v = seg[from]!;
+        seg[to] = v;
+        slot[v] = to;
       }
-      list[q] = (x << 8) | carry;
-      carry = x >>> 24;
-      x = list[++q]!;
+    } else {
+      for (let t = j; t < 15; t++) {
+        const from = base | ((hk + t + 1) & 15);
+        const to = base | ((hk + t) & 15);
+        const v = seg[from]!;
+        seg[to] = v;
+        slot[v] = to;
+      }
+      hk = (hk - 1) & 15; // the freed last slot becomes offset 0
+      head[k] = hk;
     }
+    // Each segment before k gives its last byte to the next one and takes the carried byte at its front.
+    let carry = c;
+    for (let m = 0; m < k; m++) {
+      const hm = (head[m]! - 1) & 15;
+      head[m] = hm;
+      const pm = (m << 4) | hm;
+      const out = seg[pm]!;
+      seg[pm] = carry;
+      slot[carry] = pm;
+      carry = out;
+    }
+    const p0 = base | hk;
+    seg[p0] = carry;
+    slot[carry] = p0;
   }
   mtfPend = zPend;
   return wr;
@@ -846,9 +877,11 @@ function mtfBlock(w: Work, n: number, nInUse: number): number {
   let k = 0;
   for (let c = 0; c < 256; c++) if (inUse[c]) order[k++] = c;
   for (let c = 0; c < 256; c++) if (!inUse[c]) order[k++] = c;
-  for (let i = 0; i < 64; i++) {
-    mtfList[i] = order[4 * i]! | (order[4 * i + 1]! << 8) | (order[4 * i + 2]! << 16) | (order[4 * i + 3]! << 24);
+  for (let i = 0; i < 256; i++) {
+    mtfSeg[i] = order[i]!;
+    mtfSlot[order[i]!] = i;
   }
+  mtfHead.fill(0);
   const mtf = w.mtf;
   let wr = mtfLoop(w.bwt, mtf, n);
   let zPend = mtfPend;
