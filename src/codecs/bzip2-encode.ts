@@ -484,6 +484,11 @@ function copyStep(b: Uint8Array, sa: Int32Array, n: number, bigLo: number, bigHi
   }
 }
 
+/** Rows lo..hi of a final bucket into the rank array (the rank shortcut). */
+function rankRows(sa: Int32Array, rank: Int32Array, lo: number, hi: number): void {
+  for (let i = lo; i < hi; i++) rank[sa[i]! & POS] = i;
+}
+
 /** Rotation order into w.sa[0..n) by the fast path; false when the work budget ran out. */
 function sortRotationsFast(w: Work, n: number): boolean {
   const b = w.block;
@@ -537,8 +542,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
           budget = n * SORT_BUDGET_PER_BYTE;
           for (let q = 0; q < 65536; q++) {
             if (!smallDone[q]) continue;
-            const e = start[q + 1]!;
-            for (let i = start[q]!; i < e; i++) rank[sa[i]! & POS] = i;
+            rankRows(sa, rank, start[q]!, start[q + 1]!);
             ranked[q] = 1;
           }
           mkqs(sa, tmp, keys, n, lo, hi, 2, false);
@@ -546,7 +550,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
         }
       }
       if (ranking) {
-        for (let i = lo; i < hi; i++) rank[sa[i]! & POS] = i;
+        rankRows(sa, rank, lo, hi);
         ranked[c] = 1;
       }
       smallDone[c] = 1;
@@ -561,8 +565,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
       if (smallDone[c]) continue;
       smallDone[c] = 1;
       if (!ranking) continue;
-      const hi = start[c + 1]!;
-      for (let i = start[c]!; i < hi; i++) rank[sa[i]! & POS] = i;
+      rankRows(sa, rank, start[c]!, start[c + 1]!);
       ranked[c] = 1;
     }
     bigDone[ss] = 1;
