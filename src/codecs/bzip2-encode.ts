@@ -48,11 +48,12 @@ function crcBzip2(data: Uint8Array, from: number, to: number, crc0: number): num
   const t = CRC_T;
   let crc = crc0;
   let i = from;
-  for (const end4 = to - 3; i < end4; i += 4) {
+  // The odd bytes first, so the loop that runs long is the last code before the return (see "hot loops" below).
+  for (const head = from + ((to - from) & 3); i < head; i++) crc = (crc << 8) ^ t[((crc >>> 24) ^ data[i]!) & 0xff]!;
+  for (; i < to; i += 4) {
     const x = crc ^ ((data[i]! << 24) | (data[i + 1]! << 16) | (data[i + 2]! << 8) | data[i + 3]!);
     crc = t[768 + (x >>> 24)]! ^ t[512 + ((x >>> 16) & 0xff)]! ^ t[256 + ((x >>> 8) & 0xff)]! ^ t[x & 0xff]!;
   }
-  for (; i < to; i++) crc = (crc << 8) ^ t[((crc >>> 24) ^ data[i]!) & 0xff]!;
   return crc;
 }
 
@@ -428,14 +429,20 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
  */
 function buildKeys(b: Uint8Array, keys: Uint32Array, start: Int32Array, n: number): void {
   start.fill(0);
-  let k = ((b[n - 1]! << 24) | (b[0]! << 16) | (b[1]! << 8) | b[2]!) >>> 0;
+  // k stays a signed 32-bit value (the store into the Uint32Array and >>> read it unsigned): no uint32 → double
+  // speculation for V8 to get wrong and deoptimise on.
+  let k = (b[n - 1]! << 24) | (b[0]! << 16) | (b[1]! << 8) | b[2]!;
   keys[n - 1] = k;
   start[k >>> 16]!++;
   for (let i = n - 2; i >= 0; i--) {
-    k = ((k >>> 8) | (b[i]! << 24)) >>> 0;
+    k = (k >>> 8) | (b[i]! << 24);
     keys[i] = k;
     start[k >>> 16]!++;
   }
+}
+
+/** Bucket counts → bucket starts; start[65536] = n. */
+function prefixSum(start: Int32Array, n: number): void {
   let sum = 0;
   for (let c = 0; c < 65536; c++) {
     const x = start[c]!;
@@ -452,11 +459,9 @@ function buildKeys(b: Uint8Array, keys: Uint32Array, start: Int32Array, n: numbe
 function scatter(b: Uint8Array, keys: Uint32Array, sa: Int32Array, tmp: Uint32Array, fill: Int32Array, n: number): void {
   let prev = b[n - 1]!;
   for (let i = 0; i < n; i++) {
-    let i2 = i + 2;
-    if (i2 >= n) i2 -= n;
     const p = fill[keys[i]! >>> 16]!++;
     sa[p] = i | (prev << PREV_SHIFT);
-    tmp[p] = keys[i2]!;
+    tmp[p] = keys[i + 2]!;
     prev = b[i]!;
   }
 }
@@ -465,7 +470,7 @@ function scatter(b: Uint8Array, keys: Uint32Array, sa: Int32Array, tmp: Uint32Ar
  * bzip2's copy step for the sorted big bucket ss: every rotation t·ss… with t not yet done goes, in order, into
  * small bucket [t, ss] (rows copyStart[t] up, copyEnd[t] down).
  */
-function copyStep(b: Uint8Array, sa: Int32Array, n: number, bigLo: number, bigHi: number, ss: number, copyStart: Int32Array, copyEnd: Int32Array, bigDone: Uint8Array): void {
+function copyUp(b: Uint8Array, sa: Int32Array, n: number, bigLo: number, ss: number, copyStart: Int32Array, bigDone: Uint8Array): void {
   for (let j = bigLo; j < copyStart[ss]!; j++) {
     const s = sa[j]!;
     const c1 = s >>> PREV_SHIFT;
@@ -474,6 +479,10 @@ function copyStep(b: Uint8Array, sa: Int32Array, n: number, bigLo: number, bigHi
     if (k < 0) k += n;
     sa[copyStart[c1]!++] = k | (b[k === 0 ? n - 1 : k - 1]! << PREV_SHIFT);
   }
+}
+
+/** The copy step's second half: the rotations above [ss, ss], from the top down. */
+function copyDown(b: Uint8Array, sa: Int32Array, n: number, bigHi: number, ss: number, copyEnd: Int32Array, bigDone: Uint8Array): void {
   for (let j = bigHi - 1; j > copyEnd[ss]!; j--) {
     const s = sa[j]!;
     const c1 = s >>> PREV_SHIFT;
@@ -496,6 +505,11 @@ function sortRotationsFast(w: Work, n: number): boolean {
   const sa = w.sa;
   const start = w.ptr;
   buildKeys(b, keys, start, n);
+  prefixSum(start, n);
+  // Two wrapped copies after the end, so the scatter reads keys[i + 2] without a wrap test (keys has cap ≥ n + 8
+  // entries; nothing else reads past n − 1).
+  keys[n] = keys[0]!;
+  keys[n + 1] = keys[1]!;
   const fill = w.fill;
   fill.set(start.subarray(0, 65536));
   const tmp = w.tmp;
@@ -559,7 +573,8 @@ function sortRotationsFast(w: Work, n: number): boolean {
       copyStart[t] = start[(t << 8) | ss]!;
       copyEnd[t] = start[((t << 8) | ss) + 1]! - 1;
     }
-    copyStep(b, sa, n, start[ss << 8]!, start[(ss + 1) << 8]!, ss, copyStart, copyEnd, bigDone);
+    copyUp(b, sa, n, start[ss << 8]!, ss, copyStart, bigDone);
+    copyDown(b, sa, n, start[(ss + 1) << 8]!, ss, copyEnd, bigDone);
     for (let t = 0; t < 256; t++) {
       const c = (t << 8) | ss;
       if (smallDone[c]) continue;
@@ -1092,7 +1107,12 @@ function writeHeader(out: Bits, crc: number, origPtr: number, nGroups: number, n
   }
 }
 
-/** The symbols, each group with its table's codes (inlined bit writer; whole bytes flushed, < 8 bits left). */
+/** Bit writer state after writeSymbols (the caller stores it back into the Bits). */
+let symPos = 0;
+let symAcc = 0;
+let symLive = 0;
+
+/** The symbols, each group with its table's codes (inlined bit writer; pairs of bytes flushed, < 16 bits left). */
 function writeSymbols(out: Bits, mtf: Uint16Array, nMtf: number, selectors: Uint8Array): void {
   const buf = out.buf;
   let pos = out.pos;
@@ -1115,13 +1135,9 @@ function writeSymbols(out: Bits, mtf: Uint16Array, nMtf: number, selectors: Uint
       }
     }
   }
-  if (live >= 8) {
-    live -= 8;
-    buf[pos++] = acc >>> live;
-  }
-  out.pos = pos;
-  out.acc = acc & ((1 << live) - 1);
-  out.live = live;
+  symPos = pos;
+  symAcc = acc;
+  symLive = live;
 }
 
 function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
@@ -1155,13 +1171,21 @@ function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
   out.reserve(nMtf * 3 + nSelectors + 8192);
   writeHeader(out, crc, origPtr, nGroups, nSelectors, alphaSize, selectors);
   writeSymbols(out, mtf, nMtf, selectors);
+  out.pos = symPos;
+  out.acc = symAcc & ((1 << symLive) - 1);
+  out.live = symLive;
+  out.put(0, 0); // a whole byte left over
 }
 
 let bits: Bits | null = null;
-/** Bytes of input consumed by the last rle1Block call. */
-let rleIn = 0;
+/** Where the last rle1Block call stopped in the input, and the length of the run it ended in. */
+let rleEnd = 0;
+let rleRun = 0;
 
-/** RLE1 of input[ip..) into block until the input ends or the block is full; returns the block's length. */
+/**
+ * RLE1 of input[ip..) into block until the input ends or the block is full; returns the block's length (the
+ * caller appends the count of a final run of 4+).
+ */
 function rle1Block(input: Uint8Array, ip0: number, block: Uint8Array, blockMax: number): number {
   const n = input.length;
   let ip = ip0;
@@ -1180,8 +1204,8 @@ function rle1Block(input: Uint8Array, ip0: number, block: Uint8Array, blockMax: 
     runLen = 1;
     block[nb++] = c;
   }
-  if (runLen >= 4) block[nb++] = runLen - 4;
-  rleIn = ip - ip0;
+  rleEnd = ip;
+  rleRun = runLen;
   return nb;
 }
 
@@ -1208,9 +1232,10 @@ export function encodeBzip2(input: Uint8Array, level = 9): Uint8Array {
   let ip = 0;
   while (ip < n) {
     // RLE1 into the block, CRC over the consumed input bytes.
-    const nb = rle1Block(input, ip, w.block, blockMax);
-    const crc = ~crcBzip2(input, ip, ip + rleIn, -1) >>> 0;
-    ip += rleIn;
+    let nb = rle1Block(input, ip, w.block, blockMax);
+    if (rleRun >= 4) w.block[nb++] = rleRun - 4;
+    const crc = ~crcBzip2(input, ip, rleEnd, -1) >>> 0;
+    ip = rleEnd;
     combined = (((combined << 1) | (combined >>> 31)) ^ crc) >>> 0;
     writeBlock(w, nb, crc, out);
   }
