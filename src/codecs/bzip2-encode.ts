@@ -666,6 +666,30 @@ const hHeap = new Int32Array(MAX_ALPHA + 2);
 const hWeight = new Int32Array(MAX_ALPHA * 2);
 const hParent = new Int32Array(MAX_ALPHA * 2);
 
+function heapUp(heap: Int32Array, weight: Int32Array, z0: number): void {
+  let z = z0;
+  const tmp = heap[z]!;
+  while (weight[tmp]! < weight[heap[z >> 1]!]!) {
+    heap[z] = heap[z >> 1]!;
+    z >>= 1;
+  }
+  heap[z] = tmp;
+}
+
+function heapDown(heap: Int32Array, weight: Int32Array, nHeap: number): void {
+  let z = 1;
+  const tmp = heap[z]!;
+  for (;;) {
+    let yy = z << 1;
+    if (yy > nHeap) break;
+    if (yy < nHeap && weight[heap[yy + 1]!]! < weight[heap[yy]!]!) yy++;
+    if (weight[tmp]! < weight[heap[yy]!]!) break;
+    heap[z] = heap[yy]!;
+    z = yy;
+  }
+  heap[z] = tmp;
+}
+
 function makeCodeLengths(len: Uint8Array, freq: Int32Array, alphaSize: number, maxLen: number): void {
   const heap = hHeap;
   const weight = hWeight;
@@ -677,40 +701,18 @@ function makeCodeLengths(len: Uint8Array, freq: Int32Array, alphaSize: number, m
     heap[0] = 0;
     weight[0] = 0;
     parent[0] = -2;
-    const up = (z0: number): void => {
-      let z = z0;
-      const tmp = heap[z]!;
-      while (weight[tmp]! < weight[heap[z >> 1]!]!) {
-        heap[z] = heap[z >> 1]!;
-        z >>= 1;
-      }
-      heap[z] = tmp;
-    };
-    const down = (z0: number): void => {
-      let z = z0;
-      const tmp = heap[z]!;
-      for (;;) {
-        let yy = z << 1;
-        if (yy > nHeap) break;
-        if (yy < nHeap && weight[heap[yy + 1]!]! < weight[heap[yy]!]!) yy++;
-        if (weight[tmp]! < weight[heap[yy]!]!) break;
-        heap[z] = heap[yy]!;
-        z = yy;
-      }
-      heap[z] = tmp;
-    };
     for (let i = 1; i <= alphaSize; i++) {
       parent[i] = -1;
       heap[++nHeap] = i;
-      up(nHeap);
+      heapUp(heap, weight, nHeap);
     }
     while (nHeap > 1) {
       const n1 = heap[1]!;
       heap[1] = heap[nHeap--]!;
-      down(1);
+      heapDown(heap, weight, nHeap);
       const n2 = heap[1]!;
       heap[1] = heap[nHeap--]!;
-      down(1);
+      heapDown(heap, weight, nHeap);
       nNodes++;
       parent[n1] = parent[n2] = nNodes;
       const w1 = weight[n1]!;
@@ -720,7 +722,7 @@ function makeCodeLengths(len: Uint8Array, freq: Int32Array, alphaSize: number, m
       weight[nNodes] = ((w1 & ~0xff) + (w2 & ~0xff)) | (1 + (d1 > d2 ? d1 : d2));
       parent[nNodes] = -1;
       heap[++nHeap] = nNodes;
-      up(nHeap);
+      heapUp(heap, weight, nHeap);
     }
     let tooLong = false;
     for (let i = 1; i <= alphaSize; i++) {
