@@ -48,11 +48,12 @@ function crcBzip2(data: Uint8Array, from: number, to: number, crc0: number): num
   const t = CRC_T;
   let crc = crc0;
   let i = from;
-  for (const end4 = to - 3; i < end4; i += 4) {
+  // The odd bytes first, so the loop that runs long is the last code before the return (see "hot loops" below).
+  for (const head = from + ((to - from) & 3); i < head; i++) crc = (crc << 8) ^ t[((crc >>> 24) ^ data[i]!) & 0xff]!;
+  for (; i < to; i += 4) {
     const x = crc ^ ((data[i]! << 24) | (data[i + 1]! << 16) | (data[i + 2]! << 8) | data[i + 3]!);
     crc = t[768 + (x >>> 24)]! ^ t[512 + ((x >>> 16) & 0xff)]! ^ t[256 + ((x >>> 8) & 0xff)]! ^ t[x & 0xff]!;
   }
-  for (; i < to; i++) crc = (crc << 8) ^ t[((crc >>> 24) ^ data[i]!) & 0xff]!;
   return crc;
 }
 
@@ -84,15 +85,19 @@ let work: Work | null = null;
 function getWork(blockMax: number): Work {
   const cap = blockMax + 8;
   if (work && work.cap >= cap) return work;
+  // Stages that follow one another share memory (cache footprint per block: 13 MB, not 17): the MTF output and
+  // SA-IS's types live in the key array and the BWT output in the key scratch, both dead by then.
+  const keys = new Uint32Array(cap);
+  const tmp = new Uint32Array(cap);
   work = {
     cap,
     block: new Uint8Array(cap),
     text: new Int32Array(cap + 1),
     sa: new Int32Array(cap + 1),
-    types: new Uint8Array(cap + 1),
-    bwt: new Uint8Array(cap),
-    keys: new Uint32Array(cap),
-    tmp: new Uint32Array(cap),
+    types: new Uint8Array(keys.buffer, 0, cap + 1),
+    bwt: new Uint8Array(tmp.buffer, 0, cap),
+    keys,
+    tmp,
     ptr: new Int32Array(65537),
     fill: new Int32Array(65536),
     order: new Uint8Array(256),
@@ -101,7 +106,7 @@ function getWork(blockMax: number): Work {
     ranked: new Uint8Array(65536),
     copyStart: new Int32Array(256),
     copyEnd: new Int32Array(256),
-    mtf: new Uint16Array(cap + 1),
+    mtf: new Uint16Array(keys.buffer, 0, cap + 1),
     selectors: new Uint8Array(Math.ceil((cap + 1) / GROUP_SIZE) + 1),
   };
   return work;
@@ -215,6 +220,13 @@ const SORT_BUDGET_PER_BYTE = 12;
  */
 const RANK_AFTER_PER_BYTE = 8;
 const SMALL_SORT = 12;
+/**
+ * The fast path's sa entries carry the byte before their rotation above the position (blocks < 2^20 bytes): the
+ * copy step and the last column then read it from the entry in hand instead of from the block at a random
+ * place (a cache miss per row); only rotations the copy step places need one block read, for their own entry.
+ */
+const PREV_SHIFT = 20;
+const POS = (1 << PREV_SHIFT) - 1;
 let budget = 0;
 /**
  * Rank shortcut: once a 2-byte bucket's rows are final, rank[r] holds the row of rotation r for every r in it
@@ -232,7 +244,7 @@ let sRankOn = false;
 function sortByRank(sa: Int32Array, tmp: Uint32Array, n: number, lo: number, hi: number, e: number): void {
   const rank = sRank;
   for (let i = lo; i < hi; i++) {
-    let x = sa[i]! + e;
+    let x = (sa[i]! & POS) + e;
     if (x >= n) x -= n;
     tmp[i] = rank[x]!;
   }
@@ -328,7 +340,7 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
     if (!keyed && sRankOn) {
       // The group shares its first d bytes; the buckets at e = d − 5 .. d − 2 are new at this depth.
       const blk = sBlock;
-      const p = sa[lo]!;
+      const p = sa[lo]! & POS;
       for (let e = d - 2; e >= 1 && e >= d - 5; e--) {
         let x = p + e;
         if (x >= n) x -= n;
@@ -343,7 +355,7 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
     if (hi - lo <= SMALL_SORT) {
       if (!keyed) {
         for (let i = lo; i < hi; i++) {
-          let x = sa[i]! + d;
+          let x = (sa[i]! & POS) + d;
           if (x >= n) x -= n;
           tmp[i] = keys[x]!;
         }
@@ -355,7 +367,7 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
         let j = i;
         while (j > lo) {
           const kj = tmp[j - 1]!;
-          if (kj < kv || (kj === kv && cmpRot(keys, n, sa[j - 1]!, v, d4) <= 0)) break;
+          if (kj < kv || (kj === kv && cmpRot(keys, n, sa[j - 1]! & POS, v & POS, d4) <= 0)) break;
           sa[j] = sa[j - 1]!;
           tmp[j] = kj;
           j--;
@@ -369,7 +381,7 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
     // Keys of this level, gathered once.
     if (!keyed) {
       for (let i = lo; i < hi; i++) {
-        let x = sa[i]! + d;
+        let x = (sa[i]! & POS) + d;
         if (x >= n) x -= n;
         tmp[i] = keys[x]!;
       }
@@ -411,41 +423,97 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
   }
 }
 
+/**
+ * Keys from the end down, each the next one shifted (n ≥ 4), counting the 2-byte buckets on the way; after the
+ * prefix sum, bucket c is start[c] .. start[c + 1].
+ */
+function buildKeys(b: Uint8Array, keys: Uint32Array, start: Int32Array, n: number): void {
+  start.fill(0);
+  // k stays a signed 32-bit value (the store into the Uint32Array and >>> read it unsigned): no uint32 → double
+  // speculation for V8 to get wrong and deoptimise on.
+  let k = (b[n - 1]! << 24) | (b[0]! << 16) | (b[1]! << 8) | b[2]!;
+  keys[n - 1] = k;
+  start[k >>> 16]!++;
+  for (let i = n - 2; i >= 0; i--) {
+    k = (k >>> 8) | (b[i]! << 24);
+    keys[i] = k;
+    start[k >>> 16]!++;
+  }
+}
+
+/** Bucket counts → bucket starts; start[65536] = n. */
+function prefixSum(start: Int32Array, n: number): void {
+  let sum = 0;
+  for (let c = 0; c < 65536; c++) {
+    const x = start[c]!;
+    start[c] = sum;
+    sum += x;
+  }
+  start[65536] = n;
+}
+
+/**
+ * Rotations into their 2-byte buckets (fill: each bucket's next free row), each with its key at depth 2 beside it
+ * (read in order here, so the sort's first level needs no gather).
+ */
+function scatter(b: Uint8Array, keys: Uint32Array, sa: Int32Array, tmp: Uint32Array, fill: Int32Array, n: number): void {
+  let prev = b[n - 1]!;
+  for (let i = 0; i < n; i++) {
+    const p = fill[keys[i]! >>> 16]!++;
+    sa[p] = i | (prev << PREV_SHIFT);
+    tmp[p] = keys[i + 2]!;
+    prev = b[i]!;
+  }
+}
+
+/**
+ * bzip2's copy step for the sorted big bucket ss: every rotation t·ss… with t not yet done goes, in order, into
+ * small bucket [t, ss] (rows copyStart[t] up, copyEnd[t] down).
+ */
+function copyUp(b: Uint8Array, sa: Int32Array, n: number, bigLo: number, ss: number, copyStart: Int32Array, bigDone: Uint8Array): void {
+  for (let j = bigLo; j < copyStart[ss]!; j++) {
+    const s = sa[j]!;
+    const c1 = s >>> PREV_SHIFT;
+    if (bigDone[c1]) continue;
+    let k = (s & POS) - 1;
+    if (k < 0) k += n;
+    sa[copyStart[c1]!++] = k | (b[k === 0 ? n - 1 : k - 1]! << PREV_SHIFT);
+  }
+}
+
+/** The copy step's second half: the rotations above [ss, ss], from the top down. */
+function copyDown(b: Uint8Array, sa: Int32Array, n: number, bigHi: number, ss: number, copyEnd: Int32Array, bigDone: Uint8Array): void {
+  for (let j = bigHi - 1; j > copyEnd[ss]!; j--) {
+    const s = sa[j]!;
+    const c1 = s >>> PREV_SHIFT;
+    if (bigDone[c1]) continue;
+    let k = (s & POS) - 1;
+    if (k < 0) k += n;
+    sa[copyEnd[c1]!--] = k | (b[k === 0 ? n - 1 : k - 1]! << PREV_SHIFT);
+  }
+}
+
+/** Rows lo..hi of a final bucket into the rank array (the rank shortcut). */
+function rankRows(sa: Int32Array, rank: Int32Array, lo: number, hi: number): void {
+  for (let i = lo; i < hi; i++) rank[sa[i]! & POS] = i;
+}
+
 /** Rotation order into w.sa[0..n) by the fast path; false when the work budget ran out. */
 function sortRotationsFast(w: Work, n: number): boolean {
   const b = w.block;
   const keys = w.keys;
   const sa = w.sa;
-  // Keys from the end down, each the next one shifted (n >= 4), counting the 2-byte buckets on the way:
-  // start[c] .. start[c + 1] after the prefix sum.
   const start = w.ptr;
-  start.fill(0);
-  let k = ((b[n - 1]! << 24) | (b[0]! << 16) | (b[1]! << 8) | b[2]!) >>> 0;
-  keys[n - 1] = k;
-  start[k >>> 16]!++;
-  for (let i = n - 2; i >= 0; i--) {
-    k = ((k >>> 8) | (b[i]! << 24)) >>> 0;
-    keys[i] = k;
-    start[k >>> 16]!++;
-  }
-  let sum = 0;
-  for (let c = 0; c < 65536; c++) {
-    const k = start[c]!;
-    start[c] = sum;
-    sum += k;
-  }
-  start[65536] = n;
+  buildKeys(b, keys, start, n);
+  prefixSum(start, n);
+  // Two wrapped copies after the end, so the scatter reads keys[i + 2] without a wrap test (keys has cap ≥ n + 8
+  // entries; nothing else reads past n − 1).
+  keys[n] = keys[0]!;
+  keys[n + 1] = keys[1]!;
   const fill = w.fill;
   fill.set(start.subarray(0, 65536));
-  // Each rotation's key at depth 2 goes beside it (read in order here, so the sort's first level needs no gather).
   const tmp = w.tmp;
-  for (let i = 0; i < n; i++) {
-    let i2 = i + 2;
-    if (i2 >= n) i2 -= n;
-    const p = fill[keys[i]! >>> 16]!++;
-    sa[p] = i;
-    tmp[p] = keys[i2]!;
-  }
+  scatter(b, keys, sa, tmp, fill, n);
   budget = n * RANK_AFTER_PER_BYTE;
   let ranking = false;
   sRankOn = false;
@@ -488,8 +556,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
           budget = n * SORT_BUDGET_PER_BYTE;
           for (let q = 0; q < 65536; q++) {
             if (!smallDone[q]) continue;
-            const e = start[q + 1]!;
-            for (let i = start[q]!; i < e; i++) rank[sa[i]!] = i;
+            rankRows(sa, rank, start[q]!, start[q + 1]!);
             ranked[q] = 1;
           }
           mkqs(sa, tmp, keys, n, lo, hi, 2, false);
@@ -497,7 +564,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
         }
       }
       if (ranking) {
-        for (let i = lo; i < hi; i++) rank[sa[i]!] = i;
+        rankRows(sa, rank, lo, hi);
         ranked[c] = 1;
       }
       smallDone[c] = 1;
@@ -506,27 +573,14 @@ function sortRotationsFast(w: Work, n: number): boolean {
       copyStart[t] = start[(t << 8) | ss]!;
       copyEnd[t] = start[((t << 8) | ss) + 1]! - 1;
     }
-    const bigLo = start[ss << 8]!;
-    const bigHi = start[(ss + 1) << 8]!;
-    for (let j = bigLo; j < copyStart[ss]!; j++) {
-      let k = sa[j]! - 1;
-      if (k < 0) k += n;
-      const c1 = b[k]!;
-      if (!bigDone[c1]) sa[copyStart[c1]!++] = k;
-    }
-    for (let j = bigHi - 1; j > copyEnd[ss]!; j--) {
-      let k = sa[j]! - 1;
-      if (k < 0) k += n;
-      const c1 = b[k]!;
-      if (!bigDone[c1]) sa[copyEnd[c1]!--] = k;
-    }
+    copyUp(b, sa, n, start[ss << 8]!, ss, copyStart, bigDone);
+    copyDown(b, sa, n, start[(ss + 1) << 8]!, ss, copyEnd, bigDone);
     for (let t = 0; t < 256; t++) {
       const c = (t << 8) | ss;
       if (smallDone[c]) continue;
       smallDone[c] = 1;
       if (!ranking) continue;
-      const hi = start[c + 1]!;
-      for (let i = start[c]!; i < hi; i++) rank[sa[i]!] = i;
+      rankRows(sa, rank, start[c]!, start[c + 1]!);
       ranked[c] = 1;
     }
     bigDone[ss] = 1;
@@ -534,25 +588,23 @@ function sortRotationsFast(w: Work, n: number): boolean {
   return true;
 }
 
+/** The fast path's last column (the byte before each row, packed in its sa entry) into out; returns origPtr. */
+function lastColumn(sa: Int32Array, out: Uint8Array, n: number): number {
+  let origPtr = 0;
+  for (let x = 0; x < n; x++) {
+    const s = sa[x]!;
+    if ((s & POS) === 0) origPtr = x;
+    out[x] = s >>> PREV_SHIFT;
+  }
+  return origPtr;
+}
+
 /**
  * Burrows–Wheeler transform of block[0..n) over cyclic rotations: last column into `bwt`, returns origPtr (the
  * row of the rotation starting at 0).
  */
 function bwtBlock(w: Work, n: number): number {
-  const b = w.block;
-  const out = w.bwt;
-  if (n >= 4 && sortRotationsFast(w, n)) {
-    const sa = w.sa;
-    let origPtr = 0;
-    for (let x = 0; x < n; x++) {
-      const s = sa[x]!;
-      if (s === 0) {
-        origPtr = x;
-        out[x] = b[n - 1]!;
-      } else out[x] = b[s - 1]!;
-    }
-    return origPtr;
-  }
+  if (n >= 4 && sortRotationsFast(w, n)) return lastColumn(w.sa, w.bwt, n);
   return bwtBySais(w, n);
 }
 
@@ -614,6 +666,30 @@ const hHeap = new Int32Array(MAX_ALPHA + 2);
 const hWeight = new Int32Array(MAX_ALPHA * 2);
 const hParent = new Int32Array(MAX_ALPHA * 2);
 
+function heapUp(heap: Int32Array, weight: Int32Array, z0: number): void {
+  let z = z0;
+  const tmp = heap[z]!;
+  while (weight[tmp]! < weight[heap[z >> 1]!]!) {
+    heap[z] = heap[z >> 1]!;
+    z >>= 1;
+  }
+  heap[z] = tmp;
+}
+
+function heapDown(heap: Int32Array, weight: Int32Array, nHeap: number): void {
+  let z = 1;
+  const tmp = heap[z]!;
+  for (;;) {
+    let yy = z << 1;
+    if (yy > nHeap) break;
+    if (yy < nHeap && weight[heap[yy + 1]!]! < weight[heap[yy]!]!) yy++;
+    if (weight[tmp]! < weight[heap[yy]!]!) break;
+    heap[z] = heap[yy]!;
+    z = yy;
+  }
+  heap[z] = tmp;
+}
+
 function makeCodeLengths(len: Uint8Array, freq: Int32Array, alphaSize: number, maxLen: number): void {
   const heap = hHeap;
   const weight = hWeight;
@@ -625,40 +701,18 @@ function makeCodeLengths(len: Uint8Array, freq: Int32Array, alphaSize: number, m
     heap[0] = 0;
     weight[0] = 0;
     parent[0] = -2;
-    const up = (z0: number): void => {
-      let z = z0;
-      const tmp = heap[z]!;
-      while (weight[tmp]! < weight[heap[z >> 1]!]!) {
-        heap[z] = heap[z >> 1]!;
-        z >>= 1;
-      }
-      heap[z] = tmp;
-    };
-    const down = (z0: number): void => {
-      let z = z0;
-      const tmp = heap[z]!;
-      for (;;) {
-        let yy = z << 1;
-        if (yy > nHeap) break;
-        if (yy < nHeap && weight[heap[yy + 1]!]! < weight[heap[yy]!]!) yy++;
-        if (weight[tmp]! < weight[heap[yy]!]!) break;
-        heap[z] = heap[yy]!;
-        z = yy;
-      }
-      heap[z] = tmp;
-    };
     for (let i = 1; i <= alphaSize; i++) {
       parent[i] = -1;
       heap[++nHeap] = i;
-      up(nHeap);
+      heapUp(heap, weight, nHeap);
     }
     while (nHeap > 1) {
       const n1 = heap[1]!;
       heap[1] = heap[nHeap--]!;
-      down(1);
+      heapDown(heap, weight, nHeap);
       const n2 = heap[1]!;
       heap[1] = heap[nHeap--]!;
-      down(1);
+      heapDown(heap, weight, nHeap);
       nNodes++;
       parent[n1] = parent[n2] = nNodes;
       const w1 = weight[n1]!;
@@ -668,7 +722,7 @@ function makeCodeLengths(len: Uint8Array, freq: Int32Array, alphaSize: number, m
       weight[nNodes] = ((w1 & ~0xff) + (w2 & ~0xff)) | (1 + (d1 > d2 ? d1 : d2));
       parent[nNodes] = -1;
       heap[++nHeap] = nNodes;
-      up(nHeap);
+      heapUp(heap, weight, nHeap);
     }
     let tooLong = false;
     for (let i = 1; i <= alphaSize; i++) {
@@ -737,62 +791,124 @@ const rfreq = new Int32Array(MAX_GROUPS * MAX_ALPHA);
 const cost = new Int32Array(MAX_GROUPS);
 const packed = new Int32Array(MAX_ALPHA * 3);
 const inUse = new Uint8Array(256);
-const unseqToSeq = new Uint8Array(256);
+const tableLen = new Uint8Array(MAX_ALPHA);
+const tableFreq = new Int32Array(MAX_ALPHA);
+const selectorMtf = new Uint8Array(MAX_GROUPS);
 
-/** The MTF list, 4 symbols per word, rank r in byte r & 3 (little-endian) of word r >> 2. */
-const mtfList = new Int32Array(64);
+// Each hot loop below sits in a function of its own that returns right after it: V8 compiles a long loop on the
+// fly (on-stack replacement) before the code after it ever ran, and that code, lacking type feedback, then
+// deoptimises the function — once per call while the function is not yet optimised as a whole, which is what
+// made the first blocks of a fresh thread up to 3× slower. Small one-loop functions are also optimised early.
 
-/** MTF + zero-run coding of the BWT output into w.mtf; returns the symbol count (EOB included). */
-function mtfBlock(w: Work, n: number, nInUse: number): number {
-  const bwt = w.bwt;
-  const mtf = w.mtf;
-  const eob = nInUse + 1;
-  mtfFreq.fill(0, 0, eob + 1);
-  const list = mtfList;
-  for (let i = 0; i < 64; i++) list[i] = (4 * i) | ((4 * i + 1) << 8) | ((4 * i + 2) << 16) | ((4 * i + 3) << 24);
+/**
+ * The MTF list as 16 segments of 16 ranks, each a ring: rank 16·k + j is in mtfSeg[16·k + ((mtfHead[k] + j) & 15)],
+ * and mtfSlot[c] is where byte c is. Moving a byte of rank 16·k + j to the front touches one slot per segment
+ * passed (the ring's head steps back, its last byte goes on to the next segment) and at most 8 in segment k
+ * (the shorter side of j moves), instead of every rank below it: ~3× fewer steps on binary and random data,
+ * whose mean rank is ~70 on the bench mix.
+ */
+const mtfSeg = new Uint8Array(256);
+const mtfSlot = new Uint8Array(256);
+const mtfHead = new Int32Array(16);
+const mtfOrder = new Uint8Array(256);
+/** Zero run still pending after mtfLoop. */
+let mtfPend = 0;
+
+/**
+ * MTF + zero-run coding of bwt[0..n) into mtf; returns the symbols written (the last zero run is left in mtfPend).
+ * The list starts with the byte values in use in ascending order, so a byte's rank is its MTF symbol as bzip2
+ * numbers them (no byte → sequence-number lookup per byte).
+ */
+function mtfLoop(bwt: Uint8Array, mtf: Uint16Array, n: number): number {
+  const seg = mtfSeg;
+  const slot = mtfSlot;
+  const head = mtfHead;
+  const freq = mtfFreq;
   let wr = 0;
   let zPend = 0;
+  let front = seg[head[0]!]!;
   for (let i = 0; i < n; i++) {
-    const c = unseqToSeq[bwt[i]!]!;
-    let x = list[0]!;
-    if ((x & 0xff) === c) {
+    const c = bwt[i]!;
+    if (c === front) {
       zPend++;
       continue;
     }
+    front = c;
     if (zPend > 0) {
       zPend--;
       for (;;) {
-        const s = zPend & 1 ? RUNB : RUNA;
+        const s = zPend & 1; // RUNB : RUNA
         mtf[wr++] = s;
-        mtfFreq[s]!++;
+        freq[s]!++;
         if (zPend < 2) break;
         zPend = (zPend - 2) >> 1;
       }
       zPend = 0;
     }
-    // Find c a word at a time (the lowest zero byte of x ^ c·0x01010101 is exact), shifting every word passed one
-    // byte up; the word holding c shifts only the bytes below it.
-    const rep = c * 0x01010101;
-    let carry = c;
-    let q = 0;
-    for (;;) {
-      const y = x ^ rep;
-      const z = (y - 0x01010101) & ~y & 0x80808080;
-      if (z !== 0) {
-        const r = (31 - Math.clz32(z & -z)) >> 3; // byte index of c in word q
-        const lowMask = (1 << (r << 3)) - 1; // r = 0: none
-        const hiMask = r === 3 ? 0 : -1 << ((r + 1) << 3);
-        list[q] = (x & hiMask) | ((x & lowMask) << 8) | carry;
-        const j = (q << 2) + r;
-        mtf[wr++] = j + 1;
-        mtfFreq[j + 1]!++;
-        break;
+    const ph = slot[c]!;
+    const k = ph >> 4;
+    const base = k << 4;
+    let hk = head[k]!;
+    const j = (ph - hk) & 15;
+    const sym = base + j + 1;
+    mtf[wr++] = sym;
+    freq[sym]!++;
+    // Close the gap at offset j of segment k, leaving its front (offset 0) free.
+    if (j < 8) {
+      for (let t = j; t > 0; t--) {
+        const from = base | ((hk + t - 1) & 15);
+        const to = base | ((hk + t) & 15);
+        const v = seg[from]!;
+        seg[to] = v;
+        slot[v] = to;
       }
-      list[q] = (x << 8) | carry;
-      carry = x >>> 24;
-      x = list[++q]!;
+    } else {
+      for (let t = j; t < 15; t++) {
+        const from = base | ((hk + t + 1) & 15);
+        const to = base | ((hk + t) & 15);
+        const v = seg[from]!;
+        seg[to] = v;
+        slot[v] = to;
+      }
+      hk = (hk - 1) & 15; // the freed last slot becomes offset 0
+      head[k] = hk;
     }
+    // Each segment before k gives its last byte to the next one and takes the carried byte at its front.
+    let carry = c;
+    for (let m = 0; m < k; m++) {
+      const hm = (head[m]! - 1) & 15;
+      head[m] = hm;
+      const pm = (m << 4) | hm;
+      const out = seg[pm]!;
+      seg[pm] = carry;
+      slot[carry] = pm;
+      carry = out;
+    }
+    const p0 = base | hk;
+    seg[p0] = carry;
+    slot[carry] = p0;
   }
+  mtfPend = zPend;
+  return wr;
+}
+
+/** MTF + zero-run coding of the BWT output into w.mtf; returns the symbol count (EOB included). */
+function mtfBlock(w: Work, n: number, nInUse: number): number {
+  const eob = nInUse + 1;
+  mtfFreq.fill(0, 0, eob + 1);
+  // The byte values in use first (ascending), the rest after them (never searched for).
+  const order = mtfOrder;
+  let k = 0;
+  for (let c = 0; c < 256; c++) if (inUse[c]) order[k++] = c;
+  for (let c = 0; c < 256; c++) if (!inUse[c]) order[k++] = c;
+  for (let i = 0; i < 256; i++) {
+    mtfSeg[i] = order[i]!;
+    mtfSlot[order[i]!] = i;
+  }
+  mtfHead.fill(0);
+  const mtf = w.mtf;
+  let wr = mtfLoop(w.bwt, mtf, n);
+  let zPend = mtfPend;
   if (zPend > 0) {
     zPend--;
     for (;;) {
@@ -808,111 +924,117 @@ function mtfBlock(w: Work, n: number, nInUse: number): number {
   return wr;
 }
 
-function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
-  const origPtr = bwtBlock(w, n);
-  // Byte values in use: from the fast path's 2-byte bucket counts (computed from the block whenever n ≥ 4).
-  inUse.fill(0);
-  if (n >= 4) {
-    const start = w.ptr;
-    for (let c = 0; c < 256; c++) if (start[(c + 1) << 8]! > start[c << 8]!) inUse[c] = 1;
-  } else {
-    const block = w.block;
-    for (let i = 0; i < n; i++) inUse[block[i]!] = 1;
+/** Initial tables: the symbol range split into nGroups parts of about equal frequency. */
+function initialTables(nGroups: number, nMtf: number, alphaSize: number): void {
+  let nPart = nGroups;
+  let remF = nMtf;
+  let gs = 0;
+  while (nPart > 0) {
+    const tFreq = Math.floor(remF / nPart);
+    let ge = gs - 1;
+    let aFreq = 0;
+    while (aFreq < tFreq && ge < alphaSize - 1) {
+      ge++;
+      aFreq += mtfFreq[ge]!;
+    }
+    if (ge > gs && nPart !== nGroups && nPart !== 1 && (nGroups - nPart) % 2 === 1) {
+      aFreq -= mtfFreq[ge]!;
+      ge--;
+    }
+    const base = (nPart - 1) * MAX_ALPHA;
+    for (let v = 0; v < alphaSize; v++) lens[base + v] = v >= gs && v <= ge ? 0 : 15;
+    nPart--;
+    gs = ge + 1;
+    remF -= aFreq;
   }
-  let nInUse = 0;
-  for (let i = 0; i < 256; i++) if (inUse[i]) unseqToSeq[i] = nInUse++;
-  const nMtf = mtfBlock(w, n, nInUse);
-  const mtf = w.mtf;
-  const alphaSize = nInUse + 2;
-  const nGroups = nMtf < 200 ? 2 : nMtf < 600 ? 3 : nMtf < 1200 ? 4 : nMtf < 2400 ? 5 : 6;
+}
 
-  // Initial tables: split the symbol range into nGroups parts of about equal frequency.
-  {
-    let nPart = nGroups;
-    let remF = nMtf;
-    let gs = 0;
-    while (nPart > 0) {
-      const tFreq = Math.floor(remF / nPart);
-      let ge = gs - 1;
-      let aFreq = 0;
-      while (aFreq < tFreq && ge < alphaSize - 1) {
-        ge++;
-        aFreq += mtfFreq[ge]!;
-      }
-      if (ge > gs && nPart !== nGroups && nPart !== 1 && (nGroups - nPart) % 2 === 1) {
-        aFreq -= mtfFreq[ge]!;
-        ge--;
-      }
-      const base = (nPart - 1) * MAX_ALPHA;
-      for (let v = 0; v < alphaSize; v++) lens[base + v] = v >= gs && v <= ge ? 0 : 15;
-      nPart--;
-      gs = ge + 1;
-      remF -= aFreq;
-    }
+/**
+ * One refinement pass with 6 tables: each group of 50 symbols takes its cheapest table (costs of two tables
+ * packed in one 32-bit sum, ≤ 50 · 17 < 2^16 each, as bzip2 does); rfreq counts the symbols per table.
+ */
+function selectorPass6(mtf: Uint16Array, nMtf: number, alphaSize: number, selectors: Uint8Array): void {
+  for (let v = 0; v < alphaSize; v++) {
+    packed[v * 3] = lens[v]! | (lens[MAX_ALPHA + v]! << 16);
+    packed[v * 3 + 1] = lens[2 * MAX_ALPHA + v]! | (lens[3 * MAX_ALPHA + v]! << 16);
+    packed[v * 3 + 2] = lens[4 * MAX_ALPHA + v]! | (lens[5 * MAX_ALPHA + v]! << 16);
   }
+  const pk = packed;
+  const rf = rfreq;
+  let sel = 0;
+  for (let gs = 0; gs < nMtf; gs += GROUP_SIZE) {
+    const ge = gs + GROUP_SIZE < nMtf ? gs + GROUP_SIZE : nMtf;
+    let c01 = 0;
+    let c23 = 0;
+    let c45 = 0;
+    for (let i = gs; i < ge; i++) {
+      const s = mtf[i]! * 3;
+      c01 += pk[s]!;
+      c23 += pk[s + 1]!;
+      c45 += pk[s + 2]!;
+    }
+    // The first cheapest table, as a strict < scan over 0..5.
+    let bt = 0;
+    let bc = c01 & 0xffff;
+    if (c01 >>> 16 < bc) {
+      bc = c01 >>> 16;
+      bt = 1;
+    }
+    if ((c23 & 0xffff) < bc) {
+      bc = c23 & 0xffff;
+      bt = 2;
+    }
+    if (c23 >>> 16 < bc) {
+      bc = c23 >>> 16;
+      bt = 3;
+    }
+    if ((c45 & 0xffff) < bc) {
+      bc = c45 & 0xffff;
+      bt = 4;
+    }
+    if (c45 >>> 16 < bc) bt = 5;
+    selectors[sel++] = bt;
+    const base = bt * MAX_ALPHA;
+    for (let i = gs; i < ge; i++) rf[base + mtf[i]!]!++;
+  }
+}
 
-  // Refinement: each group of 50 symbols picks its cheapest table; tables are rebuilt from their groups.
-  const selectors = w.selectors;
-  let nSelectors = 0;
-  const tableLen = new Uint8Array(MAX_ALPHA);
-  const tableFreq = new Int32Array(MAX_ALPHA);
-  for (let iter = 0; iter < N_ITERS; iter++) {
-    rfreq.fill(0);
-    nSelectors = 0;
-    if (nGroups === 6) {
-      for (let v = 0; v < alphaSize; v++) {
-        packed[v * 3] = lens[v]! | (lens[MAX_ALPHA + v]! << 16);
-        packed[v * 3 + 1] = lens[2 * MAX_ALPHA + v]! | (lens[3 * MAX_ALPHA + v]! << 16);
-        packed[v * 3 + 2] = lens[4 * MAX_ALPHA + v]! | (lens[5 * MAX_ALPHA + v]! << 16);
-      }
-    }
-    for (let gs = 0; gs < nMtf; gs += GROUP_SIZE) {
-      const ge = Math.min(gs + GROUP_SIZE, nMtf);
-      let bt = 0;
-      if (nGroups === 6) {
-        // Costs of two tables packed in one 32-bit sum (≤ 50 · 17 < 2^16 each), as bzip2 does.
-        let c01 = 0;
-        let c23 = 0;
-        let c45 = 0;
-        for (let i = gs; i < ge; i++) {
-          const s = mtf[i]! * 3;
-          c01 += packed[s]!;
-          c23 += packed[s + 1]!;
-          c45 += packed[s + 2]!;
-        }
-        cost[0] = c01 & 0xffff;
-        cost[1] = c01 >>> 16;
-        cost[2] = c23 & 0xffff;
-        cost[3] = c23 >>> 16;
-        cost[4] = c45 & 0xffff;
-        cost[5] = c45 >>> 16;
-      } else {
-        for (let t = 0; t < nGroups; t++) {
-          let c = 0;
-          const base = t * MAX_ALPHA;
-          for (let i = gs; i < ge; i++) c += lens[base + mtf[i]!]!;
-          cost[t] = c;
-        }
-      }
-      let bc = 999_999_999;
-      for (let t = 0; t < nGroups; t++) {
-        if (cost[t]! < bc) {
-          bc = cost[t]!;
-          bt = t;
-        }
-      }
-      selectors[nSelectors++] = bt;
-      const base = bt * MAX_ALPHA;
-      for (let i = gs; i < ge; i++) rfreq[base + mtf[i]!]!++;
-    }
+/** One refinement pass with 2..5 tables (small blocks). */
+function selectorPassN(mtf: Uint16Array, nMtf: number, nGroups: number, selectors: Uint8Array): void {
+  let sel = 0;
+  for (let gs = 0; gs < nMtf; gs += GROUP_SIZE) {
+    const ge = gs + GROUP_SIZE < nMtf ? gs + GROUP_SIZE : nMtf;
     for (let t = 0; t < nGroups; t++) {
-      for (let v = 0; v < alphaSize; v++) tableFreq[v] = rfreq[t * MAX_ALPHA + v]!;
-      makeCodeLengths(tableLen, tableFreq, alphaSize, MAX_CODE_LEN);
-      lens.set(tableLen.subarray(0, alphaSize), t * MAX_ALPHA);
+      let c = 0;
+      const base = t * MAX_ALPHA;
+      for (let i = gs; i < ge; i++) c += lens[base + mtf[i]!]!;
+      cost[t] = c;
     }
+    let bt = 0;
+    let bc = 999_999_999;
+    for (let t = 0; t < nGroups; t++) {
+      if (cost[t]! < bc) {
+        bc = cost[t]!;
+        bt = t;
+      }
+    }
+    selectors[sel++] = bt;
+    const base = bt * MAX_ALPHA;
+    for (let i = gs; i < ge; i++) rfreq[base + mtf[i]!]!++;
   }
+}
 
-  // Canonical codes.
+/** Tables rebuilt from the symbol counts of their groups. */
+function rebuildTables(nGroups: number, alphaSize: number): void {
+  for (let t = 0; t < nGroups; t++) {
+    for (let v = 0; v < alphaSize; v++) tableFreq[v] = rfreq[t * MAX_ALPHA + v]!;
+    makeCodeLengths(tableLen, tableFreq, alphaSize, MAX_CODE_LEN);
+    lens.set(tableLen.subarray(0, alphaSize), t * MAX_ALPHA);
+  }
+}
+
+/** Canonical codes from the code lengths. */
+function canonicalCodes(nGroups: number, alphaSize: number): void {
   for (let t = 0; t < nGroups; t++) {
     const base = t * MAX_ALPHA;
     let minLen = 32;
@@ -928,9 +1050,10 @@ function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
       code <<= 1;
     }
   }
+}
 
-  // ---- block header ----
-  out.reserve(nMtf * 3 + nSelectors + 8192);
+/** Block header: magic, CRC, origPtr, symbol map, selectors (MTF-coded, unary), delta-coded code lengths. */
+function writeHeader(out: Bits, crc: number, origPtr: number, nGroups: number, nSelectors: number, alphaSize: number, selectors: Uint8Array): void {
   out.put(24, BLOCK_MAGIC_HI);
   out.put(24, BLOCK_MAGIC_LO);
   out.put32(crc);
@@ -953,20 +1076,18 @@ function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
     for (let j = 0; j < 16; j++) if (inUse[i * 16 + j]) m |= 0x8000 >>> j;
     out.put(16, m);
   }
-  // Selectors, MTF-coded, unary.
   out.put(3, nGroups);
   out.put(15, nSelectors);
-  {
-    const pos = [0, 1, 2, 3, 4, 5];
-    for (let i = 0; i < nSelectors; i++) {
-      const v = selectors[i]!;
-      let j = 0;
-      while (pos[j] !== v) j++;
-      for (let k = j; k > 0; k--) pos[k] = pos[k - 1]!;
-      pos[0] = v;
-      for (let k = 0; k < j; k++) out.put(1, 1);
-      out.put(1, 0);
-    }
+  const pos = selectorMtf;
+  for (let i = 0; i < MAX_GROUPS; i++) pos[i] = i;
+  for (let i = 0; i < nSelectors; i++) {
+    const v = selectors[i]!;
+    let j = 0;
+    while (pos[j] !== v) j++;
+    for (let k = j; k > 0; k--) pos[k] = pos[k - 1]!;
+    pos[0] = v;
+    // j ones and a zero (j ≤ 5).
+    out.put(j + 1, ((1 << j) - 1) << 1);
   }
   // Code lengths, delta-coded: 5-bit start, then per symbol '10' (+1) / '11' (−1) steps and a '0'.
   for (let t = 0; t < nGroups; t++) {
@@ -986,37 +1107,109 @@ function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
       out.put(1, 0);
     }
   }
-  // Symbols, inlined bit writer.
-  {
-    const buf = out.buf;
-    let pos = out.pos;
-    let acc = out.acc;
-    let live = out.live;
-    let sel = 0;
-    for (let gs = 0; gs < nMtf; gs += GROUP_SIZE) {
-      const ge = gs + GROUP_SIZE < nMtf ? gs + GROUP_SIZE : nMtf;
-      const base = selectors[sel++]! * MAX_ALPHA;
-      for (let i = gs; i < ge; i++) {
-        const s = base + mtf[i]!;
-        const l = lens[s]!;
-        acc = (acc << l) | codes[s]!;
-        live += l;
-        if (live >= 16) {
-          live -= 8;
-          buf[pos++] = acc >>> live;
-          live -= 8;
-          buf[pos++] = acc >>> live;
-        }
+}
+
+/** Bit writer state after writeSymbols (the caller stores it back into the Bits). */
+let symPos = 0;
+let symAcc = 0;
+let symLive = 0;
+
+/** The symbols, each group with its table's codes (inlined bit writer; pairs of bytes flushed, < 16 bits left). */
+function writeSymbols(out: Bits, mtf: Uint16Array, nMtf: number, selectors: Uint8Array): void {
+  const buf = out.buf;
+  let pos = out.pos;
+  let acc = out.acc;
+  let live = out.live;
+  let sel = 0;
+  for (let gs = 0; gs < nMtf; gs += GROUP_SIZE) {
+    const ge = gs + GROUP_SIZE < nMtf ? gs + GROUP_SIZE : nMtf;
+    const base = selectors[sel++]! * MAX_ALPHA;
+    for (let i = gs; i < ge; i++) {
+      const s = base + mtf[i]!;
+      const l = lens[s]!;
+      acc = (acc << l) | codes[s]!;
+      live += l;
+      if (live >= 16) {
+        live -= 8;
+        buf[pos++] = acc >>> live;
+        live -= 8;
+        buf[pos++] = acc >>> live;
       }
     }
-    out.pos = pos;
-    out.acc = acc & ((1 << live) - 1);
-    out.live = live;
-    out.put(0, 0);
   }
+  symPos = pos;
+  symAcc = acc;
+  symLive = live;
+}
+
+function writeBlock(w: Work, n: number, crc: number, out: Bits): void {
+  const origPtr = bwtBlock(w, n);
+  // Byte values in use: from the fast path's 2-byte bucket counts (computed from the block whenever n ≥ 4).
+  inUse.fill(0);
+  if (n >= 4) {
+    const start = w.ptr;
+    for (let c = 0; c < 256; c++) if (start[(c + 1) << 8]! > start[c << 8]!) inUse[c] = 1;
+  } else {
+    const block = w.block;
+    for (let i = 0; i < n; i++) inUse[block[i]!] = 1;
+  }
+  let nInUse = 0;
+  for (let i = 0; i < 256; i++) if (inUse[i]) nInUse++;
+  const nMtf = mtfBlock(w, n, nInUse);
+  const mtf = w.mtf;
+  const alphaSize = nInUse + 2;
+  const nGroups = nMtf < 200 ? 2 : nMtf < 600 ? 3 : nMtf < 1200 ? 4 : nMtf < 2400 ? 5 : 6;
+  initialTables(nGroups, nMtf, alphaSize);
+  // Refinement: each group of 50 symbols picks its cheapest table; tables are rebuilt from their groups.
+  const selectors = w.selectors;
+  const nSelectors = Math.ceil(nMtf / GROUP_SIZE);
+  for (let iter = 0; iter < N_ITERS; iter++) {
+    rfreq.fill(0);
+    if (nGroups === 6) selectorPass6(mtf, nMtf, alphaSize, selectors);
+    else selectorPassN(mtf, nMtf, nGroups, selectors);
+    rebuildTables(nGroups, alphaSize);
+  }
+  canonicalCodes(nGroups, alphaSize);
+  out.reserve(nMtf * 3 + nSelectors + 8192);
+  writeHeader(out, crc, origPtr, nGroups, nSelectors, alphaSize, selectors);
+  writeSymbols(out, mtf, nMtf, selectors);
+  out.pos = symPos;
+  out.acc = symAcc & ((1 << symLive) - 1);
+  out.live = symLive;
+  out.put(0, 0); // a whole byte left over
 }
 
 let bits: Bits | null = null;
+/** Where the last rle1Block call stopped in the input, and the length of the run it ended in. */
+let rleEnd = 0;
+let rleRun = 0;
+
+/**
+ * RLE1 of input[ip..) into block until the input ends or the block is full; returns the block's length (the
+ * caller appends the count of a final run of 4+).
+ */
+function rle1Block(input: Uint8Array, ip0: number, block: Uint8Array, blockMax: number): number {
+  const n = input.length;
+  let ip = ip0;
+  let nb = 0;
+  let runCh = -1;
+  let runLen = 0;
+  while (ip < n && nb < blockMax) {
+    const c = input[ip++]!;
+    if (c === runCh && runLen < 255) {
+      runLen++;
+      if (runLen <= 4) block[nb++] = c;
+      continue;
+    }
+    if (runLen >= 4) block[nb++] = runLen - 4;
+    runCh = c;
+    runLen = 1;
+    block[nb++] = c;
+  }
+  rleEnd = ip;
+  rleRun = runLen;
+  return nb;
+}
 
 /**
  * Encode `input` as one bzip2 stream. `level` 1..9 sets the block size (100 000·level bytes), as `bzip2 -N`.
@@ -1039,27 +1232,12 @@ export function encodeBzip2(input: Uint8Array, level = 9): Uint8Array {
   let combined = 0;
   const n = input.length;
   let ip = 0;
-  const block = w.block;
   while (ip < n) {
     // RLE1 into the block, CRC over the consumed input bytes.
-    let nb = 0;
-    const ip0 = ip;
-    let runCh = -1;
-    let runLen = 0;
-    while (ip < n && nb < blockMax) {
-      const c = input[ip++]!;
-      if (c === runCh && runLen < 255) {
-        runLen++;
-        if (runLen <= 4) block[nb++] = c;
-        continue;
-      }
-      if (runLen >= 4) block[nb++] = runLen - 4;
-      runCh = c;
-      runLen = 1;
-      block[nb++] = c;
-    }
-    if (runLen >= 4) block[nb++] = runLen - 4;
-    const crc = ~crcBzip2(input, ip0, ip, -1) >>> 0;
+    let nb = rle1Block(input, ip, w.block, blockMax);
+    if (rleRun >= 4) w.block[nb++] = rleRun - 4;
+    const crc = ~crcBzip2(input, ip, rleEnd, -1) >>> 0;
+    ip = rleEnd;
     combined = (((combined << 1) | (combined >>> 31)) ^ crc) >>> 0;
     writeBlock(w, nb, crc, out);
   }
