@@ -416,19 +416,44 @@ export class LzmaEncoder {
       this.tree(base, 8, cur);
       this.state = state < 4 ? 0 : state - 3;
     } else {
-      let matchByte = buf[pos - this.rep0 - 1];
-      let offs = 0x100;
-      let sym = 1;
-      for (let i = 7; i >= 0; i--) {
-        matchByte <<= 1;
-        const matchBit = matchByte & offs;
-        const b = (cur >>> i) & 1;
-        this.bit(base + offs + matchBit + sym, b);
-        sym = (sym << 1) | b;
-        offs &= b ? matchBit : ~matchBit;
-      }
+      this.matchedLiteral(base, cur, buf[pos - this.rep0 - 1]);
       this.state = state < 10 ? state - 3 : state - 6;
     }
+  }
+
+  /** A literal coded against the byte at rep0 (after a match), range and low in locals as in `tree`. */
+  private matchedLiteral(base: number, cur: number, matchByte: number): void {
+    const probs = this.probs;
+    let range = this.range;
+    let low = this.low;
+    let offs = 0x100;
+    let sym = 1;
+    for (let i = 7; i >= 0; i--) {
+      matchByte <<= 1;
+      const matchBit = matchByte & offs;
+      const b = (cur >>> i) & 1;
+      const pi = base + offs + matchBit + sym;
+      const p = probs[pi];
+      const bound = (range >>> 11) * p;
+      if (b === 0) {
+        range = bound;
+        probs[pi] = p + ((2048 - p) >>> 5);
+      } else {
+        low += bound;
+        range -= bound;
+        probs[pi] = p - (p >>> 5);
+      }
+      if (range < 0x1000000) {
+        range = (range * 256) >>> 0;
+        this.low = low;
+        this.shiftLow();
+        low = this.low;
+      }
+      sym = (sym << 1) | b;
+      offs &= b ? matchBit : ~matchBit;
+    }
+    this.range = range;
+    this.low = low;
   }
 
   private encLen(lenBase: number, len: number, posState: number): void {
@@ -530,7 +555,7 @@ export class LzmaEncoder {
    */
   mfFind(): number {
     const pos = this.mfPos;
-    const count = this.fast ? this.hc4Find(pos, true) : this.bt4Find(pos, true);
+    const count = this.fast ? this.hc4Find(pos) : this.bt4Find(pos);
     this.mCount = count;
     let best = 0;
     if (count > 0) {
@@ -548,12 +573,116 @@ export class LzmaEncoder {
 
   /** Inserts `num` positions without reporting matches. */
   mfSkip(num: number): void {
-    if (this.fast) for (let i = 0; i < num; i++) this.hc4Find(this.mfPos, false);
-    else for (let i = 0; i < num; i++) this.bt4Find(this.mfPos, false);
+    if (num <= 0) return;
+    if (this.fast) this.hc4Skip(num);
+    else this.bt4Skip(num);
   }
 
-  /** HC4 at `pos` (= mfPos); records matches when `find`. Returns the match count. */
-  private hc4Find(pos: number, find: boolean): number {
+  /**
+   * HC4 insertion of `num` positions from mfPos (what hc4Find does when not finding), one loop with the tables in
+   * locals: most positions of compressible data are inside a chosen match and only inserted.
+   */
+  private hc4Skip(num: number): void {
+    const buf = this.buf;
+    const hash2 = this.hash2;
+    const hash3 = this.hash3;
+    const hash4 = this.hash4;
+    const mask4 = this.hash4Mask;
+    const son = this.son;
+    const cs = this.cyclicSize;
+    const off = this.off;
+    // Positions with fewer than 4 bytes left are not inserted.
+    const insertEnd = this.n - 3;
+    let pos = this.mfPos;
+    let cp = this.cyclicPos;
+    const end = pos + num;
+    for (; pos < end; pos++) {
+      if (pos < insertEnd) {
+        const c0 = HASH_TABLE[buf[pos]] ^ buf[pos + 1];
+        const c1 = c0 ^ (buf[pos + 2] << 8);
+        const h4 = (c1 ^ (HASH_TABLE[buf[pos + 3]] << 5)) & mask4;
+        const v = pos + off;
+        hash2[c0 & HASH2_MASK] = v;
+        hash3[c1 & HASH3_MASK] = v;
+        son[cp] = hash4[h4];
+        hash4[h4] = v;
+      }
+      if (++cp === cs) cp = 0;
+    }
+    this.mfPos = pos;
+    this.cyclicPos = cp;
+  }
+
+  /** BT4 insertion of `num` positions from mfPos (bt4Find's tree walk without recording matches), locals hoisted. */
+  private bt4Skip(num: number): void {
+    const buf = this.buf;
+    const hash2 = this.hash2;
+    const hash3 = this.hash3;
+    const hash4 = this.hash4;
+    const mask4 = this.hash4Mask;
+    const son = this.son;
+    const cs = this.cyclicSize;
+    const off = this.off;
+    const n = this.n;
+    const niceLen = this.niceLen;
+    const maxDepth = this.depth;
+    let pos = this.mfPos;
+    let cp = this.cyclicPos;
+    const end = pos + num;
+    for (; pos < end; pos++, cp = cp + 1 === cs ? 0 : cp + 1) {
+      const avail = n - pos;
+      const lenLimit = avail < niceLen ? avail : niceLen;
+      if (lenLimit < 4) continue;
+      const c0 = HASH_TABLE[buf[pos]] ^ buf[pos + 1];
+      const c1 = c0 ^ (buf[pos + 2] << 8);
+      const h4 = (c1 ^ (HASH_TABLE[buf[pos + 3]] << 5)) & mask4;
+      const posOff = pos + off;
+      hash2[c0 & HASH2_MASK] = posOff;
+      hash3[c1 & HASH3_MASK] = posOff;
+      let curMatch = hash4[h4];
+      hash4[h4] = posOff;
+      let ptr0 = (cp << 1) + 1;
+      let ptr1 = cp << 1;
+      let len0 = 0;
+      let len1 = 0;
+      let depth = maxDepth;
+      for (;;) {
+        const delta = posOff - curMatch;
+        if (depth-- === 0 || delta >= cs) {
+          son[ptr0] = 0;
+          son[ptr1] = 0;
+          break;
+        }
+        const pair = (cp - delta + (delta > cp ? cs : 0)) << 1;
+        const pb = pos - delta;
+        let len = len0 < len1 ? len0 : len1;
+        if (buf[pb + len] === buf[pos + len]) {
+          while (++len !== lenLimit) if (buf[pb + len] !== buf[pos + len]) break;
+          if (len === lenLimit) {
+            son[ptr1] = son[pair];
+            son[ptr0] = son[pair + 1];
+            break;
+          }
+        }
+        if (buf[pb + len] < buf[pos + len]) {
+          son[ptr1] = curMatch;
+          ptr1 = pair + 1;
+          curMatch = son[ptr1];
+          len1 = len;
+        } else {
+          son[ptr0] = curMatch;
+          ptr0 = pair;
+          curMatch = son[ptr0];
+          len0 = len;
+        }
+      }
+    }
+    this.mfPos = pos;
+    this.cyclicPos = cp;
+  }
+
+  /** HC4 at `pos` (= mfPos): inserts it and records its matches. Returns the match count. */
+  private hc4Find(pos: number): number {
     const buf = this.buf;
     let lenLimit = this.niceLen;
     const avail = this.n - pos;
@@ -581,10 +710,6 @@ export class LzmaEncoder {
     const son = this.son;
     const cp = this.cyclicPos;
     son[cp] = curMatch;
-    if (!find) {
-      this.movePos();
-      return 0;
-    }
     const mLen = this.mLen;
     const mDist = this.mDist;
     let count = 0;
@@ -631,8 +756,8 @@ export class LzmaEncoder {
     return count;
   }
 
-  /** BT4 at `pos` (= mfPos); records matches when `find`. Returns the match count. */
-  private bt4Find(pos: number, find: boolean): number {
+  /** BT4 at `pos` (= mfPos): inserts it and records its matches. Returns the match count. */
+  private bt4Find(pos: number): number {
     const buf = this.buf;
     let lenLimit = this.niceLen;
     const avail = this.n - pos;
@@ -661,26 +786,25 @@ export class LzmaEncoder {
     const mDist = this.mDist;
     let count = 0;
     let lenBest = 1;
-    if (find) {
-      if (delta2 < cs && buf[pos - delta2] === b0) {
-        lenBest = 2;
-        mLen[0] = 2;
-        mDist[0] = delta2 - 1;
-        count = 1;
-      }
-      if (delta2 !== delta3 && delta3 < cs && buf[pos - delta3] === b0) {
-        lenBest = 3;
-        mDist[count++] = delta3 - 1;
-        delta2 = delta3;
-      }
-      if (count !== 0) {
-        const pb = pos - delta2;
-        while (lenBest < lenLimit && buf[pb + lenBest] === buf[pos + lenBest]) lenBest++;
-        mLen[count - 1] = lenBest;
-        if (lenBest === lenLimit) find = false; // still insert into the tree, report nothing more
-      }
-      if (lenBest < 3) lenBest = 3;
+    let find = true;
+    if (delta2 < cs && buf[pos - delta2] === b0) {
+      lenBest = 2;
+      mLen[0] = 2;
+      mDist[0] = delta2 - 1;
+      count = 1;
     }
+    if (delta2 !== delta3 && delta3 < cs && buf[pos - delta3] === b0) {
+      lenBest = 3;
+      mDist[count++] = delta3 - 1;
+      delta2 = delta3;
+    }
+    if (count !== 0) {
+      const pb = pos - delta2;
+      while (lenBest < lenLimit && buf[pb + lenBest] === buf[pos + lenBest]) lenBest++;
+      mLen[count - 1] = lenBest;
+      if (lenBest === lenLimit) find = false; // still insert into the tree, report nothing more
+    }
+    if (lenBest < 3) lenBest = 3;
     // Binary tree walk: insert pos, collect longer matches on the way.
     const son = this.son;
     const cp = this.cyclicPos;
