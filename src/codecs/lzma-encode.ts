@@ -176,6 +176,8 @@ export class LzmaEncoder {
   readonly mLen = new Int32Array(MATCH_LEN_MAX + 2);
   readonly mDist = new Int32Array(MATCH_LEN_MAX + 2);
   mCount = 0;
+  /** Sink of touchNext's loads (never read). */
+  private touched = 0;
   /** Longest match at the last mfFind (extended past niceLen up to 273). */
   longest = 0;
 
@@ -571,6 +573,16 @@ export class LzmaEncoder {
     return best;
   }
 
+  /**
+   * Loads the 3- and 4-byte hash heads of `next` (the position searched after this one, in the optimal parse always)
+   * and keeps their sum, so that their cache misses (the 4-byte table is megabytes) overlap this position's chain or
+   * tree walk instead of starting the next search: a prefetch. Needs buf[next + 3].
+   */
+  private touchNext(buf: Uint8Array, next: number): void {
+    const c1 = HASH_TABLE[buf[next]] ^ buf[next + 1] ^ (buf[next + 2] << 8);
+    this.touched = this.hash3[c1 & HASH3_MASK] + this.hash4[(c1 ^ (HASH_TABLE[buf[next + 3]] << 5)) & this.hash4Mask];
+  }
+
   /** Inserts `num` positions without reporting matches. */
   mfSkip(num: number): void {
     if (num <= 0) return;
@@ -707,6 +719,7 @@ export class LzmaEncoder {
     this.hash2[t2] = posOff;
     this.hash3[h3] = posOff;
     this.hash4[h4] = posOff;
+    if (pos + 4 < this.n) this.touchNext(buf, pos + 1);
     const son = this.son;
     const cp = this.cyclicPos;
     son[cp] = curMatch;
@@ -782,6 +795,7 @@ export class LzmaEncoder {
     this.hash2[t2] = posOff;
     this.hash3[h3] = posOff;
     this.hash4[h4] = posOff;
+    if (pos + 4 < this.n) this.touchNext(buf, pos + 1);
     const mLen = this.mLen;
     const mDist = this.mDist;
     let count = 0;
