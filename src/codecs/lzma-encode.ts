@@ -54,6 +54,14 @@ const INF = 1 << 30;
 /** back value of a literal in a parse. */
 const LIT = -1;
 const FULL_DISTANCES = 128;
+/**
+ * Incompressible-data probe (see probeRandom): block size, the chi-square bound on its byte histogram against a
+ * uniform one (random bytes: 255 ± 23 at 4 KiB) and the 4-byte repeats it may contain.
+ */
+export const PROBE = 4096;
+const PROBE_CHI2_MAX = 400;
+const PROBE_REPEATS_MAX = 2;
+const PROBE_TABLE_BITS = 12;
 
 // ---- prices: 1/16 bit units, indexed by probability >> 4 ----
 const PRICES = new Int32Array(128);
@@ -176,6 +184,10 @@ export class LzmaEncoder {
   readonly mLen = new Int32Array(MATCH_LEN_MAX + 2);
   readonly mDist = new Int32Array(MATCH_LEN_MAX + 2);
   mCount = 0;
+  /** Next position at which encodeChunk probes for incompressible data. */
+  probeAt = 0;
+  private readonly probeCounts = new Int32Array(256);
+  private readonly probeTable = new Int32Array(1 << PROBE_TABLE_BITS);
   /** Sink of touchNext's loads (never read). */
   private touched = 0;
   /** Longest match at the last mfFind (extended past niceLen up to 273). */
@@ -245,6 +257,7 @@ export class LzmaEncoder {
     this.hash3.fill(0);
     this.mCount = 0;
     this.longest = 0;
+    this.probeAt = 0;
     this.distTableSize = distSlot(window - 1) + 1;
     this.lenTableSize = this.niceLen + 1 - MATCH_LEN_MIN;
     this.resetState();
@@ -1042,6 +1055,11 @@ export class LzmaEncoder {
     while (this.pos < this.n) {
       if (this.optCur === this.optEnd) {
         if (this.pos - start >= maxUnpacked) break;
+        if (this.pos >= this.probeAt) {
+          // Incompressible bytes ahead: end the chunk here; the LZMA2 layer stores them (incompressibleRun).
+          if (this.probeRandom(this.pos)) break;
+          this.probeAt = this.pos + PROBE;
+        }
         const room = maxPacked - this.rcPending();
         if (room < 9 * (MATCH_LEN_MAX + 32)) break;
         this.windowCap = Math.min(OPTS - 1, (room / 9) | 0);
@@ -1061,6 +1079,72 @@ export class LzmaEncoder {
     }
     this.rcFlush();
     return this.rcPos;
+  }
+
+  // ================= incompressible data =================
+
+  /**
+   * Whether the PROBE bytes at `pos` look like random bytes, which LZMA cannot shrink (LZMA2 would store the chunk
+   * after coding it; xz codes it all the same): a byte histogram close to uniform (chi-square ≤ PROBE_CHI2_MAX: no
+   * order-0 redundancy left for the literal coder) and at most PROBE_REPEATS_MAX 4-byte repeats, both inside the
+   * block (every position through a small hash table) and against the dictionary (every 8th position through the
+   * match finder's 4-byte heads), so a second copy of earlier data is still coded as matches. Read-only.
+   */
+  probeRandom(pos: number): boolean {
+    const buf = this.buf;
+    const end = pos + PROBE;
+    if (end > this.n) return false;
+    const counts = this.probeCounts;
+    counts.fill(0);
+    for (let i = pos; i < end; i++) counts[buf[i]]++;
+    const expect = PROBE / 256;
+    let chi2 = 0;
+    for (let c = 0; c < 256; c++) {
+      const d = counts[c] - expect;
+      chi2 += d * d;
+    }
+    if (chi2 / expect > PROBE_CHI2_MAX) return false;
+    const table = this.probeTable;
+    table.fill(-1);
+    const hash4 = this.hash4;
+    const mask4 = this.hash4Mask;
+    const off = this.off;
+    const cs = this.cyclicSize;
+    let repeats = 0;
+    for (let i = pos; i < end - 3; i++) {
+      const c1 = HASH_TABLE[buf[i]] ^ buf[i + 1] ^ (buf[i + 2] << 8);
+      const h = c1 ^ (HASH_TABLE[buf[i + 3]] << 5);
+      const t = h & ((1 << PROBE_TABLE_BITS) - 1);
+      const prev = table[t];
+      if (prev >= 0 && buf[prev] === buf[i] && buf[prev + 1] === buf[i + 1] && buf[prev + 2] === buf[i + 2] && buf[prev + 3] === buf[i + 3]) repeats++;
+      table[t] = i;
+      if ((i & 7) === 0) {
+        const delta = i + off - hash4[h & mask4];
+        const j = i - delta;
+        if (delta > 0 && delta < cs && j >= 0 && buf[j] === buf[i] && buf[j + 1] === buf[i + 1] && buf[j + 2] === buf[i + 2] && buf[j + 3] === buf[i + 3]) repeats++;
+      }
+      if (repeats > PROBE_REPEATS_MAX) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Length of the run of incompressible PROBE blocks at the encoder position, at most `max` bytes (0: none; the
+   * next probe is then one block on). Called between LZMA2 chunks.
+   */
+  incompressibleRun(max: number): number {
+    let run = 0;
+    while (run + PROBE <= max && this.probeRandom(this.pos + run)) run += PROBE;
+    if (run === 0) this.probeAt = this.pos + PROBE;
+    return run;
+  }
+
+  /** Passes over `len` bytes the LZMA2 layer stores: inserted into the match finder (later data may match them), not coded. */
+  skipStored(len: number): void {
+    const to = this.pos + len;
+    this.mfSkip(to - this.mfPos);
+    this.pos = to;
+    this.probeAt = to;
   }
 
   // ================= fast parse =================
