@@ -84,6 +84,16 @@ for (let n = 0; n < 256; n++) {
 const HASH2_MASK = (1 << 10) - 1;
 const HASH3_MASK = (1 << 16) - 1;
 
+/**
+ * Length of the common run of buf[a..] and buf[b..], given that the first `len` bytes are equal, up to `limit`
+ * (a + limit and b + limit within buf): four bytes at a time through `view` (the same bytes), then byte by byte.
+ */
+function extend(buf: Uint8Array, view: DataView<ArrayBufferLike>, a: number, b: number, len: number, limit: number): number {
+  while (len + 4 <= limit && view.getInt32(a + len, true) === view.getInt32(b + len, true)) len += 4;
+  while (len < limit && buf[a + len] === buf[b + len]) len++;
+  return len;
+}
+
 function distSlot(dist: number): number {
   if (dist < 4) return dist;
   const b = 31 - Math.clz32(dist);
@@ -162,6 +172,8 @@ export class LzmaEncoder {
 
   // ---- input and match finder ----
   buf: Uint8Array = new Uint8Array(0);
+  /** The input again, for four-byte compares (extend). */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   n = 0;
   /** Encoder position (next byte to encode). */
   pos = 0;
@@ -237,6 +249,7 @@ export class LzmaEncoder {
     this.niceLen = Math.min(Math.max(o.niceLen, 5), MATCH_LEN_MAX);
     this.depth = Math.max(o.depth, 1);
     this.buf = input;
+    this.view = new DataView(input.buffer, input.byteOffset, input.byteLength);
     this.n = input.length;
     this.pos = 0;
     this.mfPos = 0;
@@ -266,6 +279,7 @@ export class LzmaEncoder {
   /** Drops the references to the caller's input. */
   end(): void {
     this.buf = new Uint8Array(0);
+    this.view = new DataView(new ArrayBuffer(0));
     this.n = 0;
   }
 
@@ -579,7 +593,7 @@ export class LzmaEncoder {
         const buf = this.buf;
         const limit = Math.min(this.n - pos, MATCH_LEN_MAX);
         const back = pos - this.mDist[count - 1] - 1;
-        while (best < limit && buf[back + best] === buf[pos + best]) best++;
+        best = extend(buf, this.view, back, pos, best, limit);
       }
     }
     this.longest = best;
@@ -651,6 +665,7 @@ export class LzmaEncoder {
     const n = this.n;
     const niceLen = this.niceLen;
     const maxDepth = this.depth;
+    const view = this.view;
     let pos = this.mfPos;
     let cp = this.cyclicPos;
     const end = pos + num;
@@ -682,7 +697,7 @@ export class LzmaEncoder {
         const pb = pos - delta;
         let len = len0 < len1 ? len0 : len1;
         if (buf[pb + len] === buf[pos + len]) {
-          while (++len !== lenLimit) if (buf[pb + len] !== buf[pos + len]) break;
+          len = extend(buf, view, pb, pos, len + 1, lenLimit);
           if (len === lenLimit) {
             son[ptr1] = son[pair];
             son[ptr0] = son[pair + 1];
@@ -827,13 +842,14 @@ export class LzmaEncoder {
     }
     if (count !== 0) {
       const pb = pos - delta2;
-      while (lenBest < lenLimit && buf[pb + lenBest] === buf[pos + lenBest]) lenBest++;
+      lenBest = extend(buf, this.view, pb, pos, lenBest, lenLimit);
       mLen[count - 1] = lenBest;
       if (lenBest === lenLimit) find = false; // still insert into the tree, report nothing more
     }
     if (lenBest < 3) lenBest = 3;
     // Binary tree walk: insert pos, collect longer matches on the way.
     const son = this.son;
+    const view = this.view;
     const cp = this.cyclicPos;
     let ptr0 = (cp << 1) + 1;
     let ptr1 = cp << 1;
@@ -851,7 +867,7 @@ export class LzmaEncoder {
       const pb = pos - delta;
       let len = len0 < len1 ? len0 : len1;
       if (buf[pb + len] === buf[pos + len]) {
-        while (++len !== lenLimit) if (buf[pb + len] !== buf[pos + len]) break;
+        len = extend(buf, view, pb, pos, len + 1, lenLimit);
         if (find && lenBest < len) {
           lenBest = len;
           mLen[count] = len;
@@ -1309,7 +1325,7 @@ export class LzmaEncoder {
         continue;
       }
       let len = 2;
-      while (len < bufAvail && buf[position + len] === buf[back + len]) len++;
+      len = extend(buf, this.view, position, back, len, bufAvail);
       repLens[i] = len;
       if (len > repLens[repMax]) repMax = i;
     }
@@ -1535,7 +1551,7 @@ export class LzmaEncoder {
       const back = position - reps[ri] - 1;
       if (back < 0 || buf[position] !== buf[back] || buf[position + 1] !== buf[back + 1]) continue;
       let lenTest = 2;
-      while (lenTest < bufAvail && buf[position + lenTest] === buf[back + lenTest]) lenTest++;
+      lenTest = extend(buf, this.view, position, back, lenTest, bufAvail);
       while (lenEnd < cur + lenTest) optPrice[++lenEnd] = INF;
       const lenTestTemp = lenTest;
       const price = repMatchPrice + this.pureRepPrice(ri, state, posState);
@@ -1554,7 +1570,7 @@ export class LzmaEncoder {
       // rep + literal + rep0
       let lenTest2 = lenTest + 1;
       const limit = Math.min(availFull, lenTest2 + niceLen);
-      while (lenTest2 < limit && buf[position + lenTest2] === buf[back + lenTest2]) lenTest2++;
+      lenTest2 = extend(buf, this.view, position, back, lenTest2, limit);
       lenTest2 -= lenTest + 1;
       if (lenTest2 >= 2) {
         let state2 = state < 7 ? 8 : 11;
@@ -1608,7 +1624,7 @@ export class LzmaEncoder {
           const back = position - curBack - 1;
           let lenTest2 = lenTest + 1;
           const limit = Math.min(availFull, lenTest2 + niceLen);
-          while (lenTest2 < limit && buf[position + lenTest2] === buf[back + lenTest2]) lenTest2++;
+          lenTest2 = extend(buf, this.view, position, back, lenTest2, limit);
           lenTest2 -= lenTest + 1;
           if (lenTest2 >= 2) {
             let state2 = state < 7 ? 7 : 10;
