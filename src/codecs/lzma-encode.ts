@@ -86,10 +86,16 @@ const HASH3_MASK = (1 << 16) - 1;
 
 /**
  * Length of the common run of buf[a..] and buf[b..], given that the first `len` bytes are equal, up to `limit`
- * (a + limit and b + limit within buf): four bytes at a time through `view` (the same bytes), then byte by byte.
+ * (a + limit and b + limit within buf): four bytes at a time through `view` (the same bytes; the first differing byte
+ * of a word from its lowest set bit), then byte by byte for the last 0-3.
  */
 function extend(buf: Uint8Array, view: DataView<ArrayBufferLike>, a: number, b: number, len: number, limit: number): number {
-  while (len + 4 <= limit && view.getInt32(a + len, true) === view.getInt32(b + len, true)) len += 4;
+  while (len + 4 <= limit) {
+    const x = view.getInt32(a + len, true) ^ view.getInt32(b + len, true);
+    // little-endian: the lowest set bit of the difference is in the first differing byte
+    if (x !== 0) return len + ((31 - Math.clz32(x & -x)) >>> 3);
+    len += 4;
+  }
   while (len < limit && buf[a + len] === buf[b + len]) len++;
   return len;
 }
