@@ -1164,9 +1164,45 @@ export class LzmaEncoder {
   /** Passes over `len` bytes the LZMA2 layer stores: inserted into the match finder (later data may match them), not coded. */
   skipStored(len: number): void {
     const to = this.pos + len;
-    this.mfSkip(to - this.mfPos);
+    if (this.fast) this.mfSkip(to - this.mfPos);
+    else this.bt4InsertLeaves(to - this.mfPos);
     this.pos = to;
     this.probeAt = to;
+  }
+
+  /**
+   * BT4 insertion of `num` stored (random-looking) positions as leaves: hash heads set, both links empty, no tree
+   * walk. A later search still finds each of them as its bucket's newest node (so a second copy of the block is
+   * matched); the older nodes behind them become unreachable, as a depth limit would make them.
+   */
+  private bt4InsertLeaves(num: number): void {
+    const buf = this.buf;
+    const hash2 = this.hash2;
+    const hash3 = this.hash3;
+    const hash4 = this.hash4;
+    const mask4 = this.hash4Mask;
+    const son = this.son;
+    const cs = this.cyclicSize;
+    const off = this.off;
+    const insertEnd = this.n - 3;
+    let pos = this.mfPos;
+    let cp = this.cyclicPos;
+    const end = pos + num;
+    for (; pos < end; pos++) {
+      if (pos < insertEnd) {
+        const c0 = HASH_TABLE[buf[pos]] ^ buf[pos + 1];
+        const c1 = c0 ^ (buf[pos + 2] << 8);
+        const v = pos + off;
+        hash2[c0 & HASH2_MASK] = v;
+        hash3[c1 & HASH3_MASK] = v;
+        hash4[(c1 ^ (HASH_TABLE[buf[pos + 3]] << 5)) & mask4] = v;
+        son[cp << 1] = 0;
+        son[(cp << 1) + 1] = 0;
+      }
+      if (++cp === cs) cp = 0;
+    }
+    this.mfPos = pos;
+    this.cyclicPos = cp;
   }
 
   // ================= fast parse =================
