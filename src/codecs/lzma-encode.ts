@@ -54,6 +54,14 @@ const INF = 1 << 30;
 /** back value of a literal in a parse. */
 const LIT = -1;
 const FULL_DISTANCES = 128;
+/**
+ * Incompressible-data probe (see probeRandom): block size, the chi-square bound on its byte histogram against a
+ * uniform one (random bytes: 255 ± 23 at 4 KiB) and the 4-byte repeats it may contain.
+ */
+export const PROBE = 4096;
+const PROBE_CHI2_MAX = 400;
+const PROBE_REPEATS_MAX = 2;
+const PROBE_TABLE_BITS = 12;
 
 // ---- prices: 1/16 bit units, indexed by probability >> 4 ----
 const PRICES = new Int32Array(128);
@@ -75,6 +83,22 @@ for (let n = 0; n < 256; n++) {
 }
 const HASH2_MASK = (1 << 10) - 1;
 const HASH3_MASK = (1 << 16) - 1;
+
+/**
+ * Length of the common run of buf[a..] and buf[b..], given that the first `len` bytes are equal, up to `limit`
+ * (a + limit and b + limit within buf): four bytes at a time through `view` (the same bytes; the first differing byte
+ * of a word from its lowest set bit), then byte by byte for the last 0-3.
+ */
+function extend(buf: Uint8Array, view: DataView<ArrayBufferLike>, a: number, b: number, len: number, limit: number): number {
+  while (len + 4 <= limit) {
+    const x = view.getInt32(a + len, true) ^ view.getInt32(b + len, true);
+    // little-endian: the lowest set bit of the difference is in the first differing byte
+    if (x !== 0) return len + ((31 - Math.clz32(x & -x)) >>> 3);
+    len += 4;
+  }
+  while (len < limit && buf[a + len] === buf[b + len]) len++;
+  return len;
+}
 
 function distSlot(dist: number): number {
   if (dist < 4) return dist;
@@ -154,6 +178,8 @@ export class LzmaEncoder {
 
   // ---- input and match finder ----
   buf: Uint8Array = new Uint8Array(0);
+  /** The input again, for four-byte compares (extend). */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   n = 0;
   /** Encoder position (next byte to encode). */
   pos = 0;
@@ -176,6 +202,12 @@ export class LzmaEncoder {
   readonly mLen = new Int32Array(MATCH_LEN_MAX + 2);
   readonly mDist = new Int32Array(MATCH_LEN_MAX + 2);
   mCount = 0;
+  /** Next position at which encodeChunk probes for incompressible data. */
+  probeAt = 0;
+  private readonly probeCounts = new Int32Array(256);
+  private readonly probeTable = new Int32Array(1 << PROBE_TABLE_BITS);
+  /** Sink of touchNext's loads (never read). */
+  private touched = 0;
   /** Longest match at the last mfFind (extended past niceLen up to 273). */
   longest = 0;
 
@@ -223,6 +255,7 @@ export class LzmaEncoder {
     this.niceLen = Math.min(Math.max(o.niceLen, 5), MATCH_LEN_MAX);
     this.depth = Math.max(o.depth, 1);
     this.buf = input;
+    this.view = new DataView(input.buffer, input.byteOffset, input.byteLength);
     this.n = input.length;
     this.pos = 0;
     this.mfPos = 0;
@@ -243,6 +276,7 @@ export class LzmaEncoder {
     this.hash3.fill(0);
     this.mCount = 0;
     this.longest = 0;
+    this.probeAt = 0;
     this.distTableSize = distSlot(window - 1) + 1;
     this.lenTableSize = this.niceLen + 1 - MATCH_LEN_MIN;
     this.resetState();
@@ -251,6 +285,7 @@ export class LzmaEncoder {
   /** Drops the references to the caller's input. */
   end(): void {
     this.buf = new Uint8Array(0);
+    this.view = new DataView(new ArrayBuffer(0));
     this.n = 0;
   }
 
@@ -416,19 +451,44 @@ export class LzmaEncoder {
       this.tree(base, 8, cur);
       this.state = state < 4 ? 0 : state - 3;
     } else {
-      let matchByte = buf[pos - this.rep0 - 1];
-      let offs = 0x100;
-      let sym = 1;
-      for (let i = 7; i >= 0; i--) {
-        matchByte <<= 1;
-        const matchBit = matchByte & offs;
-        const b = (cur >>> i) & 1;
-        this.bit(base + offs + matchBit + sym, b);
-        sym = (sym << 1) | b;
-        offs &= b ? matchBit : ~matchBit;
-      }
+      this.matchedLiteral(base, cur, buf[pos - this.rep0 - 1]);
       this.state = state < 10 ? state - 3 : state - 6;
     }
+  }
+
+  /** A literal coded against the byte at rep0 (after a match), range and low in locals as in `tree`. */
+  private matchedLiteral(base: number, cur: number, matchByte: number): void {
+    const probs = this.probs;
+    let range = this.range;
+    let low = this.low;
+    let offs = 0x100;
+    let sym = 1;
+    for (let i = 7; i >= 0; i--) {
+      matchByte <<= 1;
+      const matchBit = matchByte & offs;
+      const b = (cur >>> i) & 1;
+      const pi = base + offs + matchBit + sym;
+      const p = probs[pi];
+      const bound = (range >>> 11) * p;
+      if (b === 0) {
+        range = bound;
+        probs[pi] = p + ((2048 - p) >>> 5);
+      } else {
+        low += bound;
+        range -= bound;
+        probs[pi] = p - (p >>> 5);
+      }
+      if (range < 0x1000000) {
+        range = (range * 256) >>> 0;
+        this.low = low;
+        this.shiftLow();
+        low = this.low;
+      }
+      sym = (sym << 1) | b;
+      offs &= b ? matchBit : ~matchBit;
+    }
+    this.range = range;
+    this.low = low;
   }
 
   private encLen(lenBase: number, len: number, posState: number): void {
@@ -530,7 +590,7 @@ export class LzmaEncoder {
    */
   mfFind(): number {
     const pos = this.mfPos;
-    const count = this.fast ? this.hc4Find(pos, true) : this.bt4Find(pos, true);
+    const count = this.fast ? this.hc4Find(pos) : this.bt4Find(pos);
     this.mCount = count;
     let best = 0;
     if (count > 0) {
@@ -539,21 +599,136 @@ export class LzmaEncoder {
         const buf = this.buf;
         const limit = Math.min(this.n - pos, MATCH_LEN_MAX);
         const back = pos - this.mDist[count - 1] - 1;
-        while (best < limit && buf[back + best] === buf[pos + best]) best++;
+        best = extend(buf, this.view, back, pos, best, limit);
       }
     }
     this.longest = best;
     return best;
   }
 
-  /** Inserts `num` positions without reporting matches. */
-  mfSkip(num: number): void {
-    if (this.fast) for (let i = 0; i < num; i++) this.hc4Find(this.mfPos, false);
-    else for (let i = 0; i < num; i++) this.bt4Find(this.mfPos, false);
+  /**
+   * Loads the 3- and 4-byte hash heads of `next` (the position searched after this one, in the optimal parse always)
+   * and keeps their sum, so that their cache misses (the 4-byte table is megabytes) overlap this position's chain or
+   * tree walk instead of starting the next search: a prefetch. Needs buf[next + 3].
+   */
+  private touchNext(buf: Uint8Array, next: number): void {
+    const c1 = HASH_TABLE[buf[next]] ^ buf[next + 1] ^ (buf[next + 2] << 8);
+    this.touched = this.hash3[c1 & HASH3_MASK] + this.hash4[(c1 ^ (HASH_TABLE[buf[next + 3]] << 5)) & this.hash4Mask];
   }
 
-  /** HC4 at `pos` (= mfPos); records matches when `find`. Returns the match count. */
-  private hc4Find(pos: number, find: boolean): number {
+  /** Inserts `num` positions without reporting matches. */
+  mfSkip(num: number): void {
+    if (num <= 0) return;
+    if (this.fast) this.hc4Skip(num);
+    else this.bt4Skip(num);
+  }
+
+  /**
+   * HC4 insertion of `num` positions from mfPos (what hc4Find does when not finding), one loop with the tables in
+   * locals: most positions of compressible data are inside a chosen match and only inserted.
+   */
+  private hc4Skip(num: number): void {
+    const buf = this.buf;
+    const hash2 = this.hash2;
+    const hash3 = this.hash3;
+    const hash4 = this.hash4;
+    const mask4 = this.hash4Mask;
+    const son = this.son;
+    const cs = this.cyclicSize;
+    const off = this.off;
+    // Positions with fewer than 4 bytes left are not inserted.
+    const insertEnd = this.n - 3;
+    let pos = this.mfPos;
+    let cp = this.cyclicPos;
+    const end = pos + num;
+    for (; pos < end; pos++) {
+      if (pos < insertEnd) {
+        const c0 = HASH_TABLE[buf[pos]] ^ buf[pos + 1];
+        const c1 = c0 ^ (buf[pos + 2] << 8);
+        const h4 = (c1 ^ (HASH_TABLE[buf[pos + 3]] << 5)) & mask4;
+        const v = pos + off;
+        hash2[c0 & HASH2_MASK] = v;
+        hash3[c1 & HASH3_MASK] = v;
+        son[cp] = hash4[h4];
+        hash4[h4] = v;
+      }
+      if (++cp === cs) cp = 0;
+    }
+    this.mfPos = pos;
+    this.cyclicPos = cp;
+  }
+
+  /** BT4 insertion of `num` positions from mfPos (bt4Find's tree walk without recording matches), locals hoisted. */
+  private bt4Skip(num: number): void {
+    const buf = this.buf;
+    const hash2 = this.hash2;
+    const hash3 = this.hash3;
+    const hash4 = this.hash4;
+    const mask4 = this.hash4Mask;
+    const son = this.son;
+    const cs = this.cyclicSize;
+    const off = this.off;
+    const n = this.n;
+    const niceLen = this.niceLen;
+    const maxDepth = this.depth;
+    const view = this.view;
+    let pos = this.mfPos;
+    let cp = this.cyclicPos;
+    const end = pos + num;
+    for (; pos < end; pos++, cp = cp + 1 === cs ? 0 : cp + 1) {
+      const avail = n - pos;
+      const lenLimit = avail < niceLen ? avail : niceLen;
+      if (lenLimit < 4) continue;
+      const c0 = HASH_TABLE[buf[pos]] ^ buf[pos + 1];
+      const c1 = c0 ^ (buf[pos + 2] << 8);
+      const h4 = (c1 ^ (HASH_TABLE[buf[pos + 3]] << 5)) & mask4;
+      const posOff = pos + off;
+      hash2[c0 & HASH2_MASK] = posOff;
+      hash3[c1 & HASH3_MASK] = posOff;
+      let curMatch = hash4[h4];
+      hash4[h4] = posOff;
+      let ptr0 = (cp << 1) + 1;
+      let ptr1 = cp << 1;
+      let len0 = 0;
+      let len1 = 0;
+      let depth = maxDepth;
+      for (;;) {
+        const delta = posOff - curMatch;
+        if (depth-- === 0 || delta >= cs) {
+          son[ptr0] = 0;
+          son[ptr1] = 0;
+          break;
+        }
+        const pair = (cp - delta + (delta > cp ? cs : 0)) << 1;
+        const pb = pos - delta;
+        let len = len0 < len1 ? len0 : len1;
+        if (buf[pb + len] === buf[pos + len]) {
+          len = extend(buf, view, pb, pos, len + 1, lenLimit);
+          if (len === lenLimit) {
+            son[ptr1] = son[pair];
+            son[ptr0] = son[pair + 1];
+            break;
+          }
+        }
+        if (buf[pb + len] < buf[pos + len]) {
+          son[ptr1] = curMatch;
+          ptr1 = pair + 1;
+          curMatch = son[ptr1];
+          len1 = len;
+        } else {
+          son[ptr0] = curMatch;
+          ptr0 = pair;
+          curMatch = son[ptr0];
+          len0 = len;
+        }
+      }
+    }
+    this.mfPos = pos;
+    this.cyclicPos = cp;
+  }
+
+  /** HC4 at `pos` (= mfPos): inserts it and records its matches. Returns the match count. */
+  private hc4Find(pos: number): number {
     const buf = this.buf;
     let lenLimit = this.niceLen;
     const avail = this.n - pos;
@@ -578,13 +753,10 @@ export class LzmaEncoder {
     this.hash2[t2] = posOff;
     this.hash3[h3] = posOff;
     this.hash4[h4] = posOff;
+    if (pos + 4 < this.n) this.touchNext(buf, pos + 1);
     const son = this.son;
     const cp = this.cyclicPos;
     son[cp] = curMatch;
-    if (!find) {
-      this.movePos();
-      return 0;
-    }
     const mLen = this.mLen;
     const mDist = this.mDist;
     let count = 0;
@@ -631,8 +803,8 @@ export class LzmaEncoder {
     return count;
   }
 
-  /** BT4 at `pos` (= mfPos); records matches when `find`. Returns the match count. */
-  private bt4Find(pos: number, find: boolean): number {
+  /** BT4 at `pos` (= mfPos): inserts it and records its matches. Returns the match count. */
+  private bt4Find(pos: number): number {
     const buf = this.buf;
     let lenLimit = this.niceLen;
     const avail = this.n - pos;
@@ -657,32 +829,33 @@ export class LzmaEncoder {
     this.hash2[t2] = posOff;
     this.hash3[h3] = posOff;
     this.hash4[h4] = posOff;
+    if (pos + 4 < this.n) this.touchNext(buf, pos + 1);
     const mLen = this.mLen;
     const mDist = this.mDist;
     let count = 0;
     let lenBest = 1;
-    if (find) {
-      if (delta2 < cs && buf[pos - delta2] === b0) {
-        lenBest = 2;
-        mLen[0] = 2;
-        mDist[0] = delta2 - 1;
-        count = 1;
-      }
-      if (delta2 !== delta3 && delta3 < cs && buf[pos - delta3] === b0) {
-        lenBest = 3;
-        mDist[count++] = delta3 - 1;
-        delta2 = delta3;
-      }
-      if (count !== 0) {
-        const pb = pos - delta2;
-        while (lenBest < lenLimit && buf[pb + lenBest] === buf[pos + lenBest]) lenBest++;
-        mLen[count - 1] = lenBest;
-        if (lenBest === lenLimit) find = false; // still insert into the tree, report nothing more
-      }
-      if (lenBest < 3) lenBest = 3;
+    let find = true;
+    if (delta2 < cs && buf[pos - delta2] === b0) {
+      lenBest = 2;
+      mLen[0] = 2;
+      mDist[0] = delta2 - 1;
+      count = 1;
     }
+    if (delta2 !== delta3 && delta3 < cs && buf[pos - delta3] === b0) {
+      lenBest = 3;
+      mDist[count++] = delta3 - 1;
+      delta2 = delta3;
+    }
+    if (count !== 0) {
+      const pb = pos - delta2;
+      lenBest = extend(buf, this.view, pb, pos, lenBest, lenLimit);
+      mLen[count - 1] = lenBest;
+      if (lenBest === lenLimit) find = false; // still insert into the tree, report nothing more
+    }
+    if (lenBest < 3) lenBest = 3;
     // Binary tree walk: insert pos, collect longer matches on the way.
     const son = this.son;
+    const view = this.view;
     const cp = this.cyclicPos;
     let ptr0 = (cp << 1) + 1;
     let ptr1 = cp << 1;
@@ -700,7 +873,7 @@ export class LzmaEncoder {
       const pb = pos - delta;
       let len = len0 < len1 ? len0 : len1;
       if (buf[pb + len] === buf[pos + len]) {
-        while (++len !== lenLimit) if (buf[pb + len] !== buf[pos + len]) break;
+        len = extend(buf, view, pb, pos, len + 1, lenLimit);
         if (find && lenBest < len) {
           lenBest = len;
           mLen[count] = len;
@@ -904,6 +1077,11 @@ export class LzmaEncoder {
     while (this.pos < this.n) {
       if (this.optCur === this.optEnd) {
         if (this.pos - start >= maxUnpacked) break;
+        if (this.pos >= this.probeAt) {
+          // Incompressible bytes ahead: end the chunk here; the LZMA2 layer stores them (incompressibleRun).
+          if (this.probeRandom(this.pos)) break;
+          this.probeAt = this.pos + PROBE;
+        }
         const room = maxPacked - this.rcPending();
         if (room < 9 * (MATCH_LEN_MAX + 32)) break;
         this.windowCap = Math.min(OPTS - 1, (room / 9) | 0);
@@ -923,6 +1101,108 @@ export class LzmaEncoder {
     }
     this.rcFlush();
     return this.rcPos;
+  }
+
+  // ================= incompressible data =================
+
+  /**
+   * Whether the PROBE bytes at `pos` look like random bytes, which LZMA cannot shrink (LZMA2 would store the chunk
+   * after coding it; xz codes it all the same): a byte histogram close to uniform (chi-square ≤ PROBE_CHI2_MAX: no
+   * order-0 redundancy left for the literal coder) and at most PROBE_REPEATS_MAX 4-byte repeats, both inside the
+   * block (every position through a small hash table) and against the dictionary (every 8th position through the
+   * match finder's 4-byte heads), so a second copy of earlier data is still coded as matches. Read-only.
+   */
+  probeRandom(pos: number): boolean {
+    const buf = this.buf;
+    const end = pos + PROBE;
+    if (end > this.n) return false;
+    const counts = this.probeCounts;
+    counts.fill(0);
+    for (let i = pos; i < end; i++) counts[buf[i]]++;
+    const expect = PROBE / 256;
+    let chi2 = 0;
+    for (let c = 0; c < 256; c++) {
+      const d = counts[c] - expect;
+      chi2 += d * d;
+    }
+    if (chi2 / expect > PROBE_CHI2_MAX) return false;
+    const table = this.probeTable;
+    table.fill(-1);
+    const hash4 = this.hash4;
+    const mask4 = this.hash4Mask;
+    const off = this.off;
+    const cs = this.cyclicSize;
+    let repeats = 0;
+    for (let i = pos; i < end - 3; i++) {
+      const c1 = HASH_TABLE[buf[i]] ^ buf[i + 1] ^ (buf[i + 2] << 8);
+      const h = c1 ^ (HASH_TABLE[buf[i + 3]] << 5);
+      const t = h & ((1 << PROBE_TABLE_BITS) - 1);
+      const prev = table[t];
+      if (prev >= 0 && buf[prev] === buf[i] && buf[prev + 1] === buf[i + 1] && buf[prev + 2] === buf[i + 2] && buf[prev + 3] === buf[i + 3]) repeats++;
+      table[t] = i;
+      if ((i & 7) === 0) {
+        const delta = i + off - hash4[h & mask4];
+        const j = i - delta;
+        if (delta > 0 && delta < cs && j >= 0 && buf[j] === buf[i] && buf[j + 1] === buf[i + 1] && buf[j + 2] === buf[i + 2] && buf[j + 3] === buf[i + 3]) repeats++;
+      }
+      if (repeats > PROBE_REPEATS_MAX) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Length of the run of incompressible PROBE blocks at the encoder position, at most `max` bytes (0: none; the
+   * next probe is then one block on). Called between LZMA2 chunks.
+   */
+  incompressibleRun(max: number): number {
+    let run = 0;
+    while (run + PROBE <= max && this.probeRandom(this.pos + run)) run += PROBE;
+    if (run === 0) this.probeAt = this.pos + PROBE;
+    return run;
+  }
+
+  /** Passes over `len` bytes the LZMA2 layer stores: inserted into the match finder (later data may match them), not coded. */
+  skipStored(len: number): void {
+    const to = this.pos + len;
+    if (this.fast) this.mfSkip(to - this.mfPos);
+    else this.bt4InsertLeaves(to - this.mfPos);
+    this.pos = to;
+    this.probeAt = to;
+  }
+
+  /**
+   * BT4 insertion of `num` stored (random-looking) positions as leaves: hash heads set, both links empty, no tree
+   * walk. A later search still finds each of them as its bucket's newest node (so a second copy of the block is
+   * matched); the older nodes behind them become unreachable, as a depth limit would make them.
+   */
+  private bt4InsertLeaves(num: number): void {
+    const buf = this.buf;
+    const hash2 = this.hash2;
+    const hash3 = this.hash3;
+    const hash4 = this.hash4;
+    const mask4 = this.hash4Mask;
+    const son = this.son;
+    const cs = this.cyclicSize;
+    const off = this.off;
+    const insertEnd = this.n - 3;
+    let pos = this.mfPos;
+    let cp = this.cyclicPos;
+    const end = pos + num;
+    for (; pos < end; pos++) {
+      if (pos < insertEnd) {
+        const c0 = HASH_TABLE[buf[pos]] ^ buf[pos + 1];
+        const c1 = c0 ^ (buf[pos + 2] << 8);
+        const v = pos + off;
+        hash2[c0 & HASH2_MASK] = v;
+        hash3[c1 & HASH3_MASK] = v;
+        hash4[(c1 ^ (HASH_TABLE[buf[pos + 3]] << 5)) & mask4] = v;
+        son[cp << 1] = 0;
+        son[(cp << 1) + 1] = 0;
+      }
+      if (++cp === cs) cp = 0;
+    }
+    this.mfPos = pos;
+    this.cyclicPos = cp;
   }
 
   // ================= fast parse =================
@@ -1087,7 +1367,7 @@ export class LzmaEncoder {
         continue;
       }
       let len = 2;
-      while (len < bufAvail && buf[position + len] === buf[back + len]) len++;
+      len = extend(buf, this.view, position, back, len, bufAvail);
       repLens[i] = len;
       if (len > repLens[repMax]) repMax = i;
     }
@@ -1313,7 +1593,7 @@ export class LzmaEncoder {
       const back = position - reps[ri] - 1;
       if (back < 0 || buf[position] !== buf[back] || buf[position + 1] !== buf[back + 1]) continue;
       let lenTest = 2;
-      while (lenTest < bufAvail && buf[position + lenTest] === buf[back + lenTest]) lenTest++;
+      lenTest = extend(buf, this.view, position, back, lenTest, bufAvail);
       while (lenEnd < cur + lenTest) optPrice[++lenEnd] = INF;
       const lenTestTemp = lenTest;
       const price = repMatchPrice + this.pureRepPrice(ri, state, posState);
@@ -1332,7 +1612,7 @@ export class LzmaEncoder {
       // rep + literal + rep0
       let lenTest2 = lenTest + 1;
       const limit = Math.min(availFull, lenTest2 + niceLen);
-      while (lenTest2 < limit && buf[position + lenTest2] === buf[back + lenTest2]) lenTest2++;
+      lenTest2 = extend(buf, this.view, position, back, lenTest2, limit);
       lenTest2 -= lenTest + 1;
       if (lenTest2 >= 2) {
         let state2 = state < 7 ? 8 : 11;
@@ -1386,7 +1666,7 @@ export class LzmaEncoder {
           const back = position - curBack - 1;
           let lenTest2 = lenTest + 1;
           const limit = Math.min(availFull, lenTest2 + niceLen);
-          while (lenTest2 < limit && buf[position + lenTest2] === buf[back + lenTest2]) lenTest2++;
+          lenTest2 = extend(buf, this.view, position, back, lenTest2, limit);
           lenTest2 -= lenTest + 1;
           if (lenTest2 >= 2) {
             let state2 = state < 7 ? 7 : 10;

@@ -55,6 +55,21 @@ export function encodeLzma2(input: Uint8Array, options: LzmaOptions | number = 6
     const n = input.length;
     while (enc.pos < n) {
       const start = enc.pos;
+      const run = enc.incompressibleRun(COPY_MAX);
+      if (run > 0) {
+        // Random-looking bytes (LzmaEncoder.probeRandom): stored without coding them first.
+        ensure(out + run + 3);
+        outBuf[out++] = first ? CTRL_COPY_RESET : CTRL_COPY;
+        outBuf[out++] = (run - 1) >>> 8;
+        outBuf[out++] = (run - 1) & 0xff;
+        outBuf.set(input.subarray(start, start + run), out);
+        out += run;
+        first = false;
+        enc.skipStored(run);
+        enc.resetState();
+        needStateReset = true;
+        continue;
+      }
       const packed = enc.encodeChunk(UNPACKED_STOP, PACKED_MAX);
       const unpacked = enc.pos - start;
       if (packed > PACKED_MAX) throw new Error(`internal: LZMA2 chunk packed to ${packed} bytes`);

@@ -123,6 +123,24 @@ describe('XZ encoder against our decoder and the native xz tool', () => {
     }
   });
 
+  it('stores random-looking blocks without coding them, yet codes a second copy of them and repeats inside them as matches', () => {
+    const r = random(100_000, 11);
+    const pattern = random(1500, 12);
+    const periodic = new Uint8Array(96_000);
+    for (let i = 0; i < periodic.length; i += pattern.length) periodic.set(pattern.subarray(0, periodic.length - i), i);
+    for (const preset of [1, 6]) {
+      // random alone: stored, within a few chunk headers (3 bytes each) of what xz writes for it
+      const xr = roundTrip(r, preset);
+      expect(lzma2Chunks(xr).every((c) => c.ctrl < 0x80)).toBe(true);
+      expect(xr.length).toBeLessThanOrEqual(run('xz', ['-T1', `-${preset}`, '-c', '--check=none'], r).length + 12);
+      // the same bytes again after some text: the copy is matched, not stored
+      const twice = roundTrip(concat(r, text(20_000, 13), r), preset);
+      expect(twice.length).toBeLessThan(r.length + 20_000);
+      // a random pattern repeated with a period below the probe block: coded (uniform histogram, but repeats)
+      expect(roundTrip(periodic, preset).length).toBeLessThan(4 * pattern.length);
+    }
+  });
+
   it('splits a long compressible input below 2 MiB unpacked per chunk, continuing the state (0x80)', () => {
     const data = concat(shapedData(1, (1 << 21) + 70_000, 7, 5000), new Uint8Array(100_000));
     for (const preset of [0, 6]) {
