@@ -54,6 +54,10 @@ function lanesFor(level: number): LanePool | null {
 
 /** Output buffers of finished jobs (one per job in flight), reused. */
 const scratch: Uint8Array[] = [];
+/** Takes a job's output buffer back for a later job (at most 16 kept). */
+const keep = (whole: Uint8Array): void => {
+  if (scratch.length < 16) scratch.push(whole);
+};
 
 /**
  * deflateZlib on libuv's thread pool (Node only): the same bytes, off the calling thread, or null when the
@@ -73,13 +77,11 @@ export async function deflateZlibAsync(data: Uint8Array, level = 6, lend = false
       if (r && lend && !r.over) {
         // A view of the job's buffer, no copy: the caller gives it back (util/lent.ts) once written.
         handed = true;
-        return lendView(buf.subarray(0, r.produced), (whole) => {
-          if (scratch.length < 16) scratch.push(whole);
-        });
+        return lendView(buf.subarray(0, r.produced), keep);
       }
       if (r) return r.over ? null : buf.slice(0, r.produced);
     } finally {
-      if (!handed && scratch.length < 16) scratch.push(buf);
+      if (!handed) keep(buf);
     }
   }
   const z = zlibNode;

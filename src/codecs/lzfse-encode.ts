@@ -449,7 +449,8 @@ class Work {
       }
 
       // The candidate of most gain among the previous distance and the up to 4 whose tag matches (each checked
-      // against the input: a tag may collide, and a position is known only modulo 2^18).
+      // against the input: a tag may collide, and a position is known only modulo 2^18). The four checks are
+      // written out: as a loop over the line they ran 8 % more instructions per byte (callgrind, 242 vs 224).
       // Matches stop one byte before the end, so that src[pos + best] below stays in bounds (an out-of-bounds
       // read deoptimizes the function), as (e & POS_MASK) keeps pos − entry an int32 (an overflow does too).
       const lim = n - 1 - pos < MAX_MATCH_LENGTH ? n - 1 - pos : MAX_MATCH_LENGTH;
