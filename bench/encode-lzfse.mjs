@@ -1,7 +1,9 @@
 // LZFSE encoder on the bench's mixed data in 1 MiB chunks (one stream per chunk, as in a ULFO image): total size
 // against node:zlib level 6 (deflateSync, the UDZO default) and CPU time per MB of input, single thread, several
 // rounds, medians. Every chunk is checked once through our decoder. Run after a build:
-//   nice -n 15 node bench/encode-lzfse.mjs [MiB=32] [rounds=5]
+//   nice -n 15 node bench/encode-lzfse.mjs [MiB=32] [rounds=5] [--unpinned]
+// On Linux with taskset and 2-4 cores it runs once pinned to each core (`cpu` in each row; --unpinned: once,
+// wherever the scheduler puts it): a VM's cores can differ (see pinnableCores in lib/measure.mjs).
 // CPU time (this thread's, from /proc/thread-self/schedstat, else process.cpuUsage) rather than wall time
 // because the machine may be shared. Per kind of data (MIX) too, on 4 MiB of each kind alone.
 import zlib from 'node:zlib';
@@ -9,10 +11,12 @@ import { MiB, readBinaries, splitChunks } from '../dist/cli/commands/bench.js';
 import { encodeLzfse } from '../dist/codecs/lzfse-encode.js';
 import { decodeLzfse } from '../dist/codecs/lzfse.js';
 import { makeData, readText } from './lib/data.mjs';
-import { timeInProcess } from './lib/measure.mjs';
+import { pinnedCore, positional, rerunPinned, timeInProcess } from './lib/measure.mjs';
 
-const sizeMiB = Number(process.argv[2] ?? 32);
-const rounds = Number(process.argv[3] ?? 5);
+if (rerunPinned()) process.exit(0);
+const [argMiB, argRounds] = positional();
+const sizeMiB = Number(argMiB ?? 32);
+const rounds = Number(argRounds ?? 5);
 const d = makeData(sizeMiB * MiB);
 const chunks = splitChunks(d.data, MiB);
 const median = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
@@ -44,6 +48,7 @@ for (let r = 0; r < Math.min(rounds, 3); r++) {
 }
 const mb = d.data.length / 1e6;
 const row = {
+  cpu: pinnedCore,
   MiB: sizeMiB,
   hash: d.hash,
   oursBytes,

@@ -12,7 +12,9 @@
 // the workspace before ours are timed (the writer's workers never fork).
 // Every chunk we write is checked once (untimed) through our decoder (xz) and the native decoder.
 //
-// Run after a build: `npm run build && nice -n 15 node bench/encode-speed.mjs [MiB=16] [rounds=3] [codecs=bz9,xz1,xz6]`
+// On Linux with taskset and 2-4 cores the whole comparison runs once pinned to each core (the native tools inherit
+// the pinning; `--unpinned` runs it once, where the scheduler puts it): cores can differ (see pinnableCores).
+// Run after a build: `npm run build && nice -n 15 node bench/encode-speed.mjs [MiB=16] [rounds=3] [codecs=bz9,xz1,xz6] [--unpinned]`
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,10 +23,13 @@ import { encodeXz } from '../dist/codecs/xz-encode.js';
 import { decodeXz } from '../dist/codecs/xz.js';
 import { encodeBzip2 } from '../dist/codecs/bzip2-encode.js';
 import { cacheDir, makeData } from './lib/data.mjs';
+import { pinnedCore, positional, rerunPinned } from './lib/measure.mjs';
 
-const sizeMiB = Number(process.argv[2] ?? 16);
-const rounds = Number(process.argv[3] ?? 3);
-const which = (process.argv[4] ?? 'bz9,xz1,xz6').split(',');
+if (rerunPinned()) process.exit(0);
+const [argMiB, argRounds, argCodecs] = positional();
+const sizeMiB = Number(argMiB ?? 16);
+const rounds = Number(argRounds ?? 3);
+const which = (argCodecs ?? 'bz9,xz1,xz6').split(',');
 
 const d = makeData(sizeMiB * MiB);
 const chunks = splitChunks(d.data, MiB);
@@ -106,6 +111,7 @@ for (const w of which) {
   }
   const row = {
     codec: `${c.tool} -${level}`,
+    cpu: pinnedCore,
     oursBytes,
     nativeBytes,
     sizeRatio: +(oursBytes / nativeBytes).toFixed(4),
@@ -119,7 +125,7 @@ for (const w of which) {
   console.log(JSON.stringify(row));
 }
 rmSync(tmpDir, { recursive: true, force: true });
-console.log(`\n${sizeMiB} MiB (${d.hash}), ${chunks.length} chunks of 1 MiB, ${rounds} rounds, CPU seconds user+sys (median)\n`);
+console.log(`\n${sizeMiB} MiB (${d.hash}), ${chunks.length} chunks of 1 MiB, ${rounds} rounds, CPU seconds user+sys (median), ${pinnedCore === null ? 'unpinned' : `pinned to cpu${pinnedCore}`}\n`);
 console.log('| native | dmgkit bytes | native bytes | size | dmgkit s | native s | time |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {

@@ -191,8 +191,9 @@ if (withLarge) {
 }
 
 // Encoding: dmgkit convert --format against pigz and gzip (bench/lib/encode.mjs); --no-encode leaves it out
-const { runEncodeBench, renderEncode } = await import('./lib/encode.mjs');
+const { runEncodeBench, renderEncode, runSingleThreadEncoders } = await import('./lib/encode.mjs');
 const encode = argv.includes('--no-encode') || e2eOnly ? null : await runEncodeBench({ quick, reps: REPS, log, largePath: large?.path ?? null });
+if (encode && !quick) encode.single = runSingleThreadEncoders({ log });
 
 // ---------------------------------------------------------------------------------------------------------------
 // HFS+ setup

@@ -11,6 +11,7 @@ import { writeUdifImage } from '../../dist/udif/write/udif.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = join(here, '..', '..');
+export const benchDir = join(here, '..');
 export const cacheDir = join(tmpdir(), `dmgkit-bench-${userInfo().uid}`);
 mkdirSync(cacheDir, { recursive: true });
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { MiB } from '../../dist/cli/commands/bench.js';
 import { cacheDir, unitPlan, writeImage } from './data.mjs';
 import { peakRssKiB } from './large.mjs';
-import { Samples, timeTool } from './measure.mjs';
+import { Samples, shellQuote, timeTool } from './measure.mjs';
 
 /** Builds (or finds) the image of `units` MiB for one codec's encoded chunk set; returns its path. */
 export async function buildCycledImage(codec, d, set, units) {
@@ -165,9 +165,8 @@ export async function runE2E({ d, entries, units: unitList, reps, threadsList, c
   return { outDir, reps, threads: threadsList, rows, twoAtOnce };
 }
 
-const quote = (a) => `'${String(a).replaceAll("'", `'\\''`)}'`;
 /** A contender ([cmd, args, { stdoutPath }]) as one shell command line. */
-const shellLine = ([cmd, args, opts]) => [cmd, ...args].map(quote).join(' ') + (opts.stdoutPath ? ` > ${quote(opts.stdoutPath)}` : '');
+const shellLine = ([cmd, args, opts]) => [cmd, ...args].map(shellQuote).join(' ') + (opts.stdoutPath ? ` > ${shellQuote(opts.stdoutPath)}` : '');
 
 const f2 = (x) => (x === null || x === undefined ? '–' : x.toFixed(2));
 const f0 = (x) => (x === null || x === undefined ? '–' : x.toFixed(0));

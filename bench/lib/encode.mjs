@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { MiB } from '../../dist/cli/commands/bench.js';
 import { CODECS } from '../../dist/codecs/table.js';
-import { Samples, timeTool } from './measure.mjs';
-import { cacheDir, makeData } from './data.mjs';
+import { pinnableCores, Samples, shellQuote, timeTool } from './measure.mjs';
+import { benchDir, cacheDir, makeData } from './data.mjs';
 import { dmgkitCli, peakRssKiB } from './large.mjs';
 
 /** The formats to measure: every codec of the table with an encoder, and UDRO. */
@@ -43,9 +43,21 @@ export async function runEncodeBench({ quick, reps, log, largePath, only = null 
     `dmgkit ${format}${hasLevels ? ` -${level}` : ''} ${threads}t`, { format, level, threads },
     process.execPath, [dmgkitCli, 'convert', raw, '-o', '/dev/null', '--format', format, '--threads', String(threads), '--deterministic', ...(hasLevels ? ['--level', String(level)] : [])],
   ];
+  const cores = pinnableCores();
+  const scaling = [];
   for (const f of formats(quick).filter((x) => !only || only.includes(x.format))) {
     for (const level of f.levels) {
       for (const threads of [1, 2]) contenders.push(dmg(f.format, level, threads, f.hasLevels));
+      if (f.format !== 'UDZO' && f.format !== 'UDRO' && !quick) {
+        // What two cores give this encoder without any coordination: two single-threaded converts at once, and one
+        // pinned to each core (a VM's cores can differ: on the reference machine one runs memory-bound code 1.5-2x
+        // slower than the other, and the scheduler decides which core a single-threaded run gets).
+        const [name1, , cmd1, args1] = dmg(f.format, level, 1, f.hasLevels);
+        const line = [cmd1, ...args1].map(shellQuote).join(' ');
+        contenders.push([`${name1} x2 at once`, { format: f.format, level, threads: 1, pair: true }, 'bash', ['-c', `${line} & ${line} & wait`]]);
+        for (const c of cores) contenders.push([`${name1} on cpu${c}`, { format: f.format, level, threads: 1, cpu: c }, 'taskset', ['-c', String(c), cmd1, ...args1]]);
+        scaling.push({ format: f.format, name1, name2: dmg(f.format, level, 2, f.hasLevels)[0] });
+      }
       if (f.format === 'UDZO') {
         contenders.push([`pigz -${level} -p 2`, { format: 'gzip', level, threads: 2 }, 'pigz', [`-${level}`, '-p', '2', '-c', raw]]);
         contenders.push([`gzip -${level}`, { format: 'gzip', level, threads: 1 }, 'gzip', [`-${level}`, '-c', raw]]);
@@ -63,7 +75,17 @@ export async function runEncodeBench({ quick, reps, log, largePath, only = null 
   const rows = available.map(([name, meta, cmd, args]) => {
     const s = samples.get(name);
     const outArgs = cmd === process.execPath ? args.map((a) => (a === '/dev/null' ? '-' : a)) : args;
-    return { name, ...meta, wall: s.wall, cpu: s.cpu, bytes: sizeOf(cmd, outArgs, out) };
+    return { name, ...meta, wall: s.wall, cpu: s.cpu, bytes: meta.pair || meta.cpu !== undefined ? null : sizeOf(cmd, outArgs, out) };
+  });
+  const get = (name) => rows.find((x) => x.name === name);
+  const scale = scaling.map(({ format, name1, name2 }) => {
+    const one = get(name1);
+    const two = get(name2);
+    const pair = get(`${name1} x2 at once`);
+    const pinned = cores.map((c) => get(`${name1} on cpu${c}`)?.wall ?? null);
+    // Two threads can at best finish the work as fast as the cores' summed throughputs, each measured pinned alone.
+    const bound = pinned.length > 1 && pinned.every((x) => x) ? one.wall * pinned.reduce((a, x) => a + 1 / x, 0) : null;
+    return { format, oneWall: one.wall, twoWall: two.wall, speedup: one.wall / two.wall, pairWall: pair?.wall ?? null, pairSpeedup: pair ? (2 * one.wall) / pair.wall : null, pinned, bound };
   });
   let rss = null;
   if (largePath) {
@@ -73,7 +95,22 @@ export async function runEncodeBench({ quick, reps, log, largePath, only = null 
     };
     rss = { imageBytes: statSync(largePath).size, peakRssMiB: peak(2), peakRssMiB1: peak(1) };
   }
-  return { dataBytes: size, rows, rss };
+  return { dataBytes: size, rows: rows.filter((x) => x.bytes !== null), scaling: scale, cores, rss };
+}
+
+/**
+ * The single-threaded encoders against the native tools: bench/encode-speed.mjs (bzip2 -9, xz -1, xz -6) and
+ * bench/encode-lzfse.mjs (LZFSE against zlib-6), each a child process that runs once pinned to each core when it
+ * can (see rerunPinned). Returns { tools: [rows of encode-speed], lzfse: [rows of encode-lzfse] }.
+ */
+export function runSingleThreadEncoders({ log }) {
+  const run = (script, args) => {
+    log(`  ${script} ${args.join(' ')}\n`);
+    const r = spawnSync(process.execPath, [join(benchDir, script), ...args], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) throw new Error(`${script} exited with ${r.status}`);
+    return r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  };
+  return { tools: run('encode-speed.mjs', ['16', '3']), lzfse: run('encode-lzfse.mjs', ['32', '5']).filter((x) => x.MiB) };
 }
 
 /** The encode results as a Markdown table (MB/s of input, wall and CPU; output size). */
@@ -92,6 +129,25 @@ export function renderEncode(r) {
     const rel = same ? `${((row.bytes / pigz.bytes - 1) * 100).toFixed(2)} %` : '';
     const time = same ? `${(row.wall / pigz.wall).toFixed(2)}×` : '';
     lines.push(`| ${row.name} | ${row.wall.toFixed(2)} | ${mb(row.wall)} | ${mb(row.cpu)} | ${row.bytes} | ${rel} | ${time} |`);
+  }
+  if (r.scaling?.length) {
+    lines.push(
+      '',
+      `#### Two threads against what two cores give (wall s, medians; the pinned runs are one thread on one core)`,
+      '',
+      `| format | 1t | 2t | 2t/1t | two 1t at once | throughput 2 vs 1 | ${r.cores.map((c) => `1t on cpu${c}`).join(' | ')} | bound from the pinned runs |`,
+      `|---|---|---|---|---|---|${r.cores.map(() => '---|').join('')}---|`,
+    );
+    const f = (x) => (x == null ? '–' : x.toFixed(2));
+    for (const s of r.scaling) {
+      lines.push(`| ${s.format} | ${f(s.oneWall)} | ${f(s.twoWall)} | ${f(s.speedup)}× | ${f(s.pairWall)} | ${s.pairSpeedup ? `${f(s.pairSpeedup)}×` : '–'} | ${s.pinned.map(f).join(' | ')} | ${s.bound ? `${f(s.bound)}×` : '–'} |`);
+    }
+  }
+  if (r.single) {
+    const core = (c) => (c === null ? 'unpinned' : `cpu${c}`);
+    lines.push('', '#### Single-thread encoders against the native tools (16 MiB in 1 MiB chunks; CPU s, medians)', '', '| encoder | core | dmgkit s | native s | time | size vs native |', '|---|---|---|---|---|---|');
+    for (const x of r.single.tools) lines.push(`| ${x.codec} | ${core(x.cpu)} | ${x.oursCpu} | ${x.nativeCpu} | ${x.timeRatio}× | ${((x.sizeRatio - 1) * 100).toFixed(2)} % |`);
+    for (const x of r.single.lzfse) lines.push(`| LZFSE (32 MiB) vs zlib-6 | ${core(x.cpu)} | ${x.oursMBps} MB/s | ${x.zlib6MBps} MB/s | | ${x.vsZlib6} |`);
   }
   if (r.rss) lines.push('', `Converting the ${(r.rss.imageBytes / MiB).toFixed(0)} MiB large UDZO image to UDZO: peak RSS ${r.rss.peakRssMiB} MiB on 2 threads, ${r.rss.peakRssMiB1} MiB on 1.`);
   return lines.join('\n') + '\n';

@@ -1,7 +1,7 @@
 // Timing helpers: wall-clock and CPU time, for in-process work and for spawned tools.
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -110,6 +110,50 @@ export function taskDelta(a, b) {
   }
   return { maxRun, run, wait };
 }
+
+/**
+ * The cores to pin single-threaded comparisons to, one run per core: all of them on Linux with taskset and 2-4
+ * cores, else none (run unpinned). A VM's cores can differ: on the reference machine (2 vCPUs) one ran
+ * memory-bound code 1.5-2x slower than the other, and the scheduler moves a process between them, so an unpinned
+ * comparison of two programs measures where each ran as much as the programs.
+ */
+export function pinnableCores() {
+  const n = availableParallelism();
+  if (process.platform !== 'linux' || n < 2 || n > 4) return [];
+  if (spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status !== 0) return [];
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** The one core this process may run on (pinned by rerunPinned or by the caller's taskset), or null. */
+export const pinnedCore = (() => {
+  try {
+    const m = /^Cpus_allowed_list:\s*(\d+)\s*$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+})();
+
+/**
+ * Runs this script again pinned to each core in turn (taskset; the tools it spawns inherit the pinning) and
+ * returns true, unless it already is pinned, `--unpinned` is given or no core can be pinned (false: run here).
+ */
+export function rerunPinned() {
+  if (pinnedCore !== null || process.env.DMGKIT_BENCH_CPU !== undefined || process.argv.includes('--unpinned')) return false;
+  const cores = pinnableCores();
+  if (!cores.length) return false;
+  for (const c of cores) {
+    const r = spawnSync('taskset', ['-c', String(c), process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, DMGKIT_BENCH_CPU: String(c) } });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
+  return true;
+}
+
+/** Positional arguments of a bench script (its flags left out). */
+export const positional = () => process.argv.slice(2).filter((a) => !a.startsWith('--'));
+
+/** A word for a POSIX shell command line. */
+export const shellQuote = (a) => `'${String(a).replaceAll("'", `'\\''`)}'`;
 
 export function median(xs) {
   const s = xs.filter((x) => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
