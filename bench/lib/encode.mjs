@@ -12,6 +12,12 @@ import { pinnableCores, Samples, shellQuote, timeTool } from './measure.mjs';
 import { benchDir, cacheDir, makeData } from './data.mjs';
 import { dmgkitCli, peakRssKiB } from './large.mjs';
 
+/** The native single-threaded encoder of a format's codec (command, arguments for a level; output on stdout). */
+const NATIVE_ENCODER = {
+  UDBZ: ['bzip2', (level) => [`-${level}`, '-c']],
+  ULMO: ['xz', (level) => ['-T1', `-${level}`, '-c', '--check=none']],
+};
+
 /** The formats to measure: every codec of the table with an encoder, and UDRO. */
 function formats(quick) {
   const udif = CODECS.filter((c) => (c.encode || c.loadEncoder) && c.format).map((c) => ({ format: c.format, levels: c.format === 'UDZO' ? [6, 1] : [c.defaultLevel], hasLevels: c.maxLevel > c.minLevel }));
@@ -56,7 +62,16 @@ export async function runEncodeBench({ quick, reps, log, largePath, only = null 
         const line = [cmd1, ...args1].map(shellQuote).join(' ');
         contenders.push([`${name1} x2 at once`, { format: f.format, level, threads: 1, pair: true }, 'bash', ['-c', `${line} & ${line} & wait`]]);
         for (const c of cores) contenders.push([`${name1} on cpu${c}`, { format: f.format, level, threads: 1, cpu: c }, 'taskset', ['-c', String(c), cmd1, ...args1]]);
-        scaling.push({ format: f.format, name1, name2: dmg(f.format, level, 2, f.hasLevels)[0] });
+        // The same yardstick for the native single-threaded encoder of that codec, where there is one.
+        const tool = NATIVE_ENCODER[f.format];
+        let native = null;
+        if (tool) {
+          native = `${tool[0]} ${tool[1](level).join(' ')}`;
+          const tl = [tool[0], ...tool[1](level), raw].map(shellQuote).join(' ');
+          contenders.push([native, { format: f.format, level, threads: 1, pair: true }, tool[0], [...tool[1](level), raw]]);
+          contenders.push([`${native} x2 at once`, { format: f.format, level, threads: 1, pair: true }, 'bash', ['-c', `${tl} >/dev/null & ${tl} >/dev/null & wait`]]);
+        }
+        scaling.push({ format: f.format, name1, name2: dmg(f.format, level, 2, f.hasLevels)[0], native });
       }
       if (f.format === 'UDZO') {
         contenders.push([`pigz -${level} -p 2`, { format: 'gzip', level, threads: 2 }, 'pigz', [`-${level}`, '-p', '2', '-c', raw]]);
@@ -78,14 +93,17 @@ export async function runEncodeBench({ quick, reps, log, largePath, only = null 
     return { name, ...meta, wall: s.wall, cpu: s.cpu, bytes: meta.pair || meta.cpu !== undefined ? null : sizeOf(cmd, outArgs, out) };
   });
   const get = (name) => rows.find((x) => x.name === name);
-  const scale = scaling.map(({ format, name1, name2 }) => {
+  const scale = scaling.map(({ format, name1, name2, native }) => {
+    const n1 = native && get(native);
+    const n2 = native && get(`${native} x2 at once`);
+    const nativePair = n1 && n2 ? { name: native, aloneWall: n1.wall, pairWall: n2.wall, pairSpeedup: (2 * n1.wall) / n2.wall } : null;
     const one = get(name1);
     const two = get(name2);
     const pair = get(`${name1} x2 at once`);
     const pinned = cores.map((c) => get(`${name1} on cpu${c}`)?.wall ?? null);
     // Two threads can at best finish the work as fast as the cores' summed throughputs, each measured pinned alone.
     const bound = pinned.length > 1 && pinned.every((x) => x) ? one.wall * pinned.reduce((a, x) => a + 1 / x, 0) : null;
-    return { format, oneWall: one.wall, twoWall: two.wall, speedup: one.wall / two.wall, pairWall: pair?.wall ?? null, pairSpeedup: pair ? (2 * one.wall) / pair.wall : null, pinned, bound };
+    return { format, oneWall: one.wall, twoWall: two.wall, speedup: one.wall / two.wall, pairWall: pair?.wall ?? null, pairSpeedup: pair ? (2 * one.wall) / pair.wall : null, pinned, bound, nativePair };
   });
   let rss = null;
   if (largePath) {
@@ -141,6 +159,11 @@ export function renderEncode(r) {
     const f = (x) => (x == null ? '–' : x.toFixed(2));
     for (const s of r.scaling) {
       lines.push(`| ${s.format} | ${f(s.oneWall)} | ${f(s.twoWall)} | ${f(s.speedup)}× | ${f(s.pairWall)} | ${s.pairSpeedup ? `${f(s.pairSpeedup)}×` : '–'} | ${s.pinned.map(f).join(' | ')} | ${s.bound ? `${f(s.bound)}×` : '–'} |`);
+    }
+    const natives = r.scaling.filter((s) => s.nativePair);
+    if (natives.length) {
+      lines.push('', 'The native single-threaded encoders, alone and two copies at once (wall s, medians):', '', '| format | native | alone | two at once | throughput 2 vs 1 |', '|---|---|---|---|---|');
+      for (const s of natives) lines.push(`| ${s.format} | ${s.nativePair.name} | ${f(s.nativePair.aloneWall)} | ${f(s.nativePair.pairWall)} | ${f(s.nativePair.pairSpeedup)}× |`);
     }
   }
   if (r.single) {
