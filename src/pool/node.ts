@@ -30,7 +30,7 @@ interface Slot {
   worker: Worker;
   jobs: Map<number, Job>;
   dead: boolean;
-  /** The worker has loaded its modules (it said so): until then it is sent at most one job. */
+  /** The worker has loaded its modules (it said so): until then it is sent at most PoolOptions.startWith jobs. */
   ready: boolean;
 }
 
@@ -152,8 +152,9 @@ export class WorkerPool implements TaskPool {
   private dispatch(): void {
     const workers = this.workerCount;
     // A worker takes jobs once it is up (it says so when its modules are loaded): until then the calling thread
-    // (callerRuns) does the work, or the jobs wait in the queue, rather than waiting behind a thread's start-up.
-    const room = (s: Slot) => (s.ready ? PER_WORKER - s.jobs.size : 0);
+    // (callerRuns) does the work, or the jobs wait in the queue, rather than waiting behind a thread's start-up
+    // (except the startWith jobs a starting worker is given).
+    const room = (s: Slot) => (s.ready ? PER_WORKER : Math.min(PER_WORKER, this.opts.startWith ?? 0)) - s.jobs.size;
     while (this.queue.length > 0 && !this.closed) {
       let best: Slot | undefined;
       let starting = 0;

@@ -33,6 +33,13 @@ export interface PoolOptions {
    * the calling thread goes on alone, so a small job costs nothing but the workers' start-up on idle cores).
    */
   prestart?: boolean;
+  /**
+   * Jobs a worker is sent while it is still starting (default 0: none, a job never waits for a worker's start-up).
+   * For long jobs on a callerRuns pool: the calling thread runs its jobs synchronously and reads a worker's "up"
+   * only between two of them, so a worker that has its first job already starts on it as soon as its modules are
+   * loaded (measured, 64 MiB to ULFO on 2 threads: 1.39-1.48 s against 1.55-1.78 s).
+   */
+  startWith?: number;
 }
 
 /** Runs every task on the calling thread, one at a time as they are submitted (no workers; works in browsers). */

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { createPool, WorkerPool } from '../../src/pool/node.js';
 import { InlinePool, orderedMap, type DecodeResult } from '../../src/pool/index.js';
@@ -170,6 +174,34 @@ describe('WorkerPool lifecycle', () => {
       expect(pool.started).toBe(1);
     } finally {
       await pool.close();
+    }
+  });
+
+  it('startWith: a starting worker is given its first jobs; by default the calling thread takes them', () => {
+    // A child process on the compiled pool, so the task module and the pool share one registry. Each job says which
+    // thread ran it: 0 is the calling thread. Without startWith the worker is still starting (tens of ms) when both
+    // jobs are submitted, so the calling thread runs both; with startWith 1 the first waits for the worker.
+    const dir = mkdtempSync(join(tmpdir(), 'dmgkit-pool-'));
+    try {
+      const mod = join(dir, 'where.mjs');
+      writeFileSync(mod, `import { threadId } from 'node:worker_threads';\nimport { registerTask } from ${JSON.stringify(repoRoot + '/dist/pool/registry.js')};\nregisterTask('where', () => threadId);\n`);
+      const script = `
+        import { WorkerPool } from ${JSON.stringify(repoRoot + '/dist/pool/node.js')};
+        const out = [];
+        for (const startWith of [0, 1]) {
+          const pool = new WorkerPool(2, { callerRuns: true, startWith, modules: [${JSON.stringify(pathToFileURL(mod).href)}] });
+          out.push(await Promise.all([pool.run('where', {}), pool.run('where', {})]));
+          await pool.close();
+        }
+        console.log(JSON.stringify(out));`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 90_000, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      const [byDefault, early] = JSON.parse(r.stdout) as number[][];
+      expect(byDefault).toEqual([0, 0]);
+      expect(early[0]).toBeGreaterThan(0);
+      expect(early[1]).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -50,7 +50,10 @@ export interface UdifWriteOptions {
    * type is still `chunkType`; a result not smaller than its input is stored raw).
    */
   encoder?: ChunkEncodeFn;
-  /** Chunks in flight; default: 2 × the pool's threads + 1. */
+  /**
+   * Chunks in flight; default 4 × the pool's threads (3 inline): room for the calling thread to go on while the
+   * oldest chunk is on a worker still starting (the encode pool gives a starting worker its first jobs).
+   */
   window?: number;
   /** 16-byte segment ID, or 'content' for one derived from the image's tables and checksums; default random. */
   segmentId?: Uint8Array | 'content';
@@ -125,7 +128,7 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
   }
   const pool = opts.encoder ? new InlinePool() : opts.pool ?? new InlinePool();
   const ownsPool = !!opts.encoder || !opts.pool;
-  const window = Math.max(1, opts.window ?? 2 * pool.threads + 1);
+  const window = Math.max(1, opts.window ?? (pool.threads > 1 ? 4 * pool.threads : 3));
   // Cells are read into buffers of the writer's own when the source can (readInto), and go to other threads in
   // such buffers (transferred, then handed back for the next cells): a source's view may share its buffer with
   // other data, which must be neither detached nor cloned whole.
