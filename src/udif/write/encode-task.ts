@@ -9,7 +9,7 @@
  */
 import { DmgkitError } from '../../errors.js';
 import { codecEntry, loadEncoder, type CodecEntry } from '../../codecs/table.js';
-import { movable, registerTask, transfer } from '../../pool/registry.js';
+import { registerTask } from '../../pool/registry.js';
 import { crc32Fast } from '../../util/crc32-fast.js';
 import { CHUNK_RAW } from '../chunk-types.js';
 import { SECTOR } from '../layout.js';
@@ -44,8 +44,8 @@ export interface EncodeCellResult {
   out: Uint8Array | null;
   /** CRC-32 of `out`. */
   outCrc: number;
-  /** The input's bytes when `out` does not use them (the caller may reuse the buffer). */
-  spare: Uint8Array | null;
+  /** `out` does not use the input's bytes: the caller may reuse the cell's buffer. */
+  cellFree: boolean;
 }
 
 
@@ -118,13 +118,13 @@ export function cellPart(a: EncodeCellArgs): CellPart {
 export function cellResult(a: EncodeCellArgs, p: CellPart, enc: Uint8Array | null): EncodeCellResult {
   const input = a.input;
   const part = p.part;
-  if (!part) return { crc: p.crc, a: p.a, b: p.b, type: a.type, out: null, outCrc: 0, spare: input };
+  if (!part) return { crc: p.crc, a: p.a, b: p.b, type: a.type, out: null, outCrc: 0, cellFree: true };
   if (enc && enc.length < part.length) {
-    const spare = enc.buffer === input.buffer ? null : input; // (an encoder that answers with a view of its input)
-    return { crc: p.crc, a: p.a, b: p.b, type: a.type, out: enc, outCrc: crc32Fast(enc), spare };
+    const cellFree = enc.buffer !== input.buffer; // (an encoder that answers with a view of its input)
+    return { crc: p.crc, a: p.a, b: p.b, type: a.type, out: enc, outCrc: crc32Fast(enc), cellFree };
   }
   const outCrc = part === input ? p.crc : crc32Fast(part);
-  return { crc: p.crc, a: p.a, b: p.b, type: CHUNK_RAW, out: part, outCrc, spare: null };
+  return { crc: p.crc, a: p.a, b: p.b, type: CHUNK_RAW, out: part, outCrc, cellFree: false };
 }
 
 /** Does one cell with `encode` (null: raw chunks) on this thread. */
@@ -137,8 +137,14 @@ registerTask<EncodeCellArgs, EncodeCellResult>(
   ENCODE_TASK,
   async (a) => {
     const r = encodeCell(a, await loadCellEncoder(a.type));
-    if (r.out && r.out !== r.spare && r.out.buffer !== a.input.buffer) r.out = movable(r.out);
-    return transfer(r, [r.out?.buffer, r.spare?.buffer]);
+    // The result is cloned, not transferred (see sharedCells in ./udif.ts: a detached buffer slows every
+    // typed-array access of this thread from then on): `out` in a buffer of its own size, since a view is cloned
+    // with all of its buffer; a view of a shared cell is not copied.
+    const out = r.out;
+    if (out && !isShared(out) && out.byteLength !== out.buffer.byteLength) r.out = out.slice();
+    return r;
   },
   { fallbackCode: 'INVALID_ARGUMENT' },
 );
+
+const isShared = (u: Uint8Array) => typeof SharedArrayBuffer !== 'undefined' && u.buffer instanceof SharedArrayBuffer;

@@ -130,12 +130,18 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
   const ownsPool = !!opts.encoder || !opts.pool;
   const window = Math.max(1, opts.window ?? (pool.threads > 1 ? 4 * pool.threads : 3));
   // Cells are read into buffers of the writer's own when the source can (readInto), and go to other threads in
-  // such buffers (transferred, then handed back for the next cells): a source's view may share its buffer with
-  // other data, which must be neither detached nor cloned whole.
+  // such buffers: a source's view may share its buffer with other data, which must not be cloned whole. Nothing is
+  // transferred: detaching an ArrayBuffer (what a transfer does to the sender's) invalidates V8's
+  // array-buffer-detaching protector for the whole thread, and from then on every typed-array access in optimised
+  // code checks for a detached buffer (measured after one detach, steady state: the LZFSE encoder +20-25 % CPU,
+  // bzip2 +13-15 %, the XZ decoder +24 % instructions). So the cells are shared memory where there is
+  // SharedArrayBuffer (no copy either), else cloned, and the results are cloned (./encode-task.ts).
   const copyCells = pool.threads > 1 && !opts.encoder;
+  const sharedCells = copyCells && typeof SharedArrayBuffer !== 'undefined';
   const cellBytes = chunkSectors * SECTOR;
   const spares: Uint8Array[] = [];
-  const ownBuffer = (n: number): Uint8Array => (n === cellBytes && spares.length ? spares.pop()! : new Uint8Array(n));
+  const ownBuffer = (n: number): Uint8Array =>
+    n === cellBytes && spares.length ? spares.pop()! : new Uint8Array(sharedCells ? new SharedArrayBuffer(n) : new ArrayBuffer(n));
   /** A cell's bytes, and whether the buffer is the writer's (reusable once the cell is done). */
   const readCell = async (src: ByteSource, offset: number, n: number): Promise<{ cell: Uint8Array; own: boolean }> => {
     if (src.readInto) {
@@ -260,7 +266,7 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
       push(list, job.type, job.sectorStart, job.sectorCount, 0, job.merge);
       return null;
     }
-    if (r.spare && job.own && r.spare.length === cellBytes && spares.length < window) spares.push(r.spare);
+    if (r.cellFree && job.own && job.cell!.length === cellBytes && spares.length < window) spares.push(job.cell!);
     const n = job.sectorCount;
     if (r.a === r.b) {
       if (job.free) push(list, CHUNK_IGNORE, job.sectorStart, n, 0, true);
@@ -288,7 +294,7 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
       const first = tables[job.table].firstSector + job.sectorStart;
       return [job, encodeCell(args, type === CHUNK_RAW ? null : (d) => enc(d, first + (d.byteOffset - job.cell!.byteOffset) / SECTOR))];
     }
-    return [job, await pool.run<EncodeCellResult>(ENCODE_TASK, args, copyCells ? [job.cell.buffer as ArrayBuffer] : undefined)];
+    return [job, await pool.run<EncodeCellResult>(ENCODE_TASK, args)];
   };
   try {
     const done = orderedMap(jobs(), encode, {
