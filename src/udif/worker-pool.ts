@@ -6,6 +6,7 @@ import type { DecodeResult } from '../pool/tasks.js';
  * A DecodeExecutor on the shared worker pool (src/pool), zlib included (inflateSync in a worker measured ~13%
  * faster than node:zlib's asynchronous inflate on the libuv pool for 1 MiB chunks: no stream set up per chunk).
  * The caller's decode-ahead window bounds how many chunks are in flight. close() terminates the workers.
+ * Decoded chunks are views of SharedArrayBuffers.
  */
 export class WorkerPoolExecutor implements DecodeExecutor {
   readonly pool: WorkerPool;
@@ -14,11 +15,17 @@ export class WorkerPoolExecutor implements DecodeExecutor {
   }
 
   async decode(type: number, input: Uint8Array, outLength: number): Promise<Uint8Array> {
-    // Hand over a standalone buffer (a view into a larger one is copied once); shared memory is passed as is.
-    const shared = typeof SharedArrayBuffer !== 'undefined' && input.buffer instanceof SharedArrayBuffer;
-    const owned = shared || (input.byteOffset === 0 && input.byteLength === input.buffer.byteLength) ? input : input.slice();
-    const r = await this.pool.run<DecodeResult>('decode', { type, input: owned, outLength }, shared ? [] : [owned.buffer as ArrayBuffer]);
-    return r.data!;
+    // Input and output in shared memory, nothing transferred: a transfer detaches the sender's buffer, and one
+    // detached buffer slows every typed-array access of its thread from then on (docs/architecture.md), here the
+    // decoders' in the workers and the file-system code on this thread. A chunk's input is copied once.
+    let shared = input;
+    if (!(input.buffer instanceof SharedArrayBuffer)) {
+      shared = new Uint8Array(new SharedArrayBuffer(input.length));
+      shared.set(input);
+    }
+    const output = new Uint8Array(new SharedArrayBuffer(outLength));
+    await this.pool.run<DecodeResult>('decode', { type, input: shared, outLength, output });
+    return output;
   }
 
   close(): Promise<void> {
