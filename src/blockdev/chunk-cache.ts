@@ -3,6 +3,8 @@ import type { TaskPool } from '../pool/pool.js';
 import { BATCH_FIELDS, type BatchArgs, type BatchResult } from '../udif/batch-task.js';
 import { chunkError } from '../udif/decode.js';
 import type { UdifImage } from '../udif/image.js';
+import { toShared } from '../util/shared.js';
+
 
 /** A decoded chunk in the cache. `buf` is valid once `ready` resolves and while the entry is pinned. */
 export interface CachedChunk {
@@ -120,18 +122,14 @@ export class ChunkCache {
     const chunks = new Float64Array(BATCH_FIELDS);
     chunks.set([c.type, c.inOffset, c.inLength, c.outLength, 0, c.outLength, 0]);
     let input = this.input;
-    const transfer: ArrayBuffer[] = [];
     try {
       if (!input) {
         // no descriptor (HTTP, Blob, nested container): read here and hand the bytes over
         let b = await this.udif.source.read(c.inOffset, c.inLength);
-        if (this.pool.threads > 1) {
-          if (b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) b = b.slice();
-          if (!(b.buffer instanceof SharedArrayBuffer)) transfer.push(b.buffer as ArrayBuffer);
-        }
+        if (this.pool.threads > 1) b = toShared(b); // (copied, not transferred: util/shared.ts)
         input = { bytes: [b] };
       }
-      const r = await this.pool.run<BatchResult>('udif.batch', { chunks, input, sink: { slot: buf }, crc: false, keepGoing: false } satisfies BatchArgs, transfer);
+      const r = await this.pool.run<BatchResult>('udif.batch', { chunks, input, sink: { slot: buf }, crc: false, keepGoing: false } satisfies BatchArgs);
       if (r.errors[0]) throw fromWireError(r.errors[0]);
       return buf;
     } catch (e) {

@@ -16,6 +16,7 @@ import { chunkError, damagedChunk } from './decode.js';
 import type { ChunkRef } from './layout.js';
 import type { UdifImage } from './image.js';
 import { BATCH_FIELDS, type BatchArgs, type BatchResult } from './batch-task.js';
+import { isShared, toShared } from '../util/shared.js';
 
 /** Where decoded bytes go. */
 export type RangeSink =
@@ -108,10 +109,6 @@ function* units(img: UdifImage, start: number, end: number, batchBytes: number):
   if (pos < end) yield { kind: 'zero', offset: pos, length: end - pos };
 }
 
-function isShared(u8: Uint8Array): boolean {
-  return typeof SharedArrayBuffer !== 'undefined' && u8.buffer instanceof SharedArrayBuffer;
-}
-
 /**
  * Decodes [start, end) of the disk into `opts.sink`. Resolves when every byte was handed to the sink (and every
  * job has settled); rejects with the first chunk's error in disk order (without keepGoing).
@@ -187,7 +184,6 @@ export async function decodeRange(img: UdifImage, start: number, end: number, op
       dest += u.to[k] - u.from[k];
     }
     let jobInput: BatchArgs['input'] | null = input;
-    const transfer: ArrayBuffer[] = [];
     if (!jobInput) {
       // Read here and hand over (sources without a descriptor or shared bytes: HTTP, Blob, nested containers).
       const bytes: Uint8Array[] = [];
@@ -201,10 +197,7 @@ export async function decodeRange(img: UdifImage, start: number, end: number, op
           b = new Uint8Array(0); // the task reports it as truncated; keep the real reason below
           if (!opts.keepGoing) throw chunkError(e, c, img.partitions);
         }
-        if (threaded && !isShared(b)) {
-          if (b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) b = b.slice();
-          transfer.push(b.buffer as ArrayBuffer);
-        }
+        if (threaded) b = toShared(b); // (copied, not transferred: util/shared.ts)
         bytes.push(b);
       }
       jobInput = { bytes };
@@ -216,7 +209,7 @@ export async function decodeRange(img: UdifImage, start: number, end: number, op
       crc: !!opts.crc,
       keepGoing: !!opts.keepGoing,
     };
-    return { u, r: await pool.run<BatchResult>('udif.batch', args, transfer), slot };
+    return { u, r: await pool.run<BatchResult>('udif.batch', args), slot };
   };
 
   for await (const { u, r, slot } of orderedMap(units(img, start, end, batchBytes), run, {

@@ -1,6 +1,7 @@
 import type { DecodeExecutor } from './decode.js';
 import { WorkerPool } from '../pool/node.js';
 import type { DecodeResult } from '../pool/tasks.js';
+import { toShared } from '../util/shared.js';
 
 /**
  * A DecodeExecutor on the shared worker pool (src/pool), zlib included (inflateSync in a worker measured ~13%
@@ -18,13 +19,8 @@ export class WorkerPoolExecutor implements DecodeExecutor {
     // Input and output in shared memory, nothing transferred: a transfer detaches the sender's buffer, and one
     // detached buffer slows every typed-array access of its thread from then on (docs/architecture.md), here the
     // decoders' in the workers and the file-system code on this thread. A chunk's input is copied once.
-    let shared = input;
-    if (!(input.buffer instanceof SharedArrayBuffer)) {
-      shared = new Uint8Array(new SharedArrayBuffer(input.length));
-      shared.set(input);
-    }
     const output = new Uint8Array(new SharedArrayBuffer(outLength));
-    await this.pool.run<DecodeResult>('decode', { type, input: shared, outLength, output });
+    await this.pool.run<DecodeResult>('decode', { type, input: toShared(input), outLength, output });
     return output;
   }
 

@@ -7,9 +7,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { openUdif } from '../../src/udif/open-udif.js';
-import { decodePool, decodeToFile, decodeToStream, threadsFor } from '../../src/udif/to-file.js';
+import { BATCH_TASK_MODULE, decodePool, decodeToFile, decodeToStream, threadsFor } from '../../src/udif/to-file.js';
+import { WorkerPool } from '../../src/pool/node.js';
 import { decodeRange } from '../../src/udif/decode-range.js';
 import { verifyImage } from '../../src/udif/verify.js';
 import { encodeLzfse } from '../../src/codecs/lzfse-encode.js';
@@ -105,9 +107,16 @@ describe.runIf(seven)('decode pipeline', () => {
       s.set(image);
       return s;
     }],
-  ])('decodes an image held in %s on worker threads', async (_, bytes) => {
+  ])('decodes an image held in %s on worker threads, with no transfer list (a transfer detaches a buffer)', async (_, bytes) => {
     const img = await openUdif(bytes());
-    const pool = decodePool(2);
+    // Workers only (no calling thread, no native zlib jobs), so that every batch crosses threads.
+    const pool = new WorkerPool(2, { modules: [BATCH_TASK_MODULE] });
+    const lists: number[] = [];
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, msg: unknown, list?: readonly unknown[]) {
+      lists.push(Array.isArray(list) ? list.length : 0);
+      return post.call(this, msg, list as never);
+    };
     try {
       const parts: Buffer[] = [];
       await decodeToStream(img, async (b) => void parts.push(Buffer.from(b)), { pool });
@@ -116,9 +125,12 @@ describe.runIf(seven)('decode pipeline', () => {
       expect(report.ok).toBe(true);
       expect(report.results.find((r) => r.partition === 0)?.status).toBe('ok');
     } finally {
+      Worker.prototype.postMessage = post;
       await pool.close();
       await img.close();
     }
+    expect(lists.length).toBeGreaterThan(0);
+    expect(lists.filter((n) => n > 0)).toEqual([]);
   });
 
   it('a damaged chunk: fails in disk order naming the chunk, or with keepGoing reads as zeros and is reported', async () => {

@@ -11,6 +11,7 @@ import { DmgkitError } from '../../errors.js';
 import { codecEntry, loadEncoder, type CodecEntry } from '../../codecs/table.js';
 import { registerTask } from '../../pool/registry.js';
 import { crc32Fast } from '../../util/crc32-fast.js';
+import { isShared } from '../../util/shared.js';
 import { CHUNK_RAW } from '../chunk-types.js';
 import { SECTOR } from '../layout.js';
 
@@ -146,5 +147,3 @@ registerTask<EncodeCellArgs, EncodeCellResult>(
   },
   { fallbackCode: 'INVALID_ARGUMENT' },
 );
-
-const isShared = (u: Uint8Array) => typeof SharedArrayBuffer !== 'undefined' && u.buffer instanceof SharedArrayBuffer;
