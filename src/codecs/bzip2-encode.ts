@@ -326,6 +326,28 @@ function cmpRot(keys: Uint32Array, n: number, a: number, b: number, d: number): 
 }
 
 /**
+ * Moves the entries of sa[lo..hi) whose key (tmp) is below p (≤ 2^32) to the front, in order; returns where they
+ * end. Branch-free (Lomuto: every entry is swapped with the boundary, which advances by the comparison's 0 or 1):
+ * the keys are random enough that a branch on them mispredicts about every other time. x < p for uint32 x is the
+ * sign of (x >>> 1) − (p >>> 1) − (¬x & p & 1), which stays within int32.
+ */
+function partBelow(sa: Int32Array, tmp: Uint32Array, lo: number, hi: number, p: number): number {
+  const ph = Math.floor(p / 2);
+  const pl = p & 1;
+  let st = lo;
+  for (let i = lo; i < hi; i++) {
+    const v = tmp[i]!;
+    const s = sa[i]!;
+    tmp[i] = tmp[st]!;
+    sa[i] = sa[st]!;
+    tmp[st] = v;
+    sa[st] = s;
+    st += ((v >>> 1) - ph - (~v & pl)) >>> 31;
+  }
+  return st;
+}
+
+/**
  * Multikey quicksort of sa[lo..hi) by rotation from depth d. `keyed`: tmp[lo..hi) already holds each rotation's
  * key at depth d (true for the outer parts of a partition, whose keys moved with them), so a level's keys are
  * gathered from the block once, not once per recursion.
@@ -390,29 +412,9 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
     const b = tmp[(lo + hi) >> 1]!;
     const c = tmp[hi - 1]!;
     const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
-    // Dijkstra three-way partition of sa and tmp together.
-    let lt = lo;
-    let gt = hi - 1;
-    let i = lo;
-    while (i <= gt) {
-      const v = tmp[i]!;
-      if (v < pivot) {
-        const s = sa[i]!;
-        sa[i] = sa[lt]!;
-        sa[lt] = s;
-        tmp[i] = tmp[lt]!;
-        tmp[lt] = v;
-        lt++;
-        i++;
-      } else if (v > pivot) {
-        const s = sa[i]!;
-        sa[i] = sa[gt]!;
-        sa[gt] = s;
-        tmp[i] = tmp[gt]!;
-        tmp[gt] = v;
-        gt--;
-      } else i++;
-    }
+    // Three-way partition as two branch-free passes: keys < pivot to the front, then keys ≤ pivot after them.
+    const lt = partBelow(sa, tmp, lo, hi, pivot);
+    const gt = pivot === 0xffffffff ? hi - 1 : partBelow(sa, tmp, lt, hi, pivot + 1) - 1;
     // Recurse into the outer parts (their keys at this depth are in tmp); continue with the equal part one key deeper.
     mkqs(sa, tmp, keys, n, lo, lt, d, true);
     mkqs(sa, tmp, keys, n, gt + 1, hi, d, true);
