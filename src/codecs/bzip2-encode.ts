@@ -495,6 +495,48 @@ function copyDown(b: Uint8Array, sa: Int32Array, n: number, bigHi: number, ss: n
   }
 }
 
+/** Passes of improveOrder (each moves every big bucket once; measured on the bench mix: 1 → 0.297 n, 3 → 0.279 n). */
+const ORDER_PASSES = 3;
+
+/**
+ * The big-bucket order decides which of each pair of small buckets [a, b], [b, a] is sorted by comparison (the
+ * one whose first byte comes first; the copy step fills the other). bzip2's order, by big bucket size, sorts
+ * ~0.36 of the rows on the bench mix; a local search that moves each big bucket in turn to the place where the
+ * rows it sorts are fewest (the size of [x, a] for x before it plus [a, x] for x after it) brings that to ~0.28.
+ * Deterministic; ~400 k simple steps per block, ~1 % of its time.
+ */
+function improveOrder(order: Uint8Array, start: Int32Array): void {
+  for (let pass = 0; pass < ORDER_PASSES; pass++) {
+    for (let i = 0; i < 256; i++) {
+      const a = order[i]!;
+      // Take a out (the rest closes up: 255 entries in order[0..255)), then find its cheapest place.
+      for (let q = i; q < 255; q++) order[q] = order[q + 1]!;
+      const row = a << 8;
+      let after = 0;
+      for (let q = 0; q < 255; q++) {
+        const c = row | order[q]!;
+        after += start[c + 1]! - start[c]!;
+      }
+      let before = 0;
+      let best = 0;
+      let bestCost = after;
+      for (let p = 0; p < 255; p++) {
+        const x = order[p]!;
+        const cx = (x << 8) | a;
+        const ca = row | x;
+        before += start[cx + 1]! - start[cx]!;
+        after -= start[ca + 1]! - start[ca]!;
+        if (before + after < bestCost) {
+          bestCost = before + after;
+          best = p + 1;
+        }
+      }
+      for (let q = 255; q > best; q--) order[q] = order[q - 1]!;
+      order[best] = a;
+    }
+  }
+}
+
 /** Rows lo..hi of a final bucket into the rank array (the rank shortcut). */
 function rankRows(sa: Int32Array, rank: Int32Array, lo: number, hi: number): void {
   for (let i = lo; i < hi; i++) rank[sa[i]! & POS] = i;
@@ -534,6 +576,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
   for (let i = 0; i < 256; i++) order[i] = i;
   const bigSize = (c: number): number => start[(c + 1) << 8]! - start[c << 8]!;
   order.sort((a, c) => bigSize(a) - bigSize(c) || a - c);
+  improveOrder(order, start);
   const bigDone = w.bigDone;
   const smallDone = w.smallDone;
   bigDone.fill(0);
