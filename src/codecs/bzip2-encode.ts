@@ -509,29 +509,31 @@ function improveOrder(order: Uint8Array, start: Int32Array): void {
   for (let pass = 0; pass < ORDER_PASSES; pass++) {
     for (let i = 0; i < 256; i++) {
       const a = order[i]!;
-      // Take a out (the rest closes up: 255 entries in order[0..255)), then find its cheapest place.
-      for (let q = i; q < 255; q++) order[q] = order[q + 1]!;
       const row = a << 8;
-      let after = 0;
-      for (let q = 0; q < 255; q++) {
-        const c = row | order[q]!;
-        after += start[c + 1]! - start[c]!;
-      }
-      let before = 0;
+      // Slot s = before the s-th of the other 255 big buckets (in order). Cost at slot 0: all of a's row
+      // (the [a, x] buckets, x ≠ a); each slot further trades [a, x] for [x, a].
+      let cost = start[row + 256]! - start[row]! - (start[(row | a) + 1]! - start[row | a]!);
       let best = 0;
-      let bestCost = after;
-      for (let p = 0; p < 255; p++) {
+      let bestCost = cost;
+      let slot = 0;
+      for (let p = 0; p < 256; p++) {
+        if (p === i) continue;
         const x = order[p]!;
         const cx = (x << 8) | a;
         const ca = row | x;
-        before += start[cx + 1]! - start[cx]!;
-        after -= start[ca + 1]! - start[ca]!;
-        if (before + after < bestCost) {
-          bestCost = before + after;
-          best = p + 1;
+        cost += start[cx + 1]! - start[cx]! - (start[ca + 1]! - start[ca]!);
+        slot++;
+        if (cost < bestCost) {
+          bestCost = cost;
+          best = slot;
         }
       }
-      for (let q = 255; q > best; q--) order[q] = order[q - 1]!;
+      // Move a from index i to slot `best` of the others.
+      if (best < i) {
+        for (let q = i; q > best; q--) order[q] = order[q - 1]!;
+      } else {
+        for (let q = i; q < best; q++) order[q] = order[q + 1]!;
+      }
       order[best] = a;
     }
   }
