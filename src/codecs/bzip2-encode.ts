@@ -326,6 +326,28 @@ function cmpRot(keys: Uint32Array, n: number, a: number, b: number, d: number): 
 }
 
 /**
+ * Moves the entries of sa[lo..hi) whose key (tmp) is below p (≤ 2^32) to the front, in order; returns where they
+ * end. Branch-free (Lomuto: every entry is swapped with the boundary, which advances by the comparison's 0 or 1):
+ * the keys are random enough that a branch on them mispredicts about every other time. x < p for uint32 x is the
+ * sign of (x >>> 1) − (p >>> 1) − (¬x & p & 1), which stays within int32.
+ */
+function partBelow(sa: Int32Array, tmp: Uint32Array, lo: number, hi: number, p: number): number {
+  const ph = Math.floor(p / 2);
+  const pl = p & 1;
+  let st = lo;
+  for (let i = lo; i < hi; i++) {
+    const v = tmp[i]!;
+    const s = sa[i]!;
+    tmp[i] = tmp[st]!;
+    sa[i] = sa[st]!;
+    tmp[st] = v;
+    sa[st] = s;
+    st += ((v >>> 1) - ph - (~v & pl)) >>> 31;
+  }
+  return st;
+}
+
+/**
  * Multikey quicksort of sa[lo..hi) by rotation from depth d. `keyed`: tmp[lo..hi) already holds each rotation's
  * key at depth d (true for the outer parts of a partition, whose keys moved with them), so a level's keys are
  * gathered from the block once, not once per recursion.
@@ -390,29 +412,9 @@ function mkqs(sa: Int32Array, tmp: Uint32Array, keys: Uint32Array, n: number, lo
     const b = tmp[(lo + hi) >> 1]!;
     const c = tmp[hi - 1]!;
     const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
-    // Dijkstra three-way partition of sa and tmp together.
-    let lt = lo;
-    let gt = hi - 1;
-    let i = lo;
-    while (i <= gt) {
-      const v = tmp[i]!;
-      if (v < pivot) {
-        const s = sa[i]!;
-        sa[i] = sa[lt]!;
-        sa[lt] = s;
-        tmp[i] = tmp[lt]!;
-        tmp[lt] = v;
-        lt++;
-        i++;
-      } else if (v > pivot) {
-        const s = sa[i]!;
-        sa[i] = sa[gt]!;
-        sa[gt] = s;
-        tmp[i] = tmp[gt]!;
-        tmp[gt] = v;
-        gt--;
-      } else i++;
-    }
+    // Three-way partition as two branch-free passes: keys < pivot to the front, then keys ≤ pivot after them.
+    const lt = partBelow(sa, tmp, lo, hi, pivot);
+    const gt = pivot === 0xffffffff ? hi - 1 : partBelow(sa, tmp, lt, hi, pivot + 1) - 1;
     // Recurse into the outer parts (their keys at this depth are in tmp); continue with the equal part one key deeper.
     mkqs(sa, tmp, keys, n, lo, lt, d, true);
     mkqs(sa, tmp, keys, n, gt + 1, hi, d, true);
@@ -493,6 +495,52 @@ function copyDown(b: Uint8Array, sa: Int32Array, n: number, bigHi: number, ss: n
   }
 }
 
+/** Passes of improveOrder (each moves every big bucket once; measured on the bench mix: 1 → 0.297 n, 3 → 0.279 n). */
+const ORDER_PASSES = 3;
+
+/**
+ * The big-bucket order decides which of each pair of small buckets [a, b], [b, a] is sorted by comparison (the
+ * one whose first byte comes first; the copy step fills the other). bzip2's order, by big bucket size, sorts
+ * ~0.36 of the rows on the bench mix; a local search that moves each big bucket in turn to the place where the
+ * rows it sorts are fewest (the size of [x, a] for x before it plus [a, x] for x after it) brings that to ~0.28.
+ * Deterministic; ~400 k simple steps per block, ~1 % of its time.
+ */
+function improveOrder(order: Uint8Array, start: Int32Array, d: Int32Array): void {
+  // d[a·256 + x] = size of [x, a] − size of [a, x]: what moving a after x changes (0 for x = a).
+  for (let a = 0; a < 256; a++) {
+    for (let x = 0; x < 256; x++) {
+      const ax = (a << 8) | x;
+      const xa = (x << 8) | a;
+      d[ax] = start[xa + 1]! - start[xa]! - (start[ax + 1]! - start[ax]!);
+    }
+  }
+  for (let pass = 0; pass < ORDER_PASSES; pass++) {
+    for (let i = 0; i < 256; i++) {
+      const a = order[i]!;
+      const row = a << 8;
+      // In front of all others a sorts its whole row ([a, x], x ≠ a); each step past an x trades [a, x] for
+      // [x, a]. Stepping past itself changes nothing, and a strict < keeps the earlier of equal places.
+      let cost = start[row + 256]! - start[row]! - (start[(row | a) + 1]! - start[row | a]!);
+      let bestCost = cost;
+      let bestP = -1; // a goes right after order[bestP]
+      for (let p = 0; p < 256; p++) {
+        cost += d[row | order[p]!]!;
+        if (cost < bestCost) {
+          bestCost = cost;
+          bestP = p;
+        }
+      }
+      if (bestP < i) {
+        for (let q = i; q > bestP + 1; q--) order[q] = order[q - 1]!;
+        order[bestP + 1] = a;
+      } else {
+        for (let q = i; q < bestP; q++) order[q] = order[q + 1]!;
+        order[bestP] = a;
+      }
+    }
+  }
+}
+
 /** Rows lo..hi of a final bucket into the rank array (the rank shortcut). */
 function rankRows(sa: Int32Array, rank: Int32Array, lo: number, hi: number): void {
   for (let i = lo; i < hi; i++) rank[sa[i]! & POS] = i;
@@ -532,6 +580,7 @@ function sortRotationsFast(w: Work, n: number): boolean {
   for (let i = 0; i < 256; i++) order[i] = i;
   const bigSize = (c: number): number => start[(c + 1) << 8]! - start[c << 8]!;
   order.sort((a, c) => bigSize(a) - bigSize(c) || a - c);
+  improveOrder(order, start, w.fill); // fill is free after the scatter
   const bigDone = w.bigDone;
   const smallDone = w.smallDone;
   bigDone.fill(0);
