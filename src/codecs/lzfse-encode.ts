@@ -46,41 +46,56 @@ const OTHER_BLOCK_BYTES = 1 << 20;
 /** Header: magic, n_raw_bytes, 3 packed u64 fields; the frequency tables follow. */
 const V2_HEADER_FIXED = 32;
 const LMD_PAD_BYTES = 8;
-const HASH_BITS = 14;
-const HASH_WIDTH = 4;
-const HASH_ENTRIES = (1 << HASH_BITS) * HASH_WIDTH;
 /**
- * A history entry packs a position modulo 2^POS_BITS (the low bits; 2^18 > LZFSE_MAX_D_VALUE, so the distance
- * is recovered as (pos − entry) mod 2^18) with a 14-bit tag of its 4-byte value (the high bits, from a second
- * multiplicative hash): one Int32 per entry, a line of 4 in 16 bytes, the table 256 KiB (it and
- * the 1 MiB chunk compete for the L2 cache: 15 bits, 512 KiB, was 0.16 % smaller but ~12 % slower).
+ * Tunables and fixed values of the match search, as a const enum so that tsc writes them into the hot loops as
+ * literals: module-level consts are read from the module context at run time (a load, a hole check, a Smi check
+ * and an untag per use in V8's optimized code, and a register each).
  */
-const POS_BITS = 18;
-const POS_MASK = (1 << POS_BITS) - 1;
-const TAG_MASK = ~POS_MASK;
-/** A match this long is emitted without waiting for a longer overlapping one. */
-const GOOD_MATCH = 100;
+const enum K {
+  /** 14-bit hash of 4 bytes (as the reference): line index = imul(x, HashMul) >>> HashShift. */
+  HashBits = 14,
+  HashShift = 32 - 14,
+  HashMul = 0x9e3779b1,
+  /** Second multiplicative hash, whose high 14 bits are an entry's tag. */
+  TagMul = 0x85ebca6b,
+  /**
+   * A history entry packs a position modulo 2^PosBits (the low bits; 2^18 > LZFSE_MAX_D_VALUE, so the distance
+   * is recovered as (pos − entry) mod 2^18) with a 14-bit tag of its 4-byte value (the high bits, from the
+   * second multiplicative hash): one Int32 per entry, a line of 4 in 16 bytes, the table 256 KiB (it and the
+   * 1 MiB chunk compete for the L2 cache: 15 bits, 512 KiB, was 0.16 % smaller but ~12 % slower).
+   */
+  PosBits = 18,
+  PosMask = (1 << 18) - 1,
+  TagMask = ~((1 << 18) - 1),
+  MaxL = 315,
+  MaxM = 2359,
+  MaxD = 262139,
+  /** A match this long is emitted without waiting for a longer overlapping one. */
+  GoodMatch = 100,
+  /** Longest match found at once (longer runs are found again at the next position): 100 · MaxM. */
+  MaxMatch = 235900,
+  /** Literals pending without a match before some are emitted (keeps blocks within their literal limit): 8 · MaxL. */
+  LiteralFlush = 2520,
+  /**
+   * A match's gain, the measure by which candidates compete: 4 · length − log2(distance), the bytes it covers
+   * against the extra bits its distance costs; a match at the previous distance (coded as D = 0, nearly free)
+   * gains 4 · length + RepGain. Of two overlapping matches the later one must gain LazyBonus more (it leaves
+   * literals before it).
+   */
+  RepGain = 1,
+  LazyBonus = 4,
+  /**
+   * Positions inside an emitted match entered into the history: one in InsertStep, and all of its last
+   * InsertTail (a later match that starts between two entered positions is found one byte late and extended
+   * backwards).
+   */
+  InsertStep = 2,
+  InsertTail = 4,
+}
+const HASH_WIDTH = 4;
+const HASH_ENTRIES = (1 << K.HashBits) * HASH_WIDTH;
 /** Inputs below this size may be better as one LZVN block. */
 const LZVN_THRESHOLD = 4096;
-/** Longest match found at once (longer runs are found again at the next position). */
-const MAX_MATCH_LENGTH = 100 * LZFSE_MAX_M_VALUE;
-/** Literals pending without a match before some are emitted (keeps blocks within their literal limit). */
-const LITERAL_FLUSH = 8 * LZFSE_MAX_L_VALUE;
-/**
- * A match's gain, the measure by which candidates compete: 4 · length − log2(distance), the bytes it covers
- * against the extra bits its distance costs; a match at the previous distance (coded as D = 0, nearly free)
- * gains 4 · length + REP_GAIN. Of two overlapping matches the later one must gain LAZY_BONUS more (it leaves
- * literals before it).
- */
-const REP_GAIN = 1;
-const LAZY_BONUS = 4;
-/**
- * Positions inside an emitted match entered into the history: one in INSERT_STEP, and all of its last
- * INSERT_TAIL (a later match that starts between two entered positions is found one byte late and extended
- * backwards).
- */
-const INSERT_STEP = 2;
-const INSERT_TAIL = 4;
 /** Worst-case bytes of one bvx2 block: header + 40000 literals · 10 bits + 10000 triples · 54 bits. */
 const BLOCK_WORST = 1024 + (LITERALS_PER_BLOCK * 10) / 8 + LMD_PAD_BYTES + (MATCHES_PER_BLOCK * 54) / 8 + 64;
 
@@ -192,17 +207,17 @@ class Work {
     let M = len;
     const D = M > 0 ? pos - ref : this.lastD;
     let at = litStart;
-    while (L > LZFSE_MAX_L_VALUE) {
+    while (L > K.MaxL) {
       // M = 0: the distance is unused; repeating the last one costs least and keeps it as the previous distance.
-      this.lmd(LZFSE_MAX_L_VALUE, 0, this.lastD, at);
-      at += LZFSE_MAX_L_VALUE;
-      L -= LZFSE_MAX_L_VALUE;
+      this.lmd(K.MaxL, 0, this.lastD, at);
+      at += K.MaxL;
+      L -= K.MaxL;
     }
-    while (M > LZFSE_MAX_M_VALUE) {
-      this.lmd(L, LZFSE_MAX_M_VALUE, D, at);
+    while (M > K.MaxM) {
+      this.lmd(L, K.MaxM, D, at);
       at += L;
       L = 0;
-      M -= LZFSE_MAX_M_VALUE;
+      M -= K.MaxM;
     }
     if (L > 0 || M > 0) this.lmd(L, M, D, at);
     this.lastD = D;
@@ -421,6 +436,7 @@ class Work {
     // and then checked against the input like any other).
     ht.fill(0);
     let litStart = 0;
+    let lastD = 1;
     let pendPos = 0;
     let pendRef = 0;
     let pendLen = 0;
@@ -429,48 +445,39 @@ class Work {
     const end = n - 8; // positions hashed: 8 bytes of margin at the end, as the reference
     for (let pos = 0; pos < end; pos++) {
       const x = dv.getInt32(pos, true);
-      const h = (Math.imul(x, 0x9e3779b1) >>> (32 - HASH_BITS)) << 2;
-      const tag = Math.imul(x, 0x85ebca6b) & TAG_MASK;
+      const h = (Math.imul(x, K.HashMul) >>> K.HashShift) << 2;
+      const tag = Math.imul(x, K.TagMul) & K.TagMask;
       const e0 = ht[h]!;
       const e1 = ht[h + 1]!;
       const e2 = ht[h + 2]!;
       const e3 = ht[h + 3]!;
-      ht[h] = tag | (pos & POS_MASK);
+      ht[h] = tag | (pos & K.PosMask);
       ht[h + 1] = e0;
       ht[h + 2] = e1;
       ht[h + 3] = e2;
-      if (pos < litStart) {
-        // Inside an emitted match: enter one position in INSERT_STEP, then the last INSERT_TAIL.
-        if (litStart - pos > INSERT_TAIL) {
-          const q = pos + INSERT_STEP;
-          pos = (q < litStart - INSERT_TAIL ? q : litStart - INSERT_TAIL) - 1;
-        }
-        continue;
-      }
 
       // The candidate of most gain among the previous distance and the up to 4 whose tag matches (each checked
       // against the input: a tag may collide, and a position is known only modulo 2^18). The four checks are
       // written out: as a loop over the line they ran 8 % more instructions per byte (callgrind, 242 vs 224).
       // Matches stop one byte before the end, so that src[pos + best] below stays in bounds (an out-of-bounds
-      // read deoptimizes the function), as (e & POS_MASK) keeps pos − entry an int32 (an overflow does too).
-      const lim = n - 1 - pos < MAX_MATCH_LENGTH ? n - 1 - pos : MAX_MATCH_LENGTH;
+      // read deoptimizes the function), as (e & PosMask) keeps pos − entry an int32 (an overflow does too).
+      const lim = n - 1 - pos < K.MaxMatch ? n - 1 - pos : K.MaxMatch;
       let best = 0;
       let gain = -1000;
       let ref = 0;
-      // The previous distance first: a repeated distance is stored as D = 0, the cheapest.
-      const rd = this.lastD;
       // The pending match seen again one byte later (same distance) cannot win against it: skipped.
       const skipD = pendLen > 0 ? pendPos - pendRef : 0;
-      if (pos >= rd && rd !== skipD && dv.getInt32(pos - rd, true) === x) {
-        const r = pos - rd;
+      // The previous distance first: a repeated distance is stored as D = 0, the cheapest.
+      if (pos >= lastD && lastD !== skipD && dv.getInt32(pos - lastD, true) === x) {
+        const r = pos - lastD;
         best = extend(src, dv, r, pos, 4, lim);
-        gain = 4 * best + REP_GAIN;
+        gain = 4 * best + K.RepGain;
         ref = r;
       }
-      if (((e0 ^ tag) >>> POS_BITS) === 0) {
-        const d = (pos - (e0 & POS_MASK)) & POS_MASK;
+      if (((e0 ^ tag) >>> K.PosBits) === 0) {
+        const d = (pos - (e0 & K.PosMask)) & K.PosMask;
         const c = pos - d;
-        if (d !== 0 && d !== skipD && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+        if (d !== 0 && d !== skipD && d <= K.MaxD && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
           const l = extend(src, dv, c, pos, 4, lim);
           const g = 4 * l - (31 - Math.clz32(d));
           if (g > gain) {
@@ -480,10 +487,10 @@ class Work {
           }
         }
       }
-      if (((e1 ^ tag) >>> POS_BITS) === 0) {
-        const d = (pos - (e1 & POS_MASK)) & POS_MASK;
+      if (((e1 ^ tag) >>> K.PosBits) === 0) {
+        const d = (pos - (e1 & K.PosMask)) & K.PosMask;
         const c = pos - d;
-        if (d !== 0 && d !== skipD && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+        if (d !== 0 && d !== skipD && d <= K.MaxD && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
           const l = extend(src, dv, c, pos, 4, lim);
           const g = 4 * l - (31 - Math.clz32(d));
           if (g > gain) {
@@ -493,10 +500,10 @@ class Work {
           }
         }
       }
-      if (((e2 ^ tag) >>> POS_BITS) === 0) {
-        const d = (pos - (e2 & POS_MASK)) & POS_MASK;
+      if (((e2 ^ tag) >>> K.PosBits) === 0) {
+        const d = (pos - (e2 & K.PosMask)) & K.PosMask;
         const c = pos - d;
-        if (d !== 0 && d !== skipD && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+        if (d !== 0 && d !== skipD && d <= K.MaxD && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
           const l = extend(src, dv, c, pos, 4, lim);
           const g = 4 * l - (31 - Math.clz32(d));
           if (g > gain) {
@@ -506,10 +513,10 @@ class Work {
           }
         }
       }
-      if (((e3 ^ tag) >>> POS_BITS) === 0) {
-        const d = (pos - (e3 & POS_MASK)) & POS_MASK;
+      if (((e3 ^ tag) >>> K.PosBits) === 0) {
+        const d = (pos - (e3 & K.PosMask)) & K.PosMask;
         const c = pos - d;
-        if (d !== 0 && d !== skipD && d <= LZFSE_MAX_D_VALUE && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
+        if (d !== 0 && d !== skipD && d <= K.MaxD && src[c + best] === src[pos + best] && dv.getInt32(c, true) === x) {
           const l = extend(src, dv, c, pos, 4, lim);
           const g = 4 * l - (31 - Math.clz32(d));
           if (g > gain) {
@@ -524,51 +531,82 @@ class Work {
         if (pendLen > 0) {
           // One-step lazy evaluation: nothing better at the next position, the pending match goes.
           litStart = this.match(litStart, pendPos, pendRef, pendLen);
+          lastD = this.lastD;
           pendLen = 0;
+        } else {
+          // No match here: do not let literals pile up beyond what a block can take.
+          if (pos - litStart > K.LiteralFlush) {
+            litStart = this.match(litStart, litStart + K.MaxL, litStart + K.MaxL - 1, 0);
+            lastD = this.lastD;
+          }
+          // Long stretches without a match (compressed or random data) are searched more sparsely: one position
+          // in 1 + run/128 (not in the reference; measured slightly smaller and ~8 % faster on the bench mix).
+          pos += (pos - litStart) >> 7;
           continue;
         }
-        // No match here: do not let literals pile up beyond what a block can take.
-        if (pos - litStart > LITERAL_FLUSH) {
-          if (pendLen > 0) {
-            litStart = this.match(litStart, pendPos, pendRef, pendLen);
-            pendLen = 0;
-          } else {
-            litStart = this.match(litStart, litStart + LZFSE_MAX_L_VALUE, litStart + LZFSE_MAX_L_VALUE - 1, 0);
-          }
-        }
-        // Long stretches without a match (compressed or random data) are searched more sparsely: one position
-        // in 1 + run/128 (not in the reference; measured slightly smaller and ~8 % faster on the bench mix).
-        pos += (pos - litStart) >> 7;
-        continue;
-      }
-      // Extend backwards over the pending literals.
-      let mp = pos;
-      while (mp > litStart && ref > 0 && src[ref - 1] === src[mp - 1]) {
-        mp--;
-        ref--;
-      }
-      best += pos - mp;
-      gain += 4 * (pos - mp);
-      if (best >= GOOD_MATCH) {
-        litStart = this.match(litStart, mp, ref, best);
-        pendLen = 0;
-      } else if (pendLen === 0) {
-        pendPos = mp;
-        pendRef = ref;
-        pendLen = best;
-        pendGain = gain;
-      } else if (pendPos + pendLen <= mp) {
-        // No overlap: the pending match goes, this one waits.
-        litStart = this.match(litStart, pendPos, pendRef, pendLen);
-        pendPos = mp;
-        pendRef = ref;
-        pendLen = best;
-        pendGain = gain;
       } else {
-        // Overlap: the one of more gain goes (the later one needs LAZY_BONUS more).
-        litStart = gain > pendGain + LAZY_BONUS ? this.match(litStart, mp, ref, best) : this.match(litStart, pendPos, pendRef, pendLen);
-        pendLen = 0;
+        // Extend backwards over the pending literals.
+        let mp = pos;
+        while (mp > litStart && ref > 0 && src[ref - 1] === src[mp - 1]) {
+          mp--;
+          ref--;
+        }
+        best += pos - mp;
+        gain += 4 * (pos - mp);
+        if (best >= K.GoodMatch) {
+          litStart = this.match(litStart, mp, ref, best);
+          lastD = this.lastD;
+          pendLen = 0;
+        } else if (pendLen === 0) {
+          pendPos = mp;
+          pendRef = ref;
+          pendLen = best;
+          pendGain = gain;
+          continue;
+        } else if (pendPos + pendLen <= mp) {
+          // No overlap: the pending match goes, this one waits.
+          litStart = this.match(litStart, pendPos, pendRef, pendLen);
+          lastD = this.lastD;
+          pendPos = mp;
+          pendRef = ref;
+          pendLen = best;
+          pendGain = gain;
+          continue;
+        } else {
+          // Overlap: the one of more gain goes (the later one needs LazyBonus more).
+          litStart = gain > pendGain + K.LazyBonus ? this.match(litStart, mp, ref, best) : this.match(litStart, pendPos, pendRef, pendLen);
+          lastD = this.lastD;
+          pendLen = 0;
+        }
       }
+      // A match was emitted: of the positions inside it (pos + 1 to litStart − 1) enter one in InsertStep, then
+      // the last InsertTail, in a loop of their own.
+      const stop = litStart < end ? litStart : end;
+      const tail = litStart - K.InsertTail < stop ? litStart - K.InsertTail : stop;
+      let q = pos + 1;
+      for (; q < tail; q += K.InsertStep) {
+        const y = dv.getInt32(q, true);
+        const hy = (Math.imul(y, K.HashMul) >>> K.HashShift) << 2;
+        const f0 = ht[hy]!;
+        const f1 = ht[hy + 1]!;
+        const f2 = ht[hy + 2]!;
+        ht[hy] = (Math.imul(y, K.TagMul) & K.TagMask) | (q & K.PosMask);
+        ht[hy + 1] = f0;
+        ht[hy + 2] = f1;
+        ht[hy + 3] = f2;
+      }
+      for (q = tail > pos + 1 ? tail : pos + 1; q < stop; q++) {
+        const y = dv.getInt32(q, true);
+        const hy = (Math.imul(y, K.HashMul) >>> K.HashShift) << 2;
+        const f0 = ht[hy]!;
+        const f1 = ht[hy + 1]!;
+        const f2 = ht[hy + 2]!;
+        ht[hy] = (Math.imul(y, K.TagMul) & K.TagMask) | (q & K.PosMask);
+        ht[hy + 1] = f0;
+        ht[hy + 2] = f1;
+        ht[hy + 3] = f2;
+      }
+      if (litStart - 1 > pos) pos = litStart - 1;
     }
     if (pendLen > 0) litStart = this.match(litStart, pendPos, pendRef, pendLen);
     if (litStart < n) this.match(litStart, n, n - 1, 0);
