@@ -94,6 +94,8 @@ const enum K {
 }
 const HASH_WIDTH = 4;
 const HASH_ENTRIES = (1 << K.HashBits) * HASH_WIDTH;
+/** Matches search() collects before they are emitted. */
+const REC_MAX = 1024;
 /** Inputs below this size may be better as one LZVN block. */
 const LZVN_THRESHOLD = 4096;
 /** Worst-case bytes of one bvx2 block: header + 40000 literals · 10 bits + 10000 triples · 54 bits. */
@@ -111,6 +113,16 @@ function extend(src: Uint8Array, dv: DataView, a: number, b: number, l: number, 
   return l;
 }
 
+
+/** Stores match record i (see Work.rec); returns the literals' new start, pos + len. */
+function record(rec: Int32Array, i: number, litStart: number, pos: number, ref: number, len: number): number {
+  const o = 4 * i;
+  rec[o] = litStart;
+  rec[o + 1] = pos;
+  rec[o + 2] = ref;
+  rec[o + 3] = len;
+  return pos + len;
+}
 
 /** Symbol of a value: index of the last base ≤ value. */
 function symbolTable(base: Int32Array, maxValue: number): Uint8Array {
@@ -163,6 +175,16 @@ class Work {
   nLiterals = 0;
   /** Distance of the last triple (1 before the first). */
   lastD = 1;
+  /** Matches found by search() and not yet emitted: (litStart, pos, ref, len) each, len 0 for literals only. */
+  readonly rec = new Int32Array(4 * REC_MAX);
+  /** search()'s state between calls: next position, literals start, last distance, the pending match. */
+  sPos = 0;
+  sLit = 0;
+  sLastD = 1;
+  sPendPos = 0;
+  sPendRef = 0;
+  sPendLen = 0;
+  sPendGain = 0;
   out = new Uint8Array(1 << 16);
   op = 0;
 
@@ -431,19 +453,50 @@ class Work {
     this.nMatches = 0;
     this.nLiterals = 0;
     this.lastD = 1;
-    const ht = this.hash;
     // History lines of 4 entries, most recent first; all zero: position 0 (a candidate only where the tag matches,
     // and then checked against the input like any other).
-    ht.fill(0);
+    this.hash.fill(0);
+    this.sPos = 0;
+    this.sLit = 0;
+    this.sLastD = 1;
+    this.sPendLen = 0;
+    const rec = this.rec;
     let litStart = 0;
-    let lastD = 1;
-    let pendPos = 0;
-    let pendRef = 0;
-    let pendLen = 0;
-    let pendGain = 0;
-    const dv = new DataView(src.buffer, src.byteOffset, n);
+    for (;;) {
+      const nr = this.search();
+      for (let i = 0; i < 4 * nr; i += 4) litStart = this.match(rec[i]!, rec[i + 1]!, rec[i + 2]!, rec[i + 3]!);
+      if (nr < REC_MAX) break;
+    }
+    if (this.sPendLen > 0) litStart = this.match(litStart, this.sPendPos, this.sPendRef, this.sPendLen);
+    if (litStart < n) this.match(litStart, n, n - 1, 0);
+    this.flushBlock();
+    this.src = new Uint8Array(0);
+    this.srcView = new DataView(this.src.buffer);
+  }
+
+  /**
+   * The match search from the saved position: records in `rec` the (litStart, pos, ref, len) of each match to
+   * emit, in order (len 0: a run of literals only), and returns their number, REC_MAX when it stopped because
+   * `rec` is full (the state is saved in the s* fields). The loop calls nothing that V8 does not inline, so its
+   * typed arrays' checks and its values stay out of memory; the triples are made by the caller.
+   */
+  search(): number {
+    const src = this.src;
+    const dv = this.srcView;
+    const n = src.length;
+    const ht = this.hash;
+    const rec = this.rec;
+    let nr = 0;
+    let litStart = this.sLit;
+    let lastD = this.sLastD;
+    let pendPos = this.sPendPos;
+    let pendRef = this.sPendRef;
+    let pendLen = this.sPendLen;
+    let pendGain = this.sPendGain;
     const end = n - 8; // positions hashed: 8 bytes of margin at the end, as the reference
-    for (let pos = 0; pos < end; pos++) {
+    let pos = this.sPos;
+    for (; pos < end; pos++) {
+      if (nr === REC_MAX) break;
       const x = dv.getInt32(pos, true);
       const h = (Math.imul(x, K.HashMul) >>> K.HashShift) << 2;
       const tag = Math.imul(x, K.TagMul) & K.TagMask;
@@ -530,14 +583,13 @@ class Work {
       if (best === 0) {
         if (pendLen > 0) {
           // One-step lazy evaluation: nothing better at the next position, the pending match goes.
-          litStart = this.match(litStart, pendPos, pendRef, pendLen);
-          lastD = this.lastD;
+          litStart = record(rec, nr++, litStart, pendPos, pendRef, pendLen);
+          lastD = pendPos - pendRef;
           pendLen = 0;
         } else {
           // No match here: do not let literals pile up beyond what a block can take.
           if (pos - litStart > K.LiteralFlush) {
-            litStart = this.match(litStart, litStart + K.MaxL, litStart + K.MaxL - 1, 0);
-            lastD = this.lastD;
+            litStart = record(rec, nr++, litStart, litStart + K.MaxL, litStart + K.MaxL - 1, 0);
           }
           // Long stretches without a match (compressed or random data) are searched more sparsely: one position
           // in 1 + run/128 (not in the reference; measured slightly smaller and ~8 % faster on the bench mix).
@@ -554,8 +606,8 @@ class Work {
         best += pos - mp;
         gain += 4 * (pos - mp);
         if (best >= K.GoodMatch) {
-          litStart = this.match(litStart, mp, ref, best);
-          lastD = this.lastD;
+          litStart = record(rec, nr++, litStart, mp, ref, best);
+          lastD = mp - ref;
           pendLen = 0;
         } else if (pendLen === 0) {
           pendPos = mp;
@@ -565,8 +617,8 @@ class Work {
           continue;
         } else if (pendPos + pendLen <= mp) {
           // No overlap: the pending match goes, this one waits.
-          litStart = this.match(litStart, pendPos, pendRef, pendLen);
-          lastD = this.lastD;
+          litStart = record(rec, nr++, litStart, pendPos, pendRef, pendLen);
+          lastD = pendPos - pendRef;
           pendPos = mp;
           pendRef = ref;
           pendLen = best;
@@ -574,8 +626,13 @@ class Work {
           continue;
         } else {
           // Overlap: the one of more gain goes (the later one needs LazyBonus more).
-          litStart = gain > pendGain + K.LazyBonus ? this.match(litStart, mp, ref, best) : this.match(litStart, pendPos, pendRef, pendLen);
-          lastD = this.lastD;
+          if (gain > pendGain + K.LazyBonus) {
+            litStart = record(rec, nr++, litStart, mp, ref, best);
+            lastD = mp - ref;
+          } else {
+            litStart = record(rec, nr++, litStart, pendPos, pendRef, pendLen);
+            lastD = pendPos - pendRef;
+          }
           pendLen = 0;
         }
       }
@@ -608,11 +665,14 @@ class Work {
       }
       if (litStart - 1 > pos) pos = litStart - 1;
     }
-    if (pendLen > 0) litStart = this.match(litStart, pendPos, pendRef, pendLen);
-    if (litStart < n) this.match(litStart, n, n - 1, 0);
-    this.flushBlock();
-    this.src = new Uint8Array(0);
-    this.srcView = new DataView(this.src.buffer);
+    this.sPos = pos;
+    this.sLit = litStart;
+    this.sLastD = lastD;
+    this.sPendPos = pendPos;
+    this.sPendRef = pendRef;
+    this.sPendLen = pendLen;
+    this.sPendGain = pendGain;
+    return nr;
   }
 }
 
