@@ -175,6 +175,12 @@ class Work {
   nLiterals = 0;
   /** Distance of the last triple (1 before the first). */
   lastD = 1;
+  /** Final FSE states and padding bits (≤ 0) of the last encodeLiterals / encodeLmd. */
+  s0 = 0;
+  s1 = 0;
+  s2 = 0;
+  s3 = 0;
+  bitsLeft = 0;
   /** Matches found by search() and not yet emitted: (litStart, pos, ref, len) each, len 0 for literals only. */
   readonly rec = new Int32Array(4 * REC_MAX);
   /** search()'s state between calls: next position, literals start, last distance, the pending match. */
@@ -254,45 +260,13 @@ class Work {
     let nl = this.nLiterals;
     // Four interleaved literal streams: pad with zeros to a multiple of 4 (at least 4, so the table is not empty).
     if (nl === 0) nl = 4;
-    while (nl & 3) lit[nl++] = 0;
-    for (let i = this.nLiterals; i < nl; i++) lit[i] = 0;
-    const { lv, mv, dv, lSym, mSym, dSym, lOcc, mOcc, dOcc, litOcc, lSymOf, mSymOf } = this;
-    lOcc.fill(0);
-    mOcc.fill(0);
-    dOcc.fill(0);
-    let rawBytes = 0;
-    let dPrev = 0;
-    for (let i = 0; i < nm; i++) {
-      const L = lv[i]!;
-      const M = mv[i]!;
-      let D = dv[i]!;
-      rawBytes += L + M;
-      // A distance equal to the previous one is stored as 0.
-      if (D === dPrev) D = 0;
-      else dPrev = D;
-      dv[i] = D;
-      const ls = lSymOf[L]!;
-      const ms = mSymOf[M]!;
-      // D symbol 4g + j: group g = ⌊log2(D + 4)⌋ − 2 has g extra bits, base 4·(2^g − 1).
-      const g = 29 - Math.clz32(D + 4);
-      const ds = 4 * g + ((D + 4) >>> g) - 4;
-      lSym[i] = ls;
-      mSym[i] = ms;
-      dSym[i] = ds;
-      lOcc[ls]!++;
-      mOcc[ms]!++;
-      dOcc[ds]!++;
-    }
-    const occ4 = this.litOcc4;
-    occ4.fill(0);
-    for (let i = 0; i < nl; i += 4) {
-      occ4[lit[i]!]!++;
-      occ4[256 + lit[i + 1]!]!++;
-      occ4[512 + lit[i + 2]!]!++;
-      occ4[768 + lit[i + 3]!]!++;
-    }
-    for (let i = 0; i < LITERAL_SYMBOLS; i++) litOcc[i] = occ4[i]! + occ4[256 + i]! + occ4[512 + i]! + occ4[768 + i]!;
-    const { lFreq, mFreq, dFreq, litFreq, lEnc, mEnc, dEnc, litEnc } = this;
+    for (let i = this.nLiterals; i < nl || (i & 3) !== 0; i++) lit[i] = 0;
+    nl = (nl + 3) & ~3;
+    // Each hot loop is a function of its own (V8 compiles a long loop while it runs; code after it in the same
+    // function that has not run yet would discard that code again).
+    const rawBytes = this.lmdSymbols(nm);
+    this.literalHistogram(nl);
+    const { lOcc, mOcc, dOcc, litOcc, lFreq, mFreq, dFreq, litFreq, lEnc, mEnc, dEnc, litEnc } = this;
     normalizeFreq(lOcc, L_STATES, lFreq);
     normalizeFreq(mOcc, M_STATES, mFreq);
     normalizeFreq(dOcc, D_STATES, dFreq);
@@ -324,17 +298,101 @@ class Work {
     if (nb > 0) out[op++] = acc;
     const headerSize = op - blockStart;
 
-    // Literals, from the last group of four to the first so that the decoder goes forwards. States are kept
-    // offset by the state count (S = s + nstates, see fillEncoderTable); after every two symbols the whole bytes
-    // of the accumulator go out with one 32-bit store (the bytes beyond are overwritten by the next store).
-    const ov = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    acc = 0;
-    nb = 0;
     const litStart = op;
-    let s0 = LITERAL_STATES;
-    let s1 = LITERAL_STATES;
-    let s2 = LITERAL_STATES;
-    let s3 = LITERAL_STATES;
+    op = this.encodeLiterals(nl, op);
+    const litBytes = op - litStart;
+    const literalBits = this.bitsLeft;
+    const { s0, s1, s2, s3 } = this;
+
+    const lmdStart = op;
+    op = this.encodeLmd(nm, op);
+    const lmdBytes = op - lmdStart;
+    const lmdBits = this.bitsLeft;
+    const { s0: ls, s1: ms, s2: ds } = this;
+
+    // Fixed header: magic, raw size, packed fields as little-endian u64s written as (low, high) halves.
+    this.op = blockStart;
+    this.u32(MAGIC_V2);
+    this.u32(rawBytes);
+    // f0: n_literals [0,20) · n_literal_payload_bytes [20,40) · n_matches [40,60) · 7 + literal_bits [60,63)
+    this.u32(nl | ((litBytes & 0xfff) << 20));
+    this.u32((litBytes >>> 12) | (nm << 8) | ((7 + literalBits) << 28));
+    // f1: literal_state[0..3] 10 bits each [0,40) · n_lmd_payload_bytes [40,60) · 7 + lmd_bits [60,63)
+    this.u32(s0 | (s1 << 10) | ((s2 & 0x3ff) << 20) | ((s3 & 3) << 30));
+    this.u32((s3 >>> 2) | (lmdBytes << 8) | ((7 + lmdBits) << 28));
+    // f2: header_size [0,32) · l_state [32,42) · m_state [42,52) · d_state [52,62)
+    this.u32(headerSize);
+    this.u32(ls | (ms << 10) | (ds << 20));
+    this.op = op;
+    this.nMatches = 0;
+    this.nLiterals = 0;
+  }
+
+  /**
+   * The block's L/M/D symbols (a D equal to the previous one becomes 0) and their counts; returns the bytes the
+   * block decodes to.
+   */
+  lmdSymbols(nm: number): number {
+    const { lv, mv, dv, lSym, mSym, dSym, lOcc, mOcc, dOcc, lSymOf, mSymOf } = this;
+    lOcc.fill(0);
+    mOcc.fill(0);
+    dOcc.fill(0);
+    let rawBytes = 0;
+    let dPrev = 0;
+    for (let i = 0; i < nm; i++) {
+      const L = lv[i]!;
+      const M = mv[i]!;
+      let D = dv[i]!;
+      rawBytes += L + M;
+      // A distance equal to the previous one is stored as 0.
+      if (D === dPrev) D = 0;
+      else dPrev = D;
+      dv[i] = D;
+      const ls = lSymOf[L]!;
+      const ms = mSymOf[M]!;
+      // D symbol 4g + j: group g = ⌊log2(D + 4)⌋ − 2 has g extra bits, base 4·(2^g − 1).
+      const g = 29 - Math.clz32(D + 4);
+      const ds = 4 * g + ((D + 4) >>> g) - 4;
+      lSym[i] = ls;
+      mSym[i] = ms;
+      dSym[i] = ds;
+      lOcc[ls]!++;
+      mOcc[ms]!++;
+      dOcc[ds]!++;
+    }
+    return rawBytes;
+  }
+
+  /** Counts of the first nl literals (nl a multiple of 4) in litOcc, through four histograms counted in turn. */
+  literalHistogram(nl: number): void {
+    const { lit, litOcc } = this;
+    const occ4 = this.litOcc4;
+    occ4.fill(0);
+    for (let i = 0; i < nl; i += 4) {
+      occ4[lit[i]!]!++;
+      occ4[256 + lit[i + 1]!]!++;
+      occ4[512 + lit[i + 2]!]!++;
+      occ4[768 + lit[i + 3]!]!++;
+    }
+    for (let i = 0; i < 256; i++) litOcc[i] = occ4[i]! + occ4[256 + i]! + occ4[512 + i]! + occ4[768 + i]!;
+  }
+
+  /**
+   * Literals, from the last group of four to the first so that the decoder goes forwards, written at out[op..];
+   * returns the end. States are kept offset by the state count (S = s + nstates, see fillEncoderTable); after
+   * every two symbols the whole bytes of the accumulator go out with one 32-bit store (the bytes beyond are
+   * overwritten by the next store). The four final states go to s0..s3, the padding bit count to bitsLeft.
+   */
+  encodeLiterals(nl: number, op: number): number {
+    const { lit, litEnc, out } = this;
+    const ov = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    const NS = LITERAL_STATES;
+    let acc = 0;
+    let nb = 0;
+    let s0 = NS;
+    let s1 = NS;
+    let s2 = NS;
+    let s3 = NS;
     for (let i = nl - 4; i >= 0; i -= 4) {
       let e = lit[i + 3]! << 2;
       let k = litEnc[e + 1]! + ((s3 - litEnc[e]!) >> 31);
@@ -365,27 +423,42 @@ class Work {
       acc >>>= nb & 24;
       nb &= 7;
     }
-    s0 -= LITERAL_STATES;
-    s1 -= LITERAL_STATES;
-    s2 -= LITERAL_STATES;
-    s3 -= LITERAL_STATES;
+    this.s0 = s0 - NS;
+    this.s1 = s1 - NS;
+    this.s2 = s2 - NS;
+    this.s3 = s3 - NS;
     // Final partial byte; the header records the padding as a count in [-7, 0].
-    const literalBits = nb > 0 ? nb - 8 : 0;
+    this.bitsLeft = nb > 0 ? nb - 8 : 0;
     if (nb > 0) out[op++] = acc;
-    const litBytes = op - litStart;
+    return op;
+  }
 
-    // L, M, D: 8 zero bytes, then the triples from last to first (D, M, L: extra bits, then the state's bits).
-    const lmdStart = op;
+  /**
+   * L, M, D at out[op..]: 8 zero bytes, then the triples from last to first (D, M, L: extra bits, then the
+   * state's bits); returns the end. Final states go to s0 (L), s1 (M), s2 (D), the padding bit count to bitsLeft.
+   */
+  encodeLmd(nm: number, op: number): number {
+    const { lv, mv, dv, lSym, mSym, dSym, lEnc, mEnc, dEnc, out } = this;
+    const ov = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    const LB = L_BASE_VALUE;
+    const LE = L_EXTRA_BITS;
+    const MB = M_BASE_VALUE;
+    const ME = M_EXTRA_BITS;
+    const DB = D_BASE_VALUE;
+    const DE = D_EXTRA_BITS;
+    const LN = L_STATES;
+    const MN = M_STATES;
+    const DN = D_STATES;
     for (let i = 0; i < LMD_PAD_BYTES; i++) out[op++] = 0;
-    acc = 0;
-    nb = 0;
-    let ls = L_STATES;
-    let ms = M_STATES;
-    let ds = D_STATES;
+    let acc = 0;
+    let nb = 0;
+    let ls = LN;
+    let ms = MN;
+    let ds = DN;
     for (let i = nm - 1; i >= 0; i--) {
       let sym = dSym[i]!;
-      acc |= (dv[i]! - D_BASE_VALUE[sym]!) << nb;
-      nb += D_EXTRA_BITS[sym]!;
+      acc |= (dv[i]! - DB[sym]!) << nb;
+      nb += DE[sym]!;
       let e = sym << 2;
       let k = dEnc[e + 1]! + ((ds - dEnc[e]!) >> 31);
       acc |= (ds & ((1 << k) - 1)) << nb;
@@ -396,8 +469,8 @@ class Work {
       acc >>>= nb & 24;
       nb &= 7;
       sym = mSym[i]!;
-      acc |= (mv[i]! - M_BASE_VALUE[sym]!) << nb;
-      nb += M_EXTRA_BITS[sym]!;
+      acc |= (mv[i]! - MB[sym]!) << nb;
+      nb += ME[sym]!;
       e = sym << 2;
       k = mEnc[e + 1]! + ((ms - mEnc[e]!) >> 31);
       acc |= (ms & ((1 << k) - 1)) << nb;
@@ -408,8 +481,8 @@ class Work {
       acc >>>= nb & 24;
       nb &= 7;
       sym = lSym[i]!;
-      acc |= (lv[i]! - L_BASE_VALUE[sym]!) << nb;
-      nb += L_EXTRA_BITS[sym]!;
+      acc |= (lv[i]! - LB[sym]!) << nb;
+      nb += LE[sym]!;
       e = sym << 2;
       k = lEnc[e + 1]! + ((ls - lEnc[e]!) >> 31);
       acc |= (ls & ((1 << k) - 1)) << nb;
@@ -420,29 +493,12 @@ class Work {
       acc >>>= nb & 24;
       nb &= 7;
     }
-    ls -= L_STATES;
-    ms -= M_STATES;
-    ds -= D_STATES;
-    const lmdBits = nb > 0 ? nb - 8 : 0;
+    this.s0 = ls - LN;
+    this.s1 = ms - MN;
+    this.s2 = ds - DN;
+    this.bitsLeft = nb > 0 ? nb - 8 : 0;
     if (nb > 0) out[op++] = acc;
-    const lmdBytes = op - lmdStart;
-
-    // Fixed header: magic, raw size, packed fields as little-endian u64s written as (low, high) halves.
-    this.op = blockStart;
-    this.u32(MAGIC_V2);
-    this.u32(rawBytes);
-    // f0: n_literals [0,20) · n_literal_payload_bytes [20,40) · n_matches [40,60) · 7 + literal_bits [60,63)
-    this.u32(nl | ((litBytes & 0xfff) << 20));
-    this.u32((litBytes >>> 12) | (nm << 8) | ((7 + literalBits) << 28));
-    // f1: literal_state[0..3] 10 bits each [0,40) · n_lmd_payload_bytes [40,60) · 7 + lmd_bits [60,63)
-    this.u32(s0 | (s1 << 10) | ((s2 & 0x3ff) << 20) | ((s3 & 3) << 30));
-    this.u32((s3 >>> 2) | (lmdBytes << 8) | ((7 + lmdBits) << 28));
-    // f2: header_size [0,32) · l_state [32,42) · m_state [42,52) · d_state [52,62)
-    this.u32(headerSize);
-    this.u32(ls | (ms << 10) | (ds << 20));
-    this.op = op;
-    this.nMatches = 0;
-    this.nLiterals = 0;
+    return op;
   }
 
   /** The bvx2 blocks of src (without the end-of-stream block). */
