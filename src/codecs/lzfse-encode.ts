@@ -182,7 +182,15 @@ class Work {
   s3 = 0;
   bitsLeft = 0;
   /** Matches found by search() and not yet emitted: (litStart, pos, ref, len) each, len 0 for literals only. */
-  readonly rec = new Int32Array(4 * REC_MAX);
+  readonly rec = new Int32Array(4 * (REC_MAX + 2));
+  /**
+   * Limits of a block and of the records per search() call: the format's and REC_MAX, except while the warm-up
+   * sample runs with small ones, so that the block-full and records-full paths run (and V8 has type feedback for
+   * them) before the hot functions are compiled.
+   */
+  blockMatches = MATCHES_PER_BLOCK;
+  blockLiterals = LITERALS_PER_BLOCK;
+  recMax = REC_MAX;
   /** search()'s state between calls: next position, literals start, last distance, the pending match. */
   sPos = 0;
   sLit = 0;
@@ -212,7 +220,7 @@ class Work {
 
   /** Append one L/M/D triple; its L literals are copied from src[litAt..]. Starts a new block when full. */
   lmd(L: number, M: number, D: number, litAt: number): void {
-    if (this.nMatches + 9 > MATCHES_PER_BLOCK || this.nLiterals + L + 16 > LITERALS_PER_BLOCK) this.flushBlock();
+    if (this.nMatches + 9 > this.blockMatches || this.nLiterals + L + 16 > this.blockLiterals) this.flushBlock();
     const n = this.nMatches++;
     this.lv[n] = L;
     this.mv[n] = M;
@@ -229,25 +237,27 @@ class Work {
     this.nLiterals = o + L;
   }
 
-  /** Emit the literals src[litStart, pos) and a match of `len` bytes at pos from ref; returns the new litStart. */
+  /**
+   * Emit the literals src[litStart, pos) and a match of `len` bytes at pos from ref; returns the new litStart.
+   * One lmd call site and every field read on every call: a rarely taken path without type feedback would
+   * discard the optimized code of the caller it is inlined into.
+   */
   match(litStart: number, pos: number, ref: number, len: number): number {
+    const last = this.lastD;
+    const D = len > 0 ? pos - ref : last;
     let L = pos - litStart;
     let M = len;
-    const D = M > 0 ? pos - ref : this.lastD;
     let at = litStart;
-    while (L > K.MaxL) {
-      // M = 0: the distance is unused; repeating the last one costs least and keeps it as the previous distance.
-      this.lmd(K.MaxL, 0, this.lastD, at);
-      at += K.MaxL;
-      L -= K.MaxL;
+    while (L > 0 || M > 0) {
+      // Literals beyond MaxL go first as literal-only triples (M = 0: the distance is unused; repeating the last
+      // one costs least and keeps it as the previous distance), then the match in pieces of at most MaxM.
+      const l = L > K.MaxL ? K.MaxL : L;
+      const m = L > K.MaxL ? 0 : M > K.MaxM ? K.MaxM : M;
+      this.lmd(l, m, L > K.MaxL ? last : D, at);
+      at += l;
+      L -= l;
+      M -= m;
     }
-    while (M > K.MaxM) {
-      this.lmd(L, K.MaxM, D, at);
-      at += L;
-      L = 0;
-      M -= K.MaxM;
-    }
-    if (L > 0 || M > 0) this.lmd(L, M, D, at);
     this.lastD = D;
     return pos + len;
   }
@@ -517,14 +527,11 @@ class Work {
     this.sLastD = 1;
     this.sPendLen = 0;
     const rec = this.rec;
-    let litStart = 0;
     for (;;) {
       const nr = this.search();
-      for (let i = 0; i < 4 * nr; i += 4) litStart = this.match(rec[i]!, rec[i + 1]!, rec[i + 2]!, rec[i + 3]!);
-      if (nr < REC_MAX) break;
+      for (let i = 0; i < 4 * nr; i += 4) this.match(rec[i]!, rec[i + 1]!, rec[i + 2]!, rec[i + 3]!);
+      if (nr < this.recMax || this.sPos >= this.src.length - 8) break;
     }
-    if (this.sPendLen > 0) litStart = this.match(litStart, this.sPendPos, this.sPendRef, this.sPendLen);
-    if (litStart < n) this.match(litStart, n, n - 1, 0);
     this.flushBlock();
     this.src = new Uint8Array(0);
     this.srcView = new DataView(this.src.buffer);
@@ -532,7 +539,8 @@ class Work {
 
   /**
    * The match search from the saved position: records in `rec` the (litStart, pos, ref, len) of each match to
-   * emit, in order (len 0: a run of literals only), and returns their number, REC_MAX when it stopped because
+   * emit, in order (len 0: a run of literals only; at the end of the input also the pending match and the last
+   * literals), and returns their number, at least recMax when it stopped because
    * `rec` is full (the state is saved in the s* fields). The loop calls nothing that V8 does not inline, so its
    * typed arrays' checks and its values stay out of memory; the triples are made by the caller.
    */
@@ -542,6 +550,7 @@ class Work {
     const n = src.length;
     const ht = this.hash;
     const rec = this.rec;
+    const recMax = this.recMax;
     let nr = 0;
     let litStart = this.sLit;
     let lastD = this.sLastD;
@@ -552,7 +561,7 @@ class Work {
     const end = n - 8; // positions hashed: 8 bytes of margin at the end, as the reference
     let pos = this.sPos;
     for (; pos < end; pos++) {
-      if (nr === REC_MAX) break;
+      if (nr === recMax) break;
       const x = dv.getInt32(pos, true);
       const h = (Math.imul(x, K.HashMul) >>> K.HashShift) << 2;
       const tag = Math.imul(x, K.TagMul) & K.TagMask;
@@ -721,6 +730,15 @@ class Work {
       }
       if (litStart - 1 > pos) pos = litStart - 1;
     }
+    if (pos >= end) {
+      // The end of the input (rec has room for these two): the pending match, then the last literals (there are
+      // always some: matches stop a byte before the end).
+      if (pendLen > 0) {
+        litStart = record(rec, nr++, litStart, pendPos, pendRef, pendLen);
+        pendLen = 0;
+      }
+      if (litStart < n) litStart = record(rec, nr++, litStart, n, n - 1, 0);
+    }
     this.sPos = pos;
     this.sLit = litStart;
     this.sLastD = lastD;
@@ -735,18 +753,27 @@ class Work {
 let work: Work | null = null;
 
 /**
- * The workspace of this thread, created on first use and then run once over a small sample that takes the
- * encoder's main paths (repeats, the previous distance, pending and overlapping matches, a stretch without
- * matches, long matches), so that V8 has type feedback for them before it compiles the hot loops. Without it the
- * optimized code of the first chunk meets paths it has never seen, is discarded and recompiled several times.
+ * The workspace of this thread, created on first use and then run over small samples that take the encoder's
+ * paths (repeats, the previous distance, pending and overlapping matches, a stretch without matches, matches
+ * longer than the longest M, full blocks and full match records through small limits, inputs ending with and
+ * without a pending match), several times: V8 gives a function a feedback vector only after some calls, and code
+ * compiled without feedback for a path is discarded when that path first runs. Without this the optimized code
+ * of the first chunks meets paths it has never seen, is discarded and recompiled several times.
  */
 function workspace(): Work {
   if (work) return work;
   const w = new Work();
-  const sample = new Uint8Array(6144);
+  const sample = new Uint8Array(10240);
   const words = 'the of and data block chunk stream table encoder 0123456789 ';
   let s = 0x2545f491;
-  for (let i = 0; i < 2048; i++) sample[i] = words.charCodeAt((i * 7 + (i >> 5)) % words.length);
+  // Text: runs of 3 to 10 characters from pseudo-random places of `words` (matches of many lengths, overlapping).
+  for (let i = 0; i < 2048; ) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    const from = (s >>> 8) % words.length;
+    for (let j = 0; j < 3 + ((s >>> 4) & 7) && i < 2048; j++) sample[i++] = words.charCodeAt((from + j) % words.length);
+  }
   for (let i = 2048; i < 5120; i++) {
     s ^= s << 13;
     s ^= s >>> 17;
@@ -754,7 +781,29 @@ function workspace(): Work {
     sample[i] = s;
   }
   sample.copyWithin(5120, 0, 1024);
+  // Records of 16 bytes that differ in one byte: matches at the previous distance.
+  for (let i = 6144; i < 7168; i++) sample[i] = (i & 15) === 15 ? i >> 4 : words.charCodeAt(i & 15);
+  // 7168..10239 stay zero: a match longer than the longest M.
+  // 64 random bytes (no match), then their first 9 again: the last searched position finds a match that is still
+  // pending when the input ends.
+  const noMatch = sample.subarray(2048, 2048 + 64);
+  const pendingAtEnd = new Uint8Array(73);
+  pendingAtEnd.set(noMatch);
+  pendingAtEnd.copyWithin(64, 0, 9);
+  w.blockMatches = 48;
+  w.blockLiterals = 1024;
+  w.recMax = 16;
+  // The long sample twice (the functions it calls most get their feedback vectors during the first pass), the
+  // short ones between for the functions called once per input.
   w.encodeV2(sample);
+  for (let r = 0; r < 4; r++) {
+    w.encodeV2(noMatch);
+    w.encodeV2(pendingAtEnd);
+  }
+  w.encodeV2(sample);
+  w.blockMatches = MATCHES_PER_BLOCK;
+  w.blockLiterals = LITERALS_PER_BLOCK;
+  w.recMax = REC_MAX;
   w.op = 0;
   return (work = w);
 }
