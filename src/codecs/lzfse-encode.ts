@@ -21,7 +21,7 @@ import {
  * the chosen one, backwards. Inside an emitted match only every other position and the last 4 are entered (the
  * reference enters all). Unlike the reference, candidates (and the
  * previous distance, tried first) compete by gain, 4 · length − log2(distance), not by length alone (see
- * REP_GAIN). A match of ≥ 100 bytes is emitted at once, a shorter one is kept pending and compared with the next
+ * K.RepGain). A match of ≥ 32 bytes is emitted at once, a shorter one is kept pending and compared with the next
  * position's (one-step lazy evaluation, as the reference: overlapping, the one of more gain wins; none, the
  * pending one goes). Entropy stage as the reference's: frequencies normalized
  * by rounding, 10000 L/M/D triples or 40000 literals per block.
@@ -70,8 +70,11 @@ const enum K {
   MaxL = 315,
   MaxM = 2359,
   MaxD = 262139,
-  /** A match this long is emitted without waiting for a longer overlapping one. */
-  GoodMatch = 100,
+  /**
+   * A match this long is emitted without waiting for a longer overlapping one (100 until session 6: 32 is
+   * +0.02 % output on the bench mix and ~2 % faster; 16 would be +0.29 % and ~5 %).
+   */
+  GoodMatch = 32,
   /** Longest match found at once (longer runs are found again at the next position): 100 · MaxM. */
   MaxMatch = 235900,
   /** Literals pending without a match before some are emitted (keeps blocks within their literal limit): 8 · MaxL. */
