@@ -178,6 +178,9 @@ class Work {
   nLiterals = 0;
   /** Distance of the last triple (1 before the first). */
   lastD = 1;
+  /** The current block's bytes (literals + match lengths) and last distance (0 at its start). */
+  rawBytes = 0;
+  blockPrevD = 0;
   /** Final FSE states and padding bits (≤ 0) of the last encodeLiterals / encodeLmd. */
   s0 = 0;
   s1 = 0;
@@ -225,9 +228,25 @@ class Work {
   lmd(L: number, M: number, D: number, litAt: number): void {
     if (this.nMatches + 9 > this.blockMatches || this.nLiterals + L + 16 > this.blockLiterals) this.flushBlock();
     const n = this.nMatches++;
+    // The symbols and their counts as the triple comes (no second pass over the block's triples). A distance
+    // equal to the block's previous one is stored as 0.
+    if (D === this.blockPrevD) D = 0;
+    else this.blockPrevD = D;
     this.lv[n] = L;
     this.mv[n] = M;
     this.dv[n] = D;
+    const ls = this.lSymOf[L]!;
+    const ms = this.mSymOf[M]!;
+    // D symbol 4g + j: group g = ⌊log2(D + 4)⌋ − 2 has g extra bits, base 4·(2^g − 1).
+    const g = 29 - Math.clz32(D + 4);
+    const ds = 4 * g + ((D + 4) >>> g) - 4;
+    this.lSym[n] = ls;
+    this.mSym[n] = ms;
+    this.dSym[n] = ds;
+    this.lOcc[ls]!++;
+    this.mOcc[ms]!++;
+    this.dOcc[ds]!++;
+    this.rawBytes += L + M;
     const o = this.nLiterals;
     // 4 bytes at a time (lit has room beyond its limit), then the rest.
     const lv = this.litView;
@@ -238,6 +257,17 @@ class Work {
     const src = this.src;
     for (; i < L; i++) lit[o + i] = src[litAt + i]!;
     this.nLiterals = o + L;
+  }
+
+  /** Starts an empty block: no triples, literals or counts. */
+  resetBlock(): void {
+    this.nMatches = 0;
+    this.nLiterals = 0;
+    this.rawBytes = 0;
+    this.blockPrevD = 0;
+    this.lOcc.fill(0);
+    this.mOcc.fill(0);
+    this.dOcc.fill(0);
   }
 
   /**
@@ -277,7 +307,7 @@ class Work {
     nl = (nl + 3) & ~3;
     // Each hot loop is a function of its own (V8 compiles a long loop while it runs; code after it in the same
     // function that has not run yet would discard that code again).
-    const rawBytes = this.lmdSymbols(nm);
+    const rawBytes = this.rawBytes;
     this.literalHistogram(nl);
     const { lOcc, mOcc, dOcc, litOcc, lFreq, mFreq, dFreq, litFreq, lEnc, mEnc, dEnc, litEnc } = this;
     normalizeFreq(lOcc, L_STATES, lFreq);
@@ -337,43 +367,7 @@ class Work {
     this.u32(headerSize);
     this.u32(ls | (ms << 10) | (ds << 20));
     this.op = op;
-    this.nMatches = 0;
-    this.nLiterals = 0;
-  }
-
-  /**
-   * The block's L/M/D symbols (a D equal to the previous one becomes 0) and their counts; returns the bytes the
-   * block decodes to.
-   */
-  lmdSymbols(nm: number): number {
-    const { lv, mv, dv, lSym, mSym, dSym, lOcc, mOcc, dOcc, lSymOf, mSymOf } = this;
-    lOcc.fill(0);
-    mOcc.fill(0);
-    dOcc.fill(0);
-    let rawBytes = 0;
-    let dPrev = 0;
-    for (let i = 0; i < nm; i++) {
-      const L = lv[i]!;
-      const M = mv[i]!;
-      let D = dv[i]!;
-      rawBytes += L + M;
-      // A distance equal to the previous one is stored as 0.
-      if (D === dPrev) D = 0;
-      else dPrev = D;
-      dv[i] = D;
-      const ls = lSymOf[L]!;
-      const ms = mSymOf[M]!;
-      // D symbol 4g + j: group g = ⌊log2(D + 4)⌋ − 2 has g extra bits, base 4·(2^g − 1).
-      const g = 29 - Math.clz32(D + 4);
-      const ds = 4 * g + ((D + 4) >>> g) - 4;
-      lSym[i] = ls;
-      mSym[i] = ms;
-      dSym[i] = ds;
-      lOcc[ls]!++;
-      mOcc[ms]!++;
-      dOcc[ds]!++;
-    }
-    return rawBytes;
+    this.resetBlock();
   }
 
   /** Counts of the first nl literals (nl a multiple of 4) in litOcc, through four histograms counted in turn. */
@@ -448,7 +442,7 @@ class Work {
 
   /**
    * L, M, D at out[op..]: 8 zero bytes, then the triples from last to first (D, M, L: extra bits, then the
-   * state's bits); returns the end. Final states go to s0 (L), s1 (M), s2 (D), the padding bit count to bitsLeft.
+   * state's bits, with one shift and or); returns the end. Final states go to s0 (L), s1 (M), s2 (D), the padding bit count to bitsLeft.
    */
   encodeLmd(nm: number, op: number): number {
     const { lv, mv, dv, lSym, mSym, dSym, lEnc, mEnc, dEnc, out } = this;
@@ -470,36 +464,33 @@ class Work {
     let ds = DN;
     for (let i = nm - 1; i >= 0; i--) {
       let sym = dSym[i]!;
-      acc |= (dv[i]! - DB[sym]!) << nb;
-      nb += DE[sym]!;
+      let x = DE[sym]!;
       let e = sym << 2;
       let k = dEnc[e + 1]! + ((ds - dEnc[e]!) >> 31);
-      acc |= (ds & ((1 << k) - 1)) << nb;
-      nb += k;
+      acc |= ((dv[i]! - DB[sym]!) | ((ds & ((1 << k) - 1)) << x)) << nb;
+      nb += x + k;
       ds = dEnc[e + 2]! + (ds >> k);
       ov.setUint32(op, acc, true);
       op += nb >>> 3;
       acc >>>= nb & 24;
       nb &= 7;
       sym = mSym[i]!;
-      acc |= (mv[i]! - MB[sym]!) << nb;
-      nb += ME[sym]!;
+      x = ME[sym]!;
       e = sym << 2;
       k = mEnc[e + 1]! + ((ms - mEnc[e]!) >> 31);
-      acc |= (ms & ((1 << k) - 1)) << nb;
-      nb += k;
+      acc |= ((mv[i]! - MB[sym]!) | ((ms & ((1 << k) - 1)) << x)) << nb;
+      nb += x + k;
       ms = mEnc[e + 2]! + (ms >> k);
       ov.setUint32(op, acc, true);
       op += nb >>> 3;
       acc >>>= nb & 24;
       nb &= 7;
       sym = lSym[i]!;
-      acc |= (lv[i]! - LB[sym]!) << nb;
-      nb += LE[sym]!;
+      x = LE[sym]!;
       e = sym << 2;
       k = lEnc[e + 1]! + ((ls - lEnc[e]!) >> 31);
-      acc |= (ls & ((1 << k) - 1)) << nb;
-      nb += k;
+      acc |= ((lv[i]! - LB[sym]!) | ((ls & ((1 << k) - 1)) << x)) << nb;
+      nb += x + k;
       ls = lEnc[e + 2]! + (ls >> k);
       ov.setUint32(op, acc, true);
       op += nb >>> 3;
@@ -519,8 +510,7 @@ class Work {
     const n = src.length;
     this.src = src;
     this.srcView = new DataView(src.buffer, src.byteOffset, src.length);
-    this.nMatches = 0;
-    this.nLiterals = 0;
+    this.resetBlock();
     this.lastD = 1;
     // History lines of 4 entries, most recent first; all zero: position 0 (a candidate only where the tag matches,
     // and then checked against the input like any other).
