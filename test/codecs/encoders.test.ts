@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeLzfse } from '../../src/codecs/lzfse.js';
-import { encodeLzfse, LZFSE_MAX_D_VALUE, type LzfseBlockKind } from '../../src/codecs/lzfse-encode.js';
+import { encodeLzfse, encodeLzfseInto, LZFSE_MAX_D_VALUE, type LzfseBlockKind } from '../../src/codecs/lzfse-encode.js';
 import { decodeLzvn } from '../../src/codecs/lzvn.js';
 import { encodeLzvn } from '../../src/codecs/lzvn-encode.js';
 import { buildDmg, type BuildChunk, sevenZipPartitions } from '../helpers/build-dmg.js';
@@ -146,6 +146,19 @@ describe('encodeLzfse', () => {
     encodeLzfse(samples[3]![1]);
     encodeLzfse(samples[0]![1]);
     expect(Buffer.compare(encodeLzfse(text), first)).toBe(0);
+  });
+
+  it('encodeLzfseInto writes the same stream into a caller buffer, or returns -1 and leaves a too small one as it was', () => {
+    for (const [label, data] of samples) {
+      const want = encodeLzfse(data);
+      const out = new Uint8Array(want.length + 16).fill(0xaa);
+      expect(encodeLzfseInto(data, out), label).toBe(want.length);
+      expect(Buffer.compare(out.subarray(0, want.length), want), label).toBe(0);
+      expect(out.subarray(want.length).every((b) => b === 0xaa), label).toBe(true);
+      const small = new Uint8Array(want.length - 1).fill(0x55);
+      expect(encodeLzfseInto(data, small), label).toBe(-1);
+      expect(small.every((b) => b === 0x55), label).toBe(true);
+    }
   });
 
   it('a match running to the last byte of the input decodes exactly', () => {
