@@ -7,7 +7,9 @@ import { lzmaPreset } from '../../src/codecs/lzma-encode.js';
 import { decodeXz } from '../../src/codecs/xz.js';
 import { CHUNK_LZMA } from '../../src/udif/chunk-types.js';
 import { openUdif } from '../../src/udif/open-udif.js';
-import { expectedDisks, fixture, haveFixtures, listFixtures, run, sevenZip } from '../helpers/fixtures.js';
+import { expectedDisks, fixture, haveFixtures, listFixtures, repoRoot, run, sevenZip } from '../helpers/fixtures.js';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { sevenZipPartitions } from '../helpers/seven-zip.js';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -200,6 +202,21 @@ describe('XZ encoder against our decoder and the native xz tool', () => {
         expect(mine, `preset ${preset}: ${mine} vs xz ${theirs}`).toBeLessThanOrEqual(Math.ceil(theirs * slack));
       }
     }
+  });
+
+  it("the per-thread encoder leaves nothing behind: a fresh process's first chunk is written as one after others", () => {
+    const data = mixedData(256 * 1024, 11);
+    // the compiled encoder in a new process, this input first
+    const script = `import { readFileSync } from 'node:fs';
+      import { encodeXz } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'dist', 'codecs', 'xz-encode.js')).href)};
+      const d = new Uint8Array(readFileSync(0));
+      process.stdout.write(Buffer.concat([1, 6].map((p) => encodeXz(d, p))).toString('base64'));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { input: data, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    encodeXz(mixedData(300 * 1024, 3), 6); // this thread: other inputs first (larger tables, other state)
+    encodeXz(mixedData(200 * 1024, 5), 1);
+    const here = Buffer.concat([roundTrip(data, 1), roundTrip(data, 6)]);
+    expect(Buffer.from(r.stdout, 'base64').equals(here)).toBe(true);
   });
 
   it('rejects presets outside 0-9', () => {
