@@ -29,33 +29,6 @@ const UNPACKED_STOP = (1 << 21) - 4096 - 2 * MATCH_LEN_MAX;
 let shared: LzmaEncoder | null = null;
 let outBuf = new Uint8Array(1 << 16);
 
-/** Inputs at least this long are preceded, once per thread and mode, by an encode of warmUpSample(). */
-const WARM_MIN = 1 << 16;
-let warmedFast = false;
-let warmedNormal = false;
-
-/**
- * A small made-up input (1.6 KiB) that takes the parse's and the match finder's rarer paths once before the first
- * real chunk — far matches (aligned distance prices), a rep match reaching `nice` at a window start, a match running
- * to the end of the input, the last two bytes as literals — so the type feedback V8 compiles the hot functions with
- * covers them. Without it, the first chunk's end and these paths each deoptimised `helper2`, `bt4Find`, `helper1`
- * and `extend` and had them compiled again, in every thread that encodes. Measured (valgrind, a fresh process, the
- * bench's first two chunks): 8.17 -> 8.00 G instructions at preset 6, 2.40 -> 2.32 G at preset 1. Random blocks are
- * left out: one (stored at the start) made it worse (helper2 compiled three times again).
- */
-export function warmUpSample(): Uint8Array {
-  const words = ['match', 'literal', 'length'];
-  let t = '';
-  for (let r = 0; r < 30; r++) t += `key${r % 3}=${(r * 7) % 10}${r % 4};the ${words[r % 3]} of record number ${r % 3}, `;
-  const a = 'repeated block of forty bytes, or more..';
-  t += `${a}1${a}2${a}3${a}`;
-  t += 'abcdefghijklmnop'.repeat(20);
-  t += '#%';
-  const out = new Uint8Array(t.length);
-  for (let i = 0; i < t.length; i++) out[i] = t.charCodeAt(i);
-  return out;
-}
-
 function ensure(len: number): void {
   if (outBuf.length >= len) return;
   let n = outBuf.length * 2;
@@ -72,11 +45,6 @@ function ensure(len: number): void {
 export function encodeLzma2(input: Uint8Array, options: LzmaOptions | number = 6): Uint8Array {
   const o = typeof options === 'number' ? lzmaPreset(options) : options;
   if (o.lc + o.lp > 4 || o.lc < 0 || o.lp < 0 || o.pb < 0 || o.pb > 4) throw new RangeError('LZMA2 needs lc + lp <= 4 and pb <= 4');
-  if (input.length >= WARM_MIN && !(o.fast ? warmedFast : warmedNormal)) {
-    if (o.fast) warmedFast = true;
-    else warmedNormal = true;
-    encodeLzma2(warmUpSample(), o);
-  }
   const enc = (shared ??= new LzmaEncoder());
   enc.begin(input, o);
   try {
