@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { recordTransferLists } from '../helpers/transfers.js';
 import { join } from 'node:path';
 import { openUdif } from '../../src/udif/open-udif.js';
 import { BATCH_TASK_MODULE, decodePool, decodeToFile, decodeToStream, threadsFor } from '../../src/udif/to-file.js';
@@ -111,12 +111,7 @@ describe.runIf(seven)('decode pipeline', () => {
     const img = await openUdif(bytes());
     // Workers only (no calling thread, no native zlib jobs), so that every batch crosses threads.
     const pool = new WorkerPool(2, { modules: [BATCH_TASK_MODULE] });
-    const lists: number[] = [];
-    const post = Worker.prototype.postMessage;
-    Worker.prototype.postMessage = function (this: Worker, msg: unknown, list?: readonly unknown[]) {
-      lists.push(Array.isArray(list) ? list.length : 0);
-      return post.call(this, msg, list as never);
-    };
+    const { lists, restore } = recordTransferLists();
     try {
       const parts: Buffer[] = [];
       await decodeToStream(img, async (b) => void parts.push(Buffer.from(b)), { pool });
@@ -125,7 +120,7 @@ describe.runIf(seven)('decode pipeline', () => {
       expect(report.ok).toBe(true);
       expect(report.results.find((r) => r.partition === 0)?.status).toBe('ok');
     } finally {
-      Worker.prototype.postMessage = post;
+      restore();
       await pool.close();
       await img.close();
     }

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { deflateSync } from 'node:zlib';
-import { Worker } from 'node:worker_threads';
+import { recordTransferLists } from '../helpers/transfers.js';
 import { WorkerPoolExecutor } from '../../src/udif/worker-pool.js';
 import { CHUNK_ADC, CHUNK_BZIP2, CHUNK_LZFSE, CHUNK_LZMA, CHUNK_ZLIB } from '../../src/udif/chunk-types.js';
 import { encodeLzfse } from '../../src/codecs/lzfse-encode.js';
@@ -25,12 +25,7 @@ describe('WorkerPoolExecutor', () => {
       [CHUNK_LZFSE, encodeLzfse(data)],
       [CHUNK_ADC, encodeAdc(data)],
     ];
-    const sent: number[] = [];
-    const post = Worker.prototype.postMessage;
-    Worker.prototype.postMessage = function (this: Worker, msg: unknown, list?: readonly unknown[]) {
-      sent.push(Array.isArray(list) ? list.length : 0);
-      return post.call(this, msg, list as never);
-    };
+    const { lists: sent, restore } = recordTransferLists();
     try {
       // A view into a larger buffer as input, twice each (the second on a warm worker).
       for (let rep = 0; rep < 2; rep++) {
@@ -44,7 +39,7 @@ describe('WorkerPoolExecutor', () => {
         }
       }
     } finally {
-      Worker.prototype.postMessage = post;
+      restore();
     }
     expect(sent.length).toBe(2 * chunks.length);
     expect(sent.filter((n) => n > 0)).toEqual([]);

@@ -4,7 +4,7 @@
 // is what detaches, so this test records every postMessage the pool makes, on this thread (cells to the worker)
 // and in the task a worker runs (its result), and wants none with a buffer to move.
 import { afterAll, describe, expect, it } from 'vitest';
-import { Worker } from 'node:worker_threads';
+import { recordTransferLists } from '../helpers/transfers.js';
 import { writeImage } from '../../src/write/image.js';
 import { createPool } from '../../src/pool/node.js';
 import { runTaskHere } from '../../src/pool/registry.js';
@@ -17,19 +17,14 @@ afterAll(() => pool.close());
 
 describe('the writer on two threads', () => {
   it('sends no transfer list to a worker (cells shared or cloned) and its task answers without one', async () => {
-    const sent: number[] = [];
-    const post = Worker.prototype.postMessage;
-    Worker.prototype.postMessage = function (this: Worker, msg: unknown, list?: readonly unknown[]) {
-      sent.push(Array.isArray(list) ? list.length : 0);
-      return post.call(this, msg, list as never);
-    };
+    const { lists: sent, restore } = recordTransferLists();
     try {
       const disk = mixedData(3 * 1024 * 1024 + 7 * 512, 11);
       const parts: Uint8Array[] = [];
       for await (const p of writeImage(disk, { format: 'ULFO', pool, deterministic: true })) parts.push(p);
       expect(parts.reduce((a, p) => a + p.length, 0)).toBeGreaterThan(0);
     } finally {
-      Worker.prototype.postMessage = post;
+      restore();
     }
     expect(sent.length).toBeGreaterThanOrEqual(4); // (every cell went through a worker: callerRuns is off)
     expect(sent.filter((n) => n > 0)).toEqual([]);
