@@ -5,7 +5,6 @@ import { chunkError } from '../udif/decode.js';
 import type { UdifImage } from '../udif/image.js';
 import { toShared } from '../util/shared.js';
 
-
 /** A decoded chunk in the cache. `buf` is valid once `ready` resolves and while the entry is pinned. */
 export interface CachedChunk {
   readonly index: number;

@@ -7,7 +7,8 @@ export interface TaskPool {
   readonly threads: number;
   /**
    * Runs a registered task kind with `args` and resolves to its result. `transfer` lists buffers of `args` to move
-   * to the worker (they are detached here afterwards); shared (SharedArrayBuffer) views need no listing.
+   * to the worker (they are detached here afterwards); shared (SharedArrayBuffer) views need no listing. dmgkit's
+   * own callers list none: the first detached buffer of a thread slows all its typed-array code (util/shared.ts).
    * Rejects with a DmgkitError (the task's own, or the task's fallback code for other failures).
    */
   run<R = unknown>(kind: string, args: unknown, transfer?: ArrayBuffer[]): Promise<R>;

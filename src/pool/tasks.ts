@@ -2,13 +2,15 @@
  * Built-in pool tasks (browser-safe): decode a chunk, encode a chunk, CRC-32 a range. Loaded by every pool.
  *
  * Buffers: a Uint8Array over a SharedArrayBuffer is shared between threads (no copy); any other buffer is copied
- * when posted unless the caller transfers it. Pass `output` as a shared view to decode without any copy.
+ * when posted unless the caller transfers it; results come back copied. Pass `output` as a shared view to decode
+ * without any copy.
  */
 import { DmgkitError } from '../errors.js';
 import { crc32 } from '../util/crc32.js';
 import { loadDecoders, requireCodec } from '../udif/chunk-codecs.js';
 import { CODECS, codecEntry, loadEncoder } from '../codecs/table.js';
-import { movable, registerTask, transfer } from './registry.js';
+import { registerTask } from './registry.js';
+import { forClone } from '../util/shared.js';
 // The image writer's task ('udif.encode': a cell's CRC, zero runs and encoding), so any pool can encode for it.
 import '../udif/write/encode-task.js';
 
@@ -23,7 +25,7 @@ export interface DecodeArgs {
   crc?: boolean;
 }
 export interface DecodeResult {
-  /** The decoded bytes when no `output` was given (transferred to the caller). */
+  /** The decoded bytes when no `output` was given (a copy reaches the caller of a worker pool). */
   data?: Uint8Array;
   crc?: number;
 }
@@ -66,15 +68,13 @@ export async function encodeChunkHere(a: EncodeArgs): Promise<Uint8Array> {
   return encode(a.input, a.level ?? e.defaultLevel);
 }
 
+// Results are cloned, not transferred: a transfer would detach the buffer in the worker, and one detached buffer
+// slows every typed-array access of that thread from then on (util/shared.ts). For no copy, decode into `output`.
 registerTask<DecodeArgs, DecodeResult>('decode', async (a) => {
   await loadDecoders([a.type]); // a worker imports a decoder on first use
   const r = decodeChunkHere(a);
-  if (!r.data) return r;
-  r.data = movable(r.data);
-  return transfer(r, [r.data.buffer]);
+  if (r.data) r.data = forClone(r.data);
+  return r;
 });
-registerTask<EncodeArgs, Uint8Array>('encode', async (a) => {
-  const out = movable(await encodeChunkHere(a));
-  return transfer(out, [out.buffer]);
-}, { fallbackCode: 'INVALID_ARGUMENT' });
+registerTask<EncodeArgs, Uint8Array>('encode', async (a) => forClone(await encodeChunkHere(a)), { fallbackCode: 'INVALID_ARGUMENT' });
 registerTask<Crc32Args, number>('crc32', (a) => crc32(a.data, a.previous ?? 0), { fallbackCode: 'INVALID_ARGUMENT' });

@@ -12,12 +12,20 @@ export function isShared(u: Uint8Array): boolean {
 }
 
 /**
+ * `u` as a structured clone should get it: a view is cloned with all of its buffer, so a view of part of a plain
+ * buffer is copied into one of its own size first; shared memory and whole buffers go as they are.
+ */
+export function forClone(u: Uint8Array): Uint8Array {
+  return isShared(u) || (u.byteOffset === 0 && u.byteLength === u.buffer.byteLength) ? u : u.slice();
+}
+
+/**
  * `u` itself when it is shared, else a copy in shared memory (where there is none, in a plain buffer of its own
  * size: a view is cloned with all of its buffer).
  */
 export function toShared(u: Uint8Array): Uint8Array {
   if (isShared(u)) return u;
-  if (typeof SharedArrayBuffer === 'undefined') return u.byteOffset === 0 && u.byteLength === u.buffer.byteLength ? u : u.slice();
+  if (typeof SharedArrayBuffer === 'undefined') return forClone(u);
   const s = new Uint8Array(new SharedArrayBuffer(u.length));
   s.set(u);
   return s;

@@ -4,11 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { inflateSync } from 'node:zlib';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { createPool, WorkerPool } from '../../src/pool/node.js';
 import { InlinePool, orderedMap, type DecodeResult } from '../../src/pool/index.js';
 import { CHUNK_BZIP2, CHUNK_ZLIB } from '../../src/udif/chunk-types.js';
 import { DmgkitError } from '../../src/errors.js';
+import { runTaskHere } from '../../src/pool/registry.js';
 import { mixedData, textData } from '../codecs/data.js';
 import { repoRoot } from '../helpers/fixtures.js';
 
@@ -203,6 +204,18 @@ describe('WorkerPool lifecycle', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("the built-in 'decode' and 'encode' tasks answer with no buffer to transfer (a transfer detaches it in the worker)", async () => {
+    await import('../../src/pool/tasks.js');
+    const data = mixedData(200_000, 9);
+    const z = deflateSync(data);
+    const d = await runTaskHere('decode', { type: CHUNK_ZLIB, input: z, outLength: data.length });
+    expect(d.buffers).toEqual([]);
+    expect(Buffer.compare((d.value as DecodeResult).data!, data)).toBe(0);
+    const e = await runTaskHere('encode', { codec: 'zlib', level: 6, input: data });
+    expect(e.buffers).toEqual([]);
+    expect(Buffer.compare(inflateSync(e.value as Uint8Array), data)).toBe(0);
   });
 
   it('the inline pool runs the same tasks without threads', async () => {

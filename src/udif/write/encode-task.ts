@@ -11,7 +11,7 @@ import { DmgkitError } from '../../errors.js';
 import { codecEntry, loadEncoder, type CodecEntry } from '../../codecs/table.js';
 import { registerTask } from '../../pool/registry.js';
 import { crc32Fast } from '../../util/crc32-fast.js';
-import { isShared } from '../../util/shared.js';
+import { forClone } from '../../util/shared.js';
 import { CHUNK_RAW } from '../chunk-types.js';
 import { SECTOR } from '../layout.js';
 
@@ -138,11 +138,9 @@ registerTask<EncodeCellArgs, EncodeCellResult>(
   ENCODE_TASK,
   async (a) => {
     const r = encodeCell(a, await loadCellEncoder(a.type));
-    // The result is cloned, not transferred (see sharedCells in ./udif.ts: a detached buffer slows every
-    // typed-array access of this thread from then on): `out` in a buffer of its own size, since a view is cloned
-    // with all of its buffer; a view of a shared cell is not copied.
-    const out = r.out;
-    if (out && !isShared(out) && out.byteLength !== out.buffer.byteLength) r.out = out.slice();
+    // The result is cloned, not transferred (util/shared.ts: a detached buffer slows every typed-array access of
+    // this thread from then on).
+    if (r.out) r.out = forClone(r.out);
     return r;
   },
   { fallbackCode: 'INVALID_ARGUMENT' },
