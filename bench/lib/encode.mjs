@@ -62,6 +62,13 @@ export async function runEncodeBench({ quick, reps, log, largePath, only = null 
   }
   const cores = pinnableCores();
   const scaling = [];
+  // Rows only for the scaling table (no output size): two copies of a command at once (their output goes where
+  // timeTool sends the shell's, /dev/null), one pinned to a core, the native encoders and the 256 MiB runs.
+  const only4scaling = (meta) => ({ ...meta, scalingOnly: true });
+  const twoAtOnce = ([name, meta, cmd, args]) => {
+    const line = [cmd, ...args].map(shellQuote).join(' ');
+    return [`${name} x2 at once`, only4scaling(meta), 'bash', ['-c', `${line} & ${line} & wait`]];
+  };
   for (const f of formats(quick).filter((x) => !only || only.includes(x.format))) {
     for (const level of f.levels) {
       for (const threads of [1, 2]) contenders.push(dmg(f.format, level, threads, f.hasLevels));
@@ -69,26 +76,24 @@ export async function runEncodeBench({ quick, reps, log, largePath, only = null 
         // What two cores give this encoder without any coordination: two single-threaded converts at once, and one
         // pinned to each core (a VM's cores can differ: on the reference machine one runs memory-bound code 1.5-2x
         // slower than the other, and the scheduler decides which core a single-threaded run gets).
-        const [name1, , cmd1, args1] = dmg(f.format, level, 1, f.hasLevels);
-        const line = [cmd1, ...args1].map(shellQuote).join(' ');
-        contenders.push([`${name1} x2 at once`, { format: f.format, level, threads: 1, pair: true }, 'bash', ['-c', `${line} & ${line} & wait`]]);
-        for (const c of cores) contenders.push([`${name1} on cpu${c}`, { format: f.format, level, threads: 1, cpu: c }, 'taskset', ['-c', String(c), cmd1, ...args1]]);
+        const one = dmg(f.format, level, 1, f.hasLevels);
+        const [name1, meta1, cmd1, args1] = one;
+        contenders.push(twoAtOnce(one));
+        for (const c of cores) contenders.push([`${name1} on cpu${c}`, only4scaling({ ...meta1, cpu: c }), 'taskset', ['-c', String(c), cmd1, ...args1]]);
         // The same yardstick for the native single-threaded encoder of that codec, where there is one.
         const tool = NATIVE_ENCODER[f.format];
         let native = null;
         if (tool) {
           native = `${tool[0]} ${tool[1](level).join(' ')}`;
-          const tl = [tool[0], ...tool[1](level), raw].map(shellQuote).join(' ');
-          contenders.push([native, { format: f.format, level, threads: 1, pair: true }, tool[0], [...tool[1](level), raw]]);
-          contenders.push([`${native} x2 at once`, { format: f.format, level, threads: 1, pair: true }, 'bash', ['-c', `${tl} >/dev/null & ${tl} >/dev/null & wait`]]);
+          const alone = [native, only4scaling(meta1), tool[0], [...tool[1](level), raw]];
+          contenders.push(alone, twoAtOnce(alone));
         }
         scaling.push({ format: f.format, name1, name2: dmg(f.format, level, 2, f.hasLevels)[0], native });
         if (large.some((x) => x.format === f.format)) {
           const tag = ` ${(4 * size) / MiB} MiB`;
           const big = [1, 2].map((t) => dmg(f.format, level, t, f.hasLevels, raw4, tag));
-          const bl = [big[0][2], ...big[0][3]].map(shellQuote).join(' ');
-          for (const [name, meta, cmd, args] of big) contenders.push([name, { ...meta, pair: true }, cmd, args]);
-          contenders.push([`${big[0][0]} x2 at once`, { format: f.format, level, threads: 1, pair: true }, 'bash', ['-c', `${bl} & ${bl} & wait`]]);
+          for (const [name, meta, cmd, args] of big) contenders.push([name, only4scaling(meta), cmd, args]);
+          contenders.push(twoAtOnce(big[0]));
           scaling.push({ format: `${f.format}${tag}`, name1: big[0][0], name2: big[1][0], native: null });
         }
       }
@@ -109,7 +114,7 @@ export async function runEncodeBench({ quick, reps, log, largePath, only = null 
   const rows = available.map(([name, meta, cmd, args]) => {
     const s = samples.get(name);
     const outArgs = cmd === process.execPath ? args.map((a) => (a === '/dev/null' ? '-' : a)) : args;
-    return { name, ...meta, wall: s.wall, cpu: s.cpu, bytes: meta.pair || meta.cpu !== undefined ? null : sizeOf(cmd, outArgs, out) };
+    return { name, ...meta, wall: s.wall, cpu: s.cpu, bytes: meta.scalingOnly ? null : sizeOf(cmd, outArgs, out) };
   });
   const get = (name) => rows.find((x) => x.name === name);
   const scale = scaling.map(({ format, name1, name2, native }) => {
@@ -132,7 +137,7 @@ export async function runEncodeBench({ quick, reps, log, largePath, only = null 
     };
     rss = { imageBytes: statSync(largePath).size, peakRssMiB: peak(2), peakRssMiB1: peak(1) };
   }
-  return { dataBytes: size, rows: rows.filter((x) => x.bytes !== null), scaling: scale, cores, rss };
+  return { dataBytes: size, rows: rows.filter((x) => !x.scalingOnly), scaling: scale, cores, rss };
 }
 
 /**
