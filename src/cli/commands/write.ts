@@ -7,7 +7,7 @@ import { DmgkitError } from '../../errors.js';
 import type { OpenedDisk } from '../../open.js';
 import type { ByteSource } from '../../io/source.js';
 import type { TaskPool } from '../../pool/index.js';
-import { releasePiece, resolveFormat, writeImage, type ImageInput, type WriteImageOptions } from '../../write/image.js';
+import { resolveFormat, writeImage, type ImageInput, type WriteImageOptions } from '../../write/image.js';
 import { intFlag, type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
 import { Progress } from '../progress.js';
@@ -63,13 +63,10 @@ export async function writeOut(input: ImageInput, diskSize: number, inputs: stri
     }
   } else {
     const out = await ctx.openOutput(outPath, inputs);
-    // (a file: each piece is written before the next is asked for, so its buffer can serve again; not so for the
-    // stream above, whose write may return before the bytes are out)
-    for await (const piece of writeImage(input, { ...opts, reusePieces: true })) {
-      await out.write(piece, bytes);
-      bytes += piece.length;
-      releasePiece(piece);
-    }
+    // (a file: each piece is given back once written, so its buffer can serve again; not so for the stream above,
+    // whose write may return before the bytes are out)
+    const { writePieces } = await import('../../write/node.js');
+    bytes = await writePieces(writeImage(input, { ...opts, reusePieces: true }), out);
     await out.commit();
   }
   progress.done();

@@ -129,6 +129,8 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
   const pool = opts.encoder ? new InlinePool() : opts.pool ?? new InlinePool();
   const ownsPool = !!opts.encoder || !opts.pool;
   const window = Math.max(1, opts.window ?? (pool.threads > 1 ? 4 * pool.threads : 3));
+  /** Cells read ahead of the one in turn (see jobs()). */
+  const readAhead = Math.min(window, Math.max(2, 2 * pool.threads));
   // Cells are read into buffers of the writer's own when the source can (readInto), and go to other threads in
   // such buffers: a source's view may share its buffer with other data, which must not be cloned whole. Nothing is
   // transferred: detaching an ArrayBuffer (what a transfer does to the sender's) invalidates V8's
@@ -191,39 +193,73 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
     diskSectors = s;
   }
 
+  /** The jobs of the plan in disk order; a job to read carries `read` (the disk offset of its cell) instead of `cell`. */
+  function* plannedJobs(): Generator<Job & { read?: number }> {
+    for (let ti = 0; ti < tables.length; ti++) {
+      const t = tables[ti];
+      const runs = t.runs ?? (t.sectorCount ? [{ kind: 'data' as RunKind, sectorStart: 0, sectorCount: t.sectorCount }] : []);
+      for (const run of runs) {
+        const end = run.sectorStart + run.sectorCount;
+        if (run.kind === 'ignore' || run.kind === 'zero') {
+          yield { table: ti, type: run.kind === 'ignore' ? CHUNK_IGNORE : CHUNK_ZERO, sectorStart: run.sectorStart, sectorCount: run.sectorCount };
+          continue;
+        }
+        // Chunks from the run's start (as hdiutil cuts them); a source chunk kept as it is stays whole up to 8 MiB.
+        const step = run.kind === 'stored' && run.sectorCount <= MAX_KEPT_SECTORS ? run.sectorCount : chunkSectors;
+        tableMax[ti] = Math.max(tableMax[ti] ?? 0, Math.min(step, run.sectorCount));
+        for (let s = run.sectorStart; s < end; s += step) {
+          const n = Math.min(end - s, step);
+          yield { table: ti, type, sectorStart: s, sectorCount: n, read: (t.firstSector + s) * SECTOR, free: run.kind === 'free', stored: run.kind === 'stored' };
+        }
+      }
+    }
+  }
+
+  /**
+   * The jobs with their cells read, `readAhead` cells ahead: the reads of the next cells run while this thread
+   * encodes or waits, so a job is queued for the pool as soon as a thread frees up (measured, 256 MiB to ULFO on
+   * 2 threads: the calling thread found the queue empty after each of its jobs, and waited 1.3 ms on median for
+   * the next read, without read-ahead; 0.6 ms with it, and writes not awaited one by one: src/write/node.ts). A
+   * source that is slow to answer (HTTP) has that many requests in flight.
+   */
   async function* jobs(): AsyncGenerator<Job> {
     if (sequential) {
       yield* streamJobs(disk as SequentialInput);
       return;
     }
     const src = disk as ByteSource;
-    for (let ti = 0; ti < tables.length; ti++) {
-      const t = tables[ti];
-      const runs = t.runs ?? (t.sectorCount ? [{ kind: 'data' as RunKind, sectorStart: 0, sectorCount: t.sectorCount }] : []);
-      for (const run of runs) {
-        const end = run.sectorStart + run.sectorCount;
-        if (run.kind === 'ignore') {
-          yield { table: ti, type: CHUNK_IGNORE, sectorStart: run.sectorStart, sectorCount: run.sectorCount };
-          continue;
+    const planned = plannedJobs();
+    const ahead: { job: Job & { read?: number }; cell?: Promise<{ cell: Uint8Array; own: boolean }> }[] = [];
+    let more = true;
+    try {
+      for (;;) {
+        let reading = 0;
+        for (const a of ahead) if (a.cell) reading++;
+        while (more && reading < readAhead) {
+          const next = planned.next();
+          if (next.done) {
+            more = false;
+            break;
+          }
+          const job = next.value;
+          let cell: Promise<{ cell: Uint8Array; own: boolean }> | undefined;
+          if (job.read !== undefined) {
+            checkAbort(opts.signal);
+            cell = readCell(src, job.read, job.sectorCount * SECTOR);
+            cell.catch(() => undefined); // awaited in its turn below (or in finally)
+            reading++;
+          }
+          ahead.push({ job, cell });
         }
-        if (run.kind === 'zero') {
-          yield { table: ti, type: CHUNK_ZERO, sectorStart: run.sectorStart, sectorCount: run.sectorCount };
-          continue;
-        }
-        // Chunks from the run's start (as hdiutil cuts them); a source chunk kept as it is stays whole up to 8 MiB.
-        const step = run.kind === 'stored' && run.sectorCount <= MAX_KEPT_SECTORS ? run.sectorCount : chunkSectors;
-        tableMax[ti] = Math.max(tableMax[ti] ?? 0, Math.min(step, run.sectorCount));
-        for (let s = run.sectorStart; s < end; ) {
-          checkAbort(opts.signal);
-          const cellEnd = Math.min(end, s + step);
-          const { cell, own } = await readCell(src, (t.firstSector + s) * SECTOR, (cellEnd - s) * SECTOR);
-          yield {
-            table: ti, type, sectorStart: s, sectorCount: cellEnd - s, cell, own,
-            free: run.kind === 'free', stored: run.kind === 'stored',
-          };
-          s = cellEnd;
-        }
+        const a = ahead.shift();
+        if (!a) return;
+        const { read: _, ...job } = a.job;
+        if (a.cell) Object.assign(job, await a.cell);
+        yield job;
       }
+    } finally {
+      // Reads still running go into the writer's buffers: let them end before the writer returns.
+      await Promise.allSettled(ahead.map((a) => a.cell));
     }
   }
 
