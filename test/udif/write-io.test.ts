@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { DmgkitError } from '../../src/errors.js';
 import type { ByteSource } from '../../src/io/source.js';
 import { writeImage } from '../../src/write/image.js';
+import { encodePool } from '../../src/udif/write/encode-pool.js';
+import { mixedData } from '../codecs/data.js';
 import { writePieces } from '../../src/write/node.js';
 
 const MiB = 1 << 20;
@@ -169,5 +171,29 @@ describe('writePieces', () => {
     await expect(writePieces(counted(), out)).rejects.toThrow('cannot write out: no space left on device (ENOSPC)');
     expect(stats.inFlight).toBe(0);
     expect(taken).toBeLessThanOrEqual(10 + 1 + 4);
+  });
+});
+
+describe('cells that hold their own encoding', () => {
+  it('serve again only once their piece is written: the same image as when every piece is kept (2 threads, a slow output)', async () => {
+    const disk = mixedData(40 * MiB + 3 * 512, 21); // (more cells than the window and the reads ahead)
+    const kept = await collect(writeImage(disk, { format: 'ULFO', threads: 1, deterministic: true }));
+    const pool = encodePool(2);
+    try {
+      const file = new Uint8Array(kept.length + MiB);
+      let seed = 9;
+      const out = {
+        seekable: true,
+        async write(piece: Uint8Array, position: number) {
+          await pause(((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % 5);
+          file.set(piece, position);
+        },
+      };
+      const n = await writePieces(writeImage(disk, { format: 'ULFO', pool, deterministic: true, reusePieces: true }), out);
+      expect(n).toBe(kept.length);
+      expect(Buffer.from(file.subarray(0, n)).equals(kept)).toBe(true);
+    } finally {
+      await pool.close();
+    }
   });
 });

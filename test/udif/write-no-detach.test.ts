@@ -29,15 +29,27 @@ describe('the writer on two threads', () => {
     expect(sent.length).toBeGreaterThanOrEqual(4); // (every cell went through a worker: callerRuns is off)
     expect(sent.filter((n) => n > 0)).toEqual([]);
 
-    // What a worker does with a cell: the task's answer lists no buffer to transfer, and the shared input stays usable.
+    // What a worker does with a cell: the task's answer lists no buffer to transfer. A shared cell takes its own
+    // encoding (the answer crosses back without a copy); a plain one is answered with a buffer of the encoding's
+    // own size (a view would be cloned with all of its buffer).
     await import('../../src/udif/write/encode-task.js');
-    for (const type of [CHUNK_LZFSE, CHUNK_BZIP2, CHUNK_ZLIB]) {
-      const input = new Uint8Array(new SharedArrayBuffer(64 * 1024));
-      input.set(mixedData(input.length, 5));
-      const r = await runTaskHere(ENCODE_TASK, { type, level: type === CHUNK_BZIP2 ? 9 : 6, input, split: true } satisfies EncodeCellArgs);
-      expect(r.buffers).toEqual([]);
-      const out = (r.value as { out: Uint8Array }).out;
-      expect(out.byteLength).toBe(out.buffer.byteLength); // (a view would be cloned with all of its buffer)
+    for (const shared of [true, false]) {
+      for (const type of [CHUNK_LZFSE, CHUNK_BZIP2, CHUNK_ZLIB]) {
+        const input = new Uint8Array(shared ? new SharedArrayBuffer(64 * 1024) : new ArrayBuffer(64 * 1024));
+        input.set(mixedData(input.length, 5));
+        const r = await runTaskHere(ENCODE_TASK, { type, level: type === CHUNK_BZIP2 ? 9 : 6, input, split: true } satisfies EncodeCellArgs);
+        expect(r.buffers).toEqual([]);
+        const { out, cellFree } = r.value as { out: Uint8Array; cellFree: boolean };
+        expect(out.length).toBeLessThan(input.length);
+        if (shared) {
+          expect(out.buffer).toBe(input.buffer);
+          expect(out.byteOffset).toBe(input.byteOffset);
+          expect(cellFree).toBe(false); // (the cell holds the result until it is written)
+        } else {
+          expect(out.byteLength).toBe(out.buffer.byteLength);
+          expect(out.buffer).not.toBe(input.buffer);
+        }
+      }
     }
   });
 });

@@ -12,6 +12,7 @@ import { DmgkitError } from '../../errors.js';
 import type { ByteSource } from '../../io/source.js';
 import { crc32, crc32Combine, crc32Zeros } from '../../util/crc32.js';
 import { sha256 } from '../../util/sha256.js';
+import { lend } from '../../util/lent.js';
 import { canEncode, codecEntry } from '../../codecs/table.js';
 import { crc32Checksum, type UdifChecksum } from '../checksum.js';
 import { CHUNK_IGNORE, CHUNK_RAW, CHUNK_TERMINATOR, CHUNK_ZERO } from '../chunk-types.js';
@@ -302,7 +303,9 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
       push(list, job.type, job.sectorStart, job.sectorCount, 0, job.merge);
       return null;
     }
-    if (r.cellFree && job.own && job.cell!.length === cellBytes && spares.length < window) spares.push(job.cell!);
+    const reusable = job.own && job.cell!.length === cellBytes;
+    const spare = () => spares.length < window && spares.push(job.cell!);
+    if (r.cellFree && reusable) spare();
     const n = job.sectorCount;
     if (r.a === r.b) {
       if (job.free) push(list, CHUNK_IGNORE, job.sectorStart, n, 0, true);
@@ -319,6 +322,9 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
     if (r.b < n) push(list, CHUNK_ZERO, job.sectorStart + r.b, n - r.b);
     dataCrc = crc32Combine(dataCrc, r.outCrc, out.length);
     pos += out.length;
+    // The stored bytes are in the cell (stored raw, or its encoding put there: ./encode-task.ts): the cell serves
+    // again once the consumer has written them and gives the piece back.
+    if (!r.cellFree && reusable && opts.reusePieces) lend(out, spare);
     return out;
   }
 
