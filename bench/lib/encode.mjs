@@ -47,10 +47,13 @@ export async function runEncodeBench({ quick, reps, log, largePath, only = null 
   const raw = join(cacheDir, `encode-mixed-${size}.bin`);
   if (!existsSync(raw)) writeFileSync(raw, makeData(size).data);
   const out = join(cacheDir, 'encode-out.bin');
+  // dmgkit writes a file, as its users do (replaced at each run: --force): a file takes several writes at once,
+  // each at its offset, where /dev/null, like a pipe, takes them one by one (src/write/node.ts writePieces).
+  const sink = join(cacheDir, 'encode-sink.dmg');
   const contenders = [];
   const dmg = (format, level, threads, hasLevels, file = raw, tag = '') => [
     `dmgkit ${format}${hasLevels ? ` -${level}` : ''} ${threads}t${tag}`, { format, level, threads },
-    process.execPath, [dmgkitCli, 'convert', file, '-o', '/dev/null', '--format', format, '--threads', String(threads), '--deterministic', ...(hasLevels ? ['--level', String(level)] : [])],
+    process.execPath, [dmgkitCli, 'convert', file, '-o', sink, '--force', '--format', format, '--threads', String(threads), '--deterministic', ...(hasLevels ? ['--level', String(level)] : [])],
   ];
   // Fast encoders spend much of a 64 MiB run in Node's start-up and a worker's (a serial ~0.1-0.2 s that bounds
   // any speed-up): their 2-thread scaling is also measured on 256 MiB, the 64 MiB file four times.
@@ -111,9 +114,10 @@ export async function runEncodeBench({ quick, reps, log, largePath, only = null 
     for (const [name, , cmd, args] of order) samples.add(name, timeTool(cmd, args));
     log(' done\n');
   }
+  rmSync(sink, { force: true });
   const rows = available.map(([name, meta, cmd, args]) => {
     const s = samples.get(name);
-    const outArgs = cmd === process.execPath ? args.map((a) => (a === '/dev/null' ? '-' : a)) : args;
+    const outArgs = cmd === process.execPath ? args.map((a) => (a === sink ? '-' : a)) : args;
     return { name, ...meta, wall: s.wall, cpu: s.cpu, bytes: meta.scalingOnly ? null : sizeOf(cmd, outArgs, out) };
   });
   const get = (name) => rows.find((x) => x.name === name);
