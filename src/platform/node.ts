@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import { readSync, writeSync } from 'node:fs';
 import type { ByteSource } from '../io/source.js';
 import type { NodeReadableLike } from '../io/stream-types.js';
+import type { EncodeWork } from '../udif/write/encode-pool.js';
 import type { TaskPool } from '../pool/pool.js';
 import * as lanes from './zlib-lanes.js';
 
@@ -57,10 +58,13 @@ export async function openBundleDirectory(dir: string): Promise<ByteSource & { c
   return openSparseBundle(dir);
 }
 
-/** A pool of `threads` threads that encode cells for the image writer (src/udif/write/encode-pool.ts); whoever asks closes it. */
-export async function createEncodePool(threads: number): Promise<TaskPool | undefined> {
+/**
+ * A pool of up to `threads` threads that encode cells for the image writer (src/udif/write/encode-pool.ts: fewer
+ * when `work` is too little to pay for a worker); whoever asks closes it.
+ */
+export async function createEncodePool(threads: number, work?: EncodeWork): Promise<TaskPool | undefined> {
   const { encodePool } = await import('../udif/write/encode-pool.js');
-  return encodePool(threads);
+  return encodePool(threads, work);
 }
 
 /** A pool of `threads` worker threads (src/pool/node.ts, loaded on first use); whoever asks closes it. */

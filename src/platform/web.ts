@@ -48,6 +48,6 @@ export async function createThreadPool(_threads: number): Promise<TaskPool | und
 }
 
 /** No worker threads here: the writer encodes inline (or on a pool its caller passes). */
-export async function createEncodePool(_threads: number): Promise<TaskPool | undefined> {
+export async function createEncodePool(_threads: number, _work?: unknown): Promise<TaskPool | undefined> {
   return undefined;
 }

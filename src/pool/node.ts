@@ -24,7 +24,15 @@ interface Job {
   transfer?: ArrayBuffer[];
   resolve: (v: any) => void;
   reject: (e: unknown) => void;
+  /** Sent to a worker still starting: its slot in the pool's claims (the calling thread may take the job back). */
+  claim?: number;
 }
+
+/**
+ * Claim slots (job id modulo this): far more than the jobs ever sent to starting workers and not yet run, so a slot
+ * is reused only for a job long settled.
+ */
+const CLAIM_SLOTS = 1024;
 
 interface Slot {
   worker: Worker;
@@ -68,12 +76,21 @@ export class WorkerPool implements TaskPool {
   private nextId = 1;
   private closed = false;
   private readonly url: string;
+  /**
+   * Jobs sent to a starting worker (startWith) may be taken back by the calling thread when it has nothing else to
+   * do: whichever side sets the job's claim first (Atomics, 0 → 1 in the worker, 0 → 2 here) runs it, the other
+   * skips it. So a small job never waits for a worker's start-up (the calling thread does every cell of a 2 MiB
+   * image while the worker starts), and the calling thread does not sit idle behind the cells given to a worker
+   * still starting.
+   */
+  private readonly claims: Int32Array | null;
 
   constructor(
     readonly threads: number,
     private readonly opts: PoolOptions = {},
   ) {
     this.url = compiledUrl(import.meta.url, './worker.js');
+    this.claims = opts.callerRuns && opts.startWith && typeof SharedArrayBuffer !== 'undefined' ? new Int32Array(new SharedArrayBuffer(4 * CLAIM_SLOTS)) : null;
     if (opts.prestart) while (this.slots.length < this.workerCount) this.spawn();
   }
 
@@ -91,7 +108,7 @@ export class WorkerPool implements TaskPool {
   }
 
   private spawn(): Slot {
-    const worker = newWorker(new URL(this.url), { modules: this.opts.modules ?? [] });
+    const worker = newWorker(new URL(this.url), { modules: this.opts.modules ?? [], claims: this.claims?.buffer });
     // Referenced while it starts (jobs may be waiting for it), then only while it has jobs.
     const slot: Slot = { worker, jobs: new Map(), dead: false, ready: false };
     worker.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: WireError; ready?: true }) => {
@@ -168,7 +185,8 @@ export class WorkerPool implements TaskPool {
         this.spawn();
         continue;
       }
-      if (!best) {
+      // A free calling thread takes a job before a worker still starting does (it may take that job back later).
+      if (!best || (!best.ready && this.opts.callerRuns && !this.callerBusy)) {
         if (!this.opts.callerRuns || this.callerBusy) return;
         this.runHere(this.queue.shift()!);
         continue;
@@ -176,14 +194,42 @@ export class WorkerPool implements TaskPool {
       const job = this.queue.shift()!;
       if (best.jobs.size === 0) best.worker.ref();
       best.jobs.set(job.id, job);
+      if (!best.ready && this.claims) {
+        job.claim = job.id % CLAIM_SLOTS;
+        Atomics.store(this.claims, job.claim, 0);
+      }
       try {
-        best.worker.postMessage({ id: job.id, kind: job.kind, args: job.args }, job.transfer ?? []);
+        best.worker.postMessage({ id: job.id, kind: job.kind, args: job.args, claim: job.claim }, job.transfer ?? []);
       } catch (e) {
         best.jobs.delete(job.id);
         if (best.jobs.size === 0) best.worker.unref();
         job.reject(new DmgkitError('INVALID_ARGUMENT', `cannot send task '${job.kind}' to a worker: ${(e as Error)?.message ?? e}`));
       }
     }
+    if (this.queue.length === 0 && this.opts.callerRuns && !this.callerBusy && !this.closed) this.takeBack();
+  }
+
+  /** The calling thread, idle, takes back the oldest job sent to a starting worker that has not begun it yet. */
+  private takeBack(): void {
+    const claims = this.claims;
+    if (!claims) return;
+    let from: Slot | undefined;
+    let oldest: Job | undefined;
+    for (const s of this.slots) {
+      for (const j of s.jobs.values()) {
+        if (j.claim !== undefined && (!oldest || j.id < oldest.id)) {
+          oldest = j;
+          from = s;
+        }
+      }
+    }
+    if (!oldest || !from) return;
+    const job = oldest;
+    job.claim = undefined;
+    if (Atomics.compareExchange(claims, job.id % CLAIM_SLOTS, 0, 2) !== 0) return; // the worker began it
+    from.jobs.delete(job.id);
+    if (from.jobs.size === 0) from.worker.unref();
+    this.runHere(job);
   }
 
   /** Threads started so far. */

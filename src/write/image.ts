@@ -14,12 +14,12 @@ import type { SourceInput } from '../io/open-source.js';
 import { toWebStream } from '../io/stream.js';
 import { giveBack } from '../util/lent.js';
 import { createEncodePool } from '#platform';
-import { CODECS, canEncode } from '../codecs/table.js';
+import { CODECS, canEncode, codecEntry } from '../codecs/table.js';
 import { openDisk, type OpenedDisk } from '../open.js';
 import { CHUNK_RAW } from '../udif/chunk-types.js';
 import { UdifImage } from '../udif/image.js';
 import { SECTOR } from '../udif/layout.js';
-import { type ImagePlan, wholeDiskPlan } from '../udif/write/plan.js';
+import { type ImagePlan, planReadBytes, wholeDiskPlan } from '../udif/write/plan.js';
 import { type UdifWriteOptions, writeUdifImage } from '../udif/write/udif.js';
 import { writeSparseImage } from '../container/sparseimage-write.js';
 import type { TaskPool } from '../pool/index.js';
@@ -150,7 +150,7 @@ async function* writeStream(stream: ByteStream, format: FormatInfo, opts: WriteI
     if (format.chunkType === undefined) {
       throw new DmgkitError('INVALID_ARGUMENT', `${format.name} needs the disk's size before its data: write it from a file, not a stream`);
     }
-    pool = opts.pool ?? (await makePool(opts.threads ?? 1));
+    pool = opts.pool ?? (await makePool(opts.threads ?? 1, format.chunkType, opts));
     yield* writeUdifImage(seq, opts.plan ?? wholeDiskPlan(0, 'unknown partition'), udifOptions(format.chunkType, opts, pool));
   } finally {
     if (pool && !opts.pool) await pool.close();
@@ -185,9 +185,11 @@ function udifOptions(chunkType: number, opts: WriteImageOptions, pool: TaskPool 
   };
 }
 
-async function makePool(threads: number): Promise<TaskPool | undefined> {
+/** A pool of up to `threads` threads for encoding `bytes` (unknown for a stream) as `chunkType` at `opts.level`. */
+async function makePool(threads: number, chunkType: number, opts: WriteImageOptions, bytes?: number): Promise<TaskPool | undefined> {
   if (threads <= 1) return undefined;
-  return createEncodePool(threads); // worker threads in Node (#platform); none elsewhere
+  const level = opts.level ?? codecEntry(chunkType)?.defaultLevel ?? 0;
+  return createEncodePool(threads, { chunkType, level, bytes }); // worker threads in Node (#platform); none elsewhere
 }
 
 /** The plan for a disk: a UDIF input's own tables (layout 'keep'), else hdiutil's layout from its map. */
@@ -231,7 +233,7 @@ export async function* writeImage(input: ImageInput, opts: WriteImageOptions): A
       return;
     }
     const plan = opts.plan ?? (await planImage(opened, disk, opts.layout, { discardFreeSpace: opts.discardFreeSpace }));
-    pool = opts.pool ?? (await makePool(opts.threads ?? 1));
+    pool = opts.pool ?? (await makePool(opts.threads ?? 1, format.chunkType!, opts, planReadBytes(plan)));
     yield* writeUdifImage(disk, plan, udifOptions(format.chunkType!, opts, pool));
   } finally {
     if (pool && !opts.pool) await pool.close();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -178,29 +178,50 @@ describe('WorkerPool lifecycle', () => {
     }
   });
 
-  it('startWith: a starting worker is given its first jobs; by default the calling thread takes them', () => {
+  it('startWith: a starting worker is given its first jobs; the calling thread, when free, takes back those not begun', () => {
     // A child process on the compiled pool, so the task module and the pool share one registry. Each job says which
-    // thread ran it: 0 is the calling thread. Without startWith the worker is still starting (tens of ms) when both
-    // jobs are submitted, so the calling thread runs both; with startWith 1 the first waits for the worker.
+    // thread ran it (0 is the calling thread) and appends that to a log, so a job run twice would show.
     const dir = mkdtempSync(join(tmpdir(), 'dmgkit-pool-'));
     try {
       const mod = join(dir, 'where.mjs');
-      writeFileSync(mod, `import { threadId } from 'node:worker_threads';\nimport { registerTask } from ${JSON.stringify(repoRoot + '/dist/pool/registry.js')};\nregisterTask('where', () => threadId);\n`);
+      const log = join(dir, 'log');
+      writeFileSync(mod, `import { threadId } from 'node:worker_threads';
+import { appendFileSync } from 'node:fs';
+import { registerTask } from ${JSON.stringify(repoRoot + '/dist/pool/registry.js')};
+registerTask('where', (a) => {
+  const until = Date.now() + (a.spin ?? 0);
+  while (Date.now() < until);
+  appendFileSync(${JSON.stringify(log)}, a.tag + ':' + threadId + '\\n');
+  return threadId;
+});
+`);
       const script = `
         import { WorkerPool } from ${JSON.stringify(repoRoot + '/dist/pool/node.js')};
         const out = [];
-        for (const startWith of [0, 1]) {
+        // [startWith, how long the first job spins (ms)]
+        for (const [startWith, spin] of [[0, 0], [1, 0], [1, 2000]]) {
           const pool = new WorkerPool(2, { callerRuns: true, startWith, modules: [${JSON.stringify(pathToFileURL(mod).href)}] });
-          out.push(await Promise.all([pool.run('where', {}), pool.run('where', {})]));
+          const tag = startWith + '/' + spin;
+          out.push(await Promise.all([pool.run('where', { tag, spin }), pool.run('where', { tag })]));
+          await new Promise((r) => setTimeout(r, 300)); // (a job the worker would wrongly run again shows in the log)
           await pool.close();
         }
         console.log(JSON.stringify(out));`;
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 90_000, encoding: 'utf8' });
       expect(r.stderr).toBe('');
-      const [byDefault, early] = JSON.parse(r.stdout) as number[][];
+      const [byDefault, takenBack, workerBegun] = JSON.parse(r.stdout) as number[][];
+      // The calling thread, free, takes the first job. Without startWith the worker is still starting (tens of ms)
+      // when the second comes, which the calling thread runs next.
       expect(byDefault).toEqual([0, 0]);
-      expect(early[0]).toBeGreaterThan(0);
-      expect(early[1]).toBe(0);
+      // With startWith 1 the second goes to the starting worker; the calling thread, free again at once, takes it
+      // back before the worker is up.
+      expect(takenBack).toEqual([0, 0]);
+      // With the calling thread busy for 2 s on the first job, the worker is up first and runs the second.
+      expect(workerBegun[0]).toBe(0);
+      expect(workerBegun[1]).toBeGreaterThan(0);
+      // Every job ran exactly once.
+      const lines = readFileSync(log, 'utf8').trim().split('\n').sort();
+      expect(lines).toEqual(['0/0:0', '0/0:0', '1/0:0', '1/0:0', '1/2000:0', `1/2000:${workerBegun[1]}`].sort());
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

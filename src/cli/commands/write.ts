@@ -6,7 +6,6 @@
 import { DmgkitError } from '../../errors.js';
 import type { OpenedDisk } from '../../open.js';
 import type { ByteSource } from '../../io/source.js';
-import type { TaskPool } from '../../pool/index.js';
 import { resolveFormat, writeImage, type ImageInput, type WriteImageOptions } from '../../write/image.js';
 import { intFlag, type ParsedArgs } from '../args.js';
 import { type CliIO, write } from '../context.js';
@@ -19,14 +18,6 @@ function segmentIdFlag(args: ParsedArgs): Uint8Array | undefined {
   const hex = typeof v === 'string' ? v.replace(/-/g, '') : '';
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new DmgkitError('INVALID_ARGUMENT', '--segment-id needs a UUID (32 hex digits, dashes allowed)');
   return Uint8Array.from(hex.match(/../g)!.map((x) => parseInt(x, 16)));
-}
-
-async function encodePool(ctx: CommandContext): Promise<TaskPool | undefined> {
-  if (ctx.threads <= 1) return undefined;
-  const { encodePool } = await import('../../udif/write/encode-pool.js');
-  const pool = encodePool(ctx.threads);
-  ctx.own('encoder threads', () => pool.close());
-  return pool;
 }
 
 /** Writes `input` (an opened disk) as `args`' --format to -o. */
@@ -54,7 +45,8 @@ export async function writeOut(input: ImageInput, diskSize: number, inputs: stri
     await write(io.err, `wrote ${format.name} (${diskSize} bytes of disk) to ${outPath}\n`);
     return 0;
   }
-  opts.pool = await encodePool(ctx);
+  // writeImage makes (and closes) its pool: as many of these threads as the image's work pays for.
+  opts.threads = ctx.threads;
   let bytes = 0;
   if (outPath === '-') {
     for await (const piece of writeImage(input, opts)) {

@@ -78,3 +78,13 @@ export function wholeDiskPlan(diskSectors: number, typeName = 'Apple_HFS'): Imag
   const name = `whole disk (${typeName} : 0)`;
   return { variant: 2, tables: [{ name, id: 0, blocksDescriptor: WHOLE_DISK_DESCRIPTOR, firstSector: 0, sectorCount: diskSectors }] };
 }
+
+/** Bytes of the disk the writer reads and encodes under `plan` (data, stored and free runs; zero and ignore runs are not read). */
+export function planReadBytes(plan: ImagePlan): number {
+  let n = 0;
+  for (const t of plan.tables) {
+    if (!t.runs) n += t.sectorCount;
+    else for (const r of t.runs) if (r.kind !== 'zero' && r.kind !== 'ignore') n += r.sectorCount;
+  }
+  return n * 512;
+}
