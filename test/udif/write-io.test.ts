@@ -175,6 +175,19 @@ describe('writePieces', () => {
 });
 
 describe('cells that hold their own encoding', () => {
+  it("only the writer's own cells: a source's shared memory read without a copy (one thread) is left as it was", async () => {
+    // A source answering with views of shared memory it keeps (as a decoder's chunk cache does), without readInto:
+    // on one thread the writer encodes those views as they are, and must not put the encoding into them.
+    const data = mixedData(3 * MiB, 33);
+    const kept = new Uint8Array(new SharedArrayBuffer(data.length));
+    kept.set(data);
+    const src: ByteSource = { size: kept.length, read: async (o, n) => kept.subarray(o, o + n) };
+    const out = await collect(writeImage(src, { format: 'ULFO', deterministic: true }));
+    expect(Buffer.from(kept).equals(Buffer.from(data))).toBe(true);
+    const plain: ByteSource = { size: data.length, read: async (o, n) => data.slice(o, o + n) };
+    expect(out.equals(await collect(writeImage(plain, { format: 'ULFO', deterministic: true })))).toBe(true);
+  });
+
   it('serve again only once their piece is written: the same image as when every piece is kept (2 threads, a slow output)', async () => {
     const disk = mixedData(40 * MiB + 3 * 512, 21); // (more cells than the window and the reads ahead)
     const kept = await collect(writeImage(disk, { format: 'ULFO', threads: 1, deterministic: true }));

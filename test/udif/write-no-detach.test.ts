@@ -37,7 +37,7 @@ describe('the writer on two threads', () => {
       for (const type of [CHUNK_LZFSE, CHUNK_BZIP2, CHUNK_ZLIB]) {
         const input = new Uint8Array(shared ? new SharedArrayBuffer(64 * 1024) : new ArrayBuffer(64 * 1024));
         input.set(mixedData(input.length, 5));
-        const r = await runTaskHere(ENCODE_TASK, { type, level: type === CHUNK_BZIP2 ? 9 : 6, input, split: true } satisfies EncodeCellArgs);
+        const r = await runTaskHere(ENCODE_TASK, { type, level: type === CHUNK_BZIP2 ? 9 : 6, input, split: true, intoCell: true } satisfies EncodeCellArgs);
         expect(r.buffers).toEqual([]);
         const { out, cellFree } = r.value as { out: Uint8Array; cellFree: boolean };
         expect(out.length).toBeLessThan(input.length);

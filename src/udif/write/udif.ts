@@ -330,7 +330,7 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
 
   const encode = async (job: Job): Promise<[Job, EncodeCellResult | null]> => {
     if (!job.cell) return [job, null];
-    const args: EncodeCellArgs = { type, level, input: job.cell, split: !job.stored, lend: opts.reusePieces };
+    const args: EncodeCellArgs = { type, level, input: job.cell, split: !job.stored, lend: opts.reusePieces, intoCell: sharedCells && job.own };
     if (opts.encoder) {
       const enc = opts.encoder;
       const first = tables[job.table].firstSector + job.sectorStart;
