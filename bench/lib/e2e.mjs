@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { MiB } from '../../dist/cli/commands/bench.js';
 import { cacheDir, unitPlan, writeImage } from './data.mjs';
 import { peakRssKiB } from './large.mjs';
-import { Samples, shellQuote, timeTool } from './measure.mjs';
+import { bothAtOnce, Samples, shellQuote, timeTool } from './measure.mjs';
 
 /** Builds (or finds) the image of `units` MiB for one codec's encoded chunk set; returns its path. */
 export async function buildCycledImage(codec, d, set, units) {
@@ -132,7 +132,7 @@ export async function runE2E({ d, entries, units: unitList, reps, threadsList, c
         for (const f of [fa, fb]) rmSync(f, { force: true });
         one.add('alone', timeTool('bash', ['-c', shellLine(make(fa))]));
         for (const f of [fa, fb]) rmSync(f, { force: true });
-        one.add('two', timeTool('bash', ['-c', `${shellLine(make(fa))} & ${shellLine(make(fb))} & wait`]));
+        one.add('two', timeTool('bash', ['-c', bothAtOnce(shellLine(make(fa)), shellLine(make(fb)))]));
       }
       for (const f of [fa, fb]) rmSync(f, { force: true });
       const a = one.get('alone');

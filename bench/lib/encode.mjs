@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { MiB } from '../../dist/cli/commands/bench.js';
 import { CODECS } from '../../dist/codecs/table.js';
-import { pinnableCores, Samples, shellQuote, timeTool } from './measure.mjs';
+import { bothAtOnce, pinnableCores, Samples, shellQuote, timeTool } from './measure.mjs';
 import { benchDir, cacheDir, makeData } from './data.mjs';
 import { dmgkitCli, peakRssKiB } from './large.mjs';
 
@@ -70,7 +70,7 @@ export async function runEncodeBench({ quick, reps, log, largePath, only = null 
   const only4scaling = (meta) => ({ ...meta, scalingOnly: true });
   const twoAtOnce = ([name, meta, cmd, args]) => {
     const line = [cmd, ...args].map(shellQuote).join(' ');
-    return [`${name} x2 at once`, only4scaling(meta), 'bash', ['-c', `${line} & ${line} & wait`]];
+    return [`${name} x2 at once`, only4scaling(meta), 'bash', ['-c', bothAtOnce(line, line)]];
   };
   for (const f of formats(quick).filter((x) => !only || only.includes(x.format))) {
     for (const level of f.levels) {

@@ -155,6 +155,12 @@ export const positional = () => process.argv.slice(2).filter((a) => !a.startsWit
 /** A word for a POSIX shell command line. */
 export const shellQuote = (a) => `'${String(a).replaceAll("'", `'\\''`)}'`;
 
+/**
+ * A shell script that starts command lines `a` and `b` at once and ends when both have, failing if either does
+ * (a bare `wait` reports success whatever the commands did).
+ */
+export const bothAtOnce = (a, b) => `${a} & p=$!; ${b} & q=$!; wait $p; s=$?; wait $q || exit; exit $s`;
+
 export function median(xs) {
   const s = xs.filter((x) => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
   if (s.length === 0) return null;

@@ -225,8 +225,9 @@ export class WorkerPool implements TaskPool {
     }
     if (!oldest || !from) return;
     const job = oldest;
-    job.claim = undefined;
-    if (Atomics.compareExchange(claims, job.id % CLAIM_SLOTS, 0, 2) !== 0) return; // the worker began it
+    const slot = job.claim!;
+    job.claim = undefined; // (tried once: if the worker has it, it runs it)
+    if (Atomics.compareExchange(claims, slot, 0, 2) !== 0) return; // the worker began it
     from.jobs.delete(job.id);
     if (from.jobs.size === 0) from.worker.unref();
     this.runHere(job);

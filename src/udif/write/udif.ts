@@ -138,7 +138,8 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
   // array-buffer-detaching protector for the whole thread, and from then on every typed-array access in optimised
   // code checks for a detached buffer (measured after one detach, steady state: the LZFSE encoder +20-25 % CPU,
   // bzip2 +13-15 %, the XZ decoder +24 % instructions). So the cells are shared memory where there is
-  // SharedArrayBuffer (no copy either), else cloned, and the results are cloned (./encode-task.ts).
+  // SharedArrayBuffer (no copy either), else cloned; a shared cell of the writer's own takes its encoding back
+  // (`intoCell`, ./encode-task.ts), other results are cloned.
   const copyCells = pool.threads > 1 && !opts.encoder;
   const sharedCells = copyCells && typeof SharedArrayBuffer !== 'undefined';
   const cellBytes = chunkSectors * SECTOR;
@@ -232,10 +233,9 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
     const planned = plannedJobs();
     const ahead: { job: Job & { read?: number }; cell?: Promise<{ cell: Uint8Array; own: boolean }> }[] = [];
     let more = true;
+    let reading = 0;
     try {
       for (;;) {
-        let reading = 0;
-        for (const a of ahead) if (a.cell) reading++;
         while (more && reading < readAhead) {
           const next = planned.next();
           if (next.done) {
@@ -255,7 +255,10 @@ export async function* writeUdifImage(disk: ByteSource | SequentialInput, plan: 
         const a = ahead.shift();
         if (!a) return;
         const { read: _, ...job } = a.job;
-        if (a.cell) Object.assign(job, await a.cell);
+        if (a.cell) {
+          reading--;
+          Object.assign(job, await a.cell);
+        }
         yield job;
       }
     } finally {
